@@ -1,0 +1,144 @@
+// Package client is the Qredo API v2 client: HMAC token auth, actions,
+// approve/reject, key registration, the WebSocket feed and typed errors.
+// It never draws; docs/PROTOCOL.md records every reading of the protocol.
+package client
+
+import (
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Action status codes. 1, 3 and 4 come from the Qredo signing agent;
+// 5 (expired) is our reading (docs/PROTOCOL.md).
+const (
+	StatusPending  = 1
+	StatusApproved = 3
+	StatusRejected = 4
+	StatusExpired  = 5
+)
+
+// Action type codes (UNCONFIRMED upstream; our reading, docs/PROTOCOL.md).
+const (
+	TypeTransaction  = 25 // a transfer or Web3 transaction under a Transaction Policy
+	TypeAPIKeyUpdate = 40 // an API key update: registration of BLS/EC keys
+)
+
+// WireAction is an action as the API sends it: a WebSocket feed frame
+// (messages base64) or a REST body (messages hex). Payload and Metadata are
+// base64 of JSON documents.
+type WireAction struct {
+	ID          string   `json:"id"`
+	Type        int      `json:"type"`
+	Status      int      `json:"status"`
+	Description string   `json:"description,omitempty"`
+	ApproverID  string   `json:"approverID,omitempty"`
+	DataID      string   `json:"dataID,omitempty"`
+	SenderID    string   `json:"senderID,omitempty"`
+	Payload     string   `json:"payload,omitempty"`
+	Messages    []string `json:"messages"`
+	Signatures  []string `json:"signatures"`
+	Timestamp   int64    `json:"timestamp,omitempty"`
+	ActionTime  int64    `json:"actionTime,omitempty"`
+	ExpireTime  int64    `json:"expireTime"`
+	Created     int64    `json:"created,omitempty"`
+	Metadata    string   `json:"metadata,omitempty"`
+}
+
+// Payload is the decoded payload document of an action (our reading of the
+// UNCONFIRMED schema; docs/PROTOCOL.md). Exactly one of Transaction and
+// KeyUpdate is set, matching the action type.
+type Payload struct {
+	PolicyName  string       `json:"policyName"`
+	Policy      Policy       `json:"policy"`
+	Transaction *Transaction `json:"externalExtension,omitempty"`
+	KeyUpdate   *KeyUpdate   `json:"apiKeyUpdate,omitempty"`
+}
+
+// Policy is the Transaction (or Admin) Policy that governs an action, with
+// the approvals counted so far.
+type Policy struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"` // "transaction" or "admin"
+	Threshold int      `json:"threshold"`
+	Members   []string `json:"members"`   // API key IDs / member IDs
+	Approvals int      `json:"approvals"` // approvals so far
+}
+
+// Network identifies a chain.
+type Network struct {
+	Name    string `json:"name"`    // "Ethereum Sepolia"
+	Family  string `json:"family"`  // "evm" or "bitcoin"
+	ChainID string `json:"chainID"` // "11155111"; for Bitcoin "bitcoin" / "bitcoin-testnet"
+	Testnet bool   `json:"testnet"`
+}
+
+// Asset is what is moved; Decimals scales base units to whole units.
+type Asset struct {
+	Symbol   string `json:"symbol"`
+	Decimals int    `json:"decimals"`
+	Contract string `json:"contract,omitempty"` // token contract, "" for the native coin
+}
+
+// Transaction is the transfer an action asks to approve.
+type Transaction struct {
+	Network       Network `json:"network"`
+	WalletID      string  `json:"walletID"`
+	From          string  `json:"from"`
+	To            string  `json:"to"`
+	ToName        string  `json:"toName,omitempty"` // whitelist entry name
+	Whitelisted   bool    `json:"whitelisted"`
+	Asset         Asset   `json:"asset"`
+	Amount        string  `json:"amount"` // base units, decimal digits only
+	Note          string  `json:"note,omitempty"`
+	InitiatorName string  `json:"initiatorName,omitempty"`
+}
+
+// KeyUpdate is the payload of an API key update (key registration).
+type KeyUpdate struct {
+	APIKeyID     string `json:"apiKeyID"`
+	BLSPublicKey string `json:"blsPublicKey"` // base64
+	ECPublicKey  string `json:"ecPublicKey"`  // base64
+}
+
+// Action is a decoded, validated action: what the rest of qapprove uses.
+type Action struct {
+	ID          string
+	Type        int
+	Status      int
+	Description string
+	Created     time.Time
+	Expires     time.Time
+	Messages    [][]byte // decoded message bytes; Messages[0] is what gets signed
+	Payload     *Payload // nil when the payload could not be decoded
+	PayloadErr  string   // why the payload could not be decoded ("" when it could)
+	RawPayload  []byte   // the payload JSON as received (bounded)
+}
+
+// Pending reports whether the action is pending and not yet expired at now.
+func (a *Action) Pending(now time.Time) bool {
+	return a.Status == StatusPending && now.Before(a.Expires)
+}
+
+// FormatAmount renders a base-unit decimal string in whole units with the
+// given decimals, without rounding and without trailing zeros
+// ("1500000000000000000", 18 → "1.5"). Bad input is returned unchanged.
+func FormatAmount(base string, decimals int) string {
+	n, ok := new(big.Int).SetString(base, 10)
+	if !ok || n.Sign() < 0 || decimals < 0 || decimals > 77 {
+		return base
+	}
+	s := n.String()
+	if decimals == 0 {
+		return s
+	}
+	if len(s) <= decimals {
+		s = strings.Repeat("0", decimals-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-decimals], strings.TrimRight(s[len(s)-decimals:], "0")
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
+}
