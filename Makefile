@@ -1,0 +1,47 @@
+# qapprove — build, try and test. See README.md.
+GO      ?= go
+BIN     := bin/qapprove
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+export CGO_ENABLED := 1
+
+.PHONY: all build demo test test-unit test-keychain bench fuzz lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/qapprove
+
+## demo: open the console on the embedded sandbox with sample data
+demo: build
+	./$(BIN) demo
+
+## test: everything, with the race detector, plus the real-keychain tests
+test: lint test-unit test-keychain
+
+test-unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-keychain:
+	bash scripts/keychain-test.sh
+
+## bench: all benchmarks (numbers go to docs/BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+## fuzz: a short run of every fuzz target
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
