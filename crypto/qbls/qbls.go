@@ -104,9 +104,17 @@ func SecretKeyFromBytes(b []byte) (SecretKey, error) {
 }
 
 // scalar loads sk into an Fr; the caller must Clear it after use.
+//
+// The key is copied to a local array first: sk may live inside a struct
+// that also holds Go pointers (secrets.Secrets), and cgo refuses a pointer
+// into such memory.
 func (sk *SecretKey) scalar(s *bls.Fr) {
 	ensureInit()
-	if err := s.SetBigEndianMod(sk[:]); err != nil || s.IsZero() {
+	var local [SecretKeySize]byte
+	copy(local[:], sk[:])
+	err := s.SetBigEndianMod(local[:])
+	clear(local[:])
+	if err != nil || s.IsZero() {
 		s.Clear()
 		panic("qbls: use of a zero or invalid secret key")
 	}

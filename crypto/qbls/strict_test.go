@@ -409,3 +409,24 @@ func TestFpEncodingRoundTrip(t *testing.T) {
 		t.Fatal("verify depends on the serialization mode")
 	}
 }
+
+// TestKeyInsideStructWithPointers checks that a key stored next to Go
+// pointers can be used: cgo must never see a pointer into such a struct.
+func TestKeyInsideStructWithPointers(t *testing.T) {
+	type holder struct {
+		Key  SecretKey
+		Next *holder
+		Buf  []byte
+	}
+	sk, err := Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &holder{Key: sk, Buf: []byte("x")}
+	h.Next = h
+	pk := h.Key.Public()
+	sig := h.Key.Sign([]byte("msg"))
+	if !Verify(pk, []byte("msg"), sig) {
+		t.Fatal("signature by a key inside a struct does not verify")
+	}
+}

@@ -1,0 +1,115 @@
+package secrets
+
+import (
+	"testing"
+
+	"github.com/qapprove/qapprove/crypto/eip2335"
+	"github.com/qapprove/qapprove/crypto/qbls"
+)
+
+// withDefaultParams runs the benchmark at the production KDF parameters.
+func withDefaultParams(b *testing.B) {
+	sealMu.Lock()
+	old := sealParams
+	sealParams = eip2335.DefaultParams()
+	sealMu.Unlock()
+	b.Cleanup(func() { sealMu.Lock(); sealParams = old; sealMu.Unlock() })
+}
+
+// BenchmarkSealDefault: encrypting a bundle at scrypt N=2^18 (key registration).
+func BenchmarkSealDefault(b *testing.B) {
+	withDefaultParams(b)
+	s := newSecrets(b, 80)
+	for b.Loop() {
+		if _, err := Seal(testPublic("default"), s, []byte(testPass)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnlockDefault: Session.Unlock at scrypt N=2^18 (KDF, decrypt,
+// public-key checks, copy into locked memory).
+func BenchmarkUnlockDefault(b *testing.B) {
+	withDefaultParams(b)
+	bundle, _ := newBundle(b, "default")
+	sess := NewSession(bundle, SessionOptions{})
+	for b.Loop() {
+		if err := sess.Unlock([]byte(testPass)); err != nil {
+			b.Fatal(err)
+		}
+		sess.Lock()
+	}
+}
+
+// BenchmarkOpenWrongPassphrase: the cost of a wrong guess (KDF only).
+func BenchmarkOpenWrongPassphrase(b *testing.B) {
+	withDefaultParams(b)
+	bundle, _ := newBundle(b, "default")
+	for b.Loop() {
+		if _, err := bundle.Open([]byte("wrong")); err == nil {
+			b.Fatal("accepted")
+		}
+	}
+}
+
+func BenchmarkFileBackendSet(b *testing.B) {
+	fb := NewFileBackend(tempPaths(b))
+	bundle, _ := newBundle(b, "default")
+	data, _ := bundle.Marshal()
+	for b.Loop() {
+		if err := fb.Set("default", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFileBackendGet(b *testing.B) {
+	fb := NewFileBackend(tempPaths(b))
+	bundle, _ := newBundle(b, "default")
+	data, _ := bundle.Marshal()
+	fb.Set("default", data)
+	for b.Loop() {
+		if _, err := fb.Get("default"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadBundleFile(b *testing.B) {
+	fb := NewFileBackend(tempPaths(b))
+	bundle, _ := newBundle(b, "default")
+	SaveBundle(fb, "default", bundle)
+	for b.Loop() {
+		if _, err := LoadBundle(fb, "default"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSessionWithBLSSign: signing through the session (expiry check,
+// locks, BLS sign in locked memory).
+func BenchmarkSessionWithBLSSign(b *testing.B) {
+	bundle, _ := newBundle(b, "default")
+	sess := NewSession(bundle, SessionOptions{})
+	if err := sess.Unlock([]byte(testPass)); err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Lock()
+	msg := make([]byte, 32)
+	for b.Loop() {
+		sess.WithBLS(func(sk *qbls.SecretKey) error { _ = sk.Sign(msg); return nil })
+	}
+}
+
+// BenchmarkSessionWithAPISecret: the per-request overhead of reaching the API secret.
+func BenchmarkSessionWithAPISecret(b *testing.B) {
+	bundle, _ := newBundle(b, "default")
+	sess := NewSession(bundle, SessionOptions{})
+	if err := sess.Unlock([]byte(testPass)); err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Lock()
+	for b.Loop() {
+		sess.WithAPISecret(func([]byte) error { return nil })
+	}
+}
