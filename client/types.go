@@ -43,6 +43,10 @@ type WireAction struct {
 	ExpireTime  int64    `json:"expireTime"`
 	Created     int64    `json:"created,omitempty"`
 	Metadata    string   `json:"metadata,omitempty"`
+	// MyDecision is our extension (docs/PROTOCOL.md): the decision the
+	// calling API key has already recorded on this action, 0 when none,
+	// StatusApproved or StatusRejected.
+	MyDecision int `json:"myDecision,omitempty"`
 }
 
 // Payload is the decoded payload document of an action (our reading of the
@@ -114,6 +118,7 @@ type Action struct {
 	Payload     *Payload // nil when the payload could not be decoded
 	PayloadErr  string   // why the payload could not be decoded ("" when it could)
 	RawPayload  []byte   // the payload JSON as received (bounded)
+	MyDecision  int      // this key's recorded decision: 0, StatusApproved or StatusRejected
 }
 
 // Pending reports whether the action is pending and not yet expired at now.

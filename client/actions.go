@@ -1,0 +1,210 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Paging bounds of ListPending.
+const (
+	listPageSize = 100
+	maxListPages = 100
+)
+
+type listAnswer struct {
+	Actions       []WireAction `json:"actions"`
+	NextPageToken string       `json:"nextPageToken"`
+}
+
+// ListPending lists the pending actions this API key may act on, following
+// pages (GET /workspaces/{wid}/actions?status=1; our reading, see
+// docs/PROTOCOL.md). An action that fails validation fails the call.
+func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
+	var all []*Action
+	seen := map[string]bool{}
+	token := ""
+	for page := 0; page < maxListPages; page++ {
+		q := url.Values{"status": {strconv.Itoa(StatusPending)}, "pageSize": {strconv.Itoa(listPageSize)}}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		var out listAnswer
+		if err := c.do(ctx, request{method: http.MethodGet, path: "/workspaces/" + c.cfg.WorkspaceID + "/actions", query: q, auth: true, retry: true, out: &out}); err != nil {
+			return nil, err
+		}
+		for i := range out.Actions {
+			a, err := DecodeWire(&out.Actions[i], true)
+			if err != nil {
+				return nil, err
+			}
+			if seen[a.ID] {
+				continue
+			}
+			seen[a.ID] = true
+			all = append(all, a)
+		}
+		if out.NextPageToken == "" {
+			return all, nil
+		}
+		if len(out.NextPageToken) > 512 || out.NextPageToken == token {
+			return nil, errf(KindBadResponse, "the API returned an unusable page token")
+		}
+		token = out.NextPageToken
+	}
+	return nil, errf(KindBadResponse, "the action list has more than %d pages; giving up", maxListPages)
+}
+
+// GetAction reads one action (messages in hex).
+func (c *Client) GetAction(ctx context.Context, id string) (*Action, error) {
+	if !ValidID(id) {
+		return nil, errf(KindRefused, "%q is not a valid action ID", sanitize(id, 40))
+	}
+	var w WireAction
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/actions/" + id, auth: true, retry: true, out: &w}); err != nil {
+		return nil, err
+	}
+	if w.ID != id {
+		return nil, errf(KindBadResponse, "asked for action %s, the API answered with %q", id, sanitize(w.ID, 40))
+	}
+	return DecodeWire(&w, true)
+}
+
+type decideBody struct {
+	Status     int      `json:"status"`
+	Signatures []string `json:"signatures"`
+}
+
+// Decide approves (status 3) or rejects (status 4) action id with the BLS
+// signature over its Messages[0]. It is never re-sent automatically: when
+// the POST fails in transit, Decide re-reads the action and reports the
+// truth: nil when our decision is recorded, a KindNetwork error saying it
+// was not recorded, a KindConflict error when the action was decided or
+// expired meanwhile, or KindUnknownOutcome when it cannot tell.
+func (c *Client) Decide(ctx context.Context, id string, approve bool, signature []byte) error {
+	if !ValidID(id) {
+		return errf(KindRefused, "%q is not a valid action ID", sanitize(id, 40))
+	}
+	if len(signature) == 0 || 2*len(signature) > MaxSignatureHex {
+		return errf(KindRefused, "the signature for action %s is missing or too long", id)
+	}
+	want := StatusRejected
+	if approve {
+		want = StatusApproved
+	}
+	body := decideBody{Status: want, Signatures: []string{hex.EncodeToString(signature)}}
+	err := c.do(ctx, request{method: http.MethodPost, path: "/actions/" + id, body: body, auth: true})
+	if err == nil {
+		return nil
+	}
+	k := KindOf(err)
+	if k != KindNetwork && k != KindServer && k != KindBadResponse {
+		return err // the server answered clearly: nothing landed, or a conflict
+	}
+	return c.confirm(ctx, id, want, err)
+}
+
+// confirm re-reads an action after a decision failed in transit.
+func (c *Client) confirm(ctx context.Context, id string, want int, cause error) error {
+	// Use a fresh deadline even when ctx has expired: the operator must
+	// learn what happened to a decision that may have landed.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*c.cfg.Timeout)
+	defer cancel()
+	a, err := c.GetAction(rctx, id)
+	if err != nil {
+		return &Error{Kind: KindUnknownOutcome, Msg: "sending the decision on " + id + " failed and its status could not be re-read; check it before deciding again", Err: errors.Join(cause, err)}
+	}
+	switch {
+	case a.MyDecision == want:
+		return nil
+	case a.MyDecision != 0:
+		return &Error{Kind: KindConflict, Msg: "action " + id + " already carries a different decision from this key", Err: cause}
+	case a.Status != StatusPending:
+		return &Error{Kind: KindConflict, Msg: "action " + id + " is no longer pending (status " + strconv.Itoa(a.Status) + "); the decision was not recorded", Err: cause}
+	}
+	return &Error{Kind: KindNetwork, Msg: "the decision on " + id + " did not reach the API (the action is still pending, no decision recorded); it was not re-sent", Err: cause}
+}
+
+// DecideWith reads action id, refuses unless it is pending, unexpired and
+// has a message, asks sign for the signature over Messages[0] exactly as
+// received, and sends the decision. sign is only called when all checks
+// pass.
+func (c *Client) DecideWith(ctx context.Context, id string, approve bool, sign func(msg []byte) ([]byte, error)) error {
+	a, err := c.GetAction(ctx, id)
+	if err != nil {
+		return err
+	}
+	msg, err := a.MessageToSign(c.now())
+	if err != nil {
+		return err
+	}
+	sig, err := sign(msg)
+	if err != nil {
+		return err
+	}
+	return c.Decide(ctx, id, approve, sig)
+}
+
+type keyAnswer struct {
+	ActionID string `json:"actionID"`
+	Name     string `json:"name"`
+}
+
+// RegisterKeys starts the registration of this API key's BLS (192 bytes)
+// and EC (65 bytes, uncompressed) public keys: PUT apikeys/{kid}. It
+// returns the ID of the update action, which must then be signed with the
+// new BLS key (GetAction + Decide, or DecideWith).
+func (c *Client) RegisterKeys(ctx context.Context, blsPub, ecPub []byte) (string, error) {
+	if len(blsPub) != 192 {
+		return "", errf(KindRefused, "a BLS public key is 192 bytes, not %d", len(blsPub))
+	}
+	if len(ecPub) != 65 || ecPub[0] != 0x04 {
+		return "", errf(KindRefused, "an EC public key is 65 bytes starting with 04")
+	}
+	body := map[string]string{
+		"blsPublicKey": base64.StdEncoding.EncodeToString(blsPub),
+		"ecPublicKey":  base64.StdEncoding.EncodeToString(ecPub),
+	}
+	var out keyAnswer
+	// A PUT of the same keys is idempotent, but a new action may be
+	// created each time: do not retry.
+	if err := c.do(ctx, request{method: http.MethodPut, path: c.keyPath(), body: body, auth: true, out: &out}); err != nil {
+		return "", err
+	}
+	if !ValidID(out.ActionID) {
+		return "", errf(KindBadResponse, "the API did not return a valid action ID for the key update")
+	}
+	return out.ActionID, nil
+}
+
+// APIKeyName reads the name of this API key.
+func (c *Client) APIKeyName(ctx context.Context) (string, error) {
+	var out keyAnswer
+	if err := c.do(ctx, request{method: http.MethodGet, path: c.keyPath(), auth: true, retry: true, out: &out}); err != nil {
+		return "", err
+	}
+	return sanitize(out.Name, 100), nil
+}
+
+func (c *Client) keyPath() string {
+	return "/workspaces/" + c.cfg.WorkspaceID + "/apikeys/" + c.cfg.APIKeyID
+}
+
+// WebSocketToken asks for a one-time token for the feed's ?token= query
+// parameter (POST /websocket/token).
+func (c *Client) WebSocketToken(ctx context.Context) (string, error) {
+	var out struct {
+		WSToken string `json:"wsToken"`
+	}
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/websocket/token", auth: true, out: &out}); err != nil {
+		return "", err
+	}
+	if out.WSToken == "" || len(out.WSToken) > MaxTokenBytes {
+		return "", errf(KindBadResponse, "the API returned no usable WebSocket token")
+	}
+	return out.WSToken, nil
+}

@@ -1,0 +1,235 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// ConnState is the state of the feed connection.
+type ConnState int
+
+// Feed connection states.
+const (
+	StateOffline      ConnState = iota // not connected, and not expecting to be soon (auth, many failures)
+	StateReconnecting                  // connecting or waiting to reconnect
+	StateLive                          // connected; frames flow
+)
+
+// String names the state.
+func (s ConnState) String() string {
+	switch s {
+	case StateLive:
+		return "live"
+	case StateReconnecting:
+		return "reconnecting"
+	}
+	return "offline"
+}
+
+// FeedEvent is what Feed reports: a new or changed action (Action set), a
+// state change, or a problem (Err set; a malformed frame does not end the
+// connection). RetryAt tells when the next connection attempt is due.
+type FeedEvent struct {
+	Action  *Action
+	State   ConnState
+	Err     error
+	RetryAt time.Time
+}
+
+// Feed tuning; tests may shorten them.
+var (
+	feedPingEvery   = 20 * time.Second
+	feedPingTimeout = 10 * time.Second
+	feedBackoffMin  = 500 * time.Millisecond
+	feedBackoffMax  = 30 * time.Second
+)
+
+// feedOfflineAfter is the number of failed attempts in a row after which the
+// state is reported as offline (attempts go on).
+const feedOfflineAfter = 5
+
+// FeedURL returns the WebSocket URL of the sign-request feed.
+func (c *Client) FeedURL() string {
+	if c.cfg.FeedURL != "" {
+		return c.cfg.FeedURL
+	}
+	u := *c.base
+	if u.Scheme == "https" {
+		u.Scheme = "wss"
+	} else {
+		u.Scheme = "ws"
+	}
+	u.Path = c.base.Path + "/actions/signrequests"
+	return u.String()
+}
+
+// Feed connects to the WebSocket feed and reports events until ctx is done,
+// reconnecting with jittered exponential backoff. Actions are deduplicated
+// by ID: a frame for an ID already reported is passed on only when its
+// status changed. Feed closes nothing: the caller owns events.
+func (c *Client) Feed(ctx context.Context, events chan<- FeedEvent) {
+	dd := newDedup(1 << 16)
+	failures := 0
+	for ctx.Err() == nil {
+		emit(ctx, events, FeedEvent{State: StateReconnecting})
+		live, err := c.feedOnce(ctx, events, dd)
+		if ctx.Err() != nil {
+			return
+		}
+		if live {
+			failures = 0
+		}
+		failures++
+		d := feedBackoff(failures)
+		state := StateReconnecting
+		if failures >= feedOfflineAfter || errors.Is(err, ErrUnlockNeeded) {
+			state = StateOffline
+		}
+		retry := time.Now().Add(d)
+		emit(ctx, events, FeedEvent{State: state, Err: err, RetryAt: retry})
+		if sleepCtx(ctx, d) != nil {
+			return
+		}
+	}
+}
+
+func feedBackoff(failures int) time.Duration {
+	d := feedBackoffMin << min(failures-1, 10)
+	d = min(d, feedBackoffMax)
+	return d/2 + rand.N(d/2+1)
+}
+
+func emit(ctx context.Context, events chan<- FeedEvent, ev FeedEvent) bool {
+	select {
+	case events <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// feedOnce runs one connection; live reports whether it got connected.
+func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedup) (live bool, err error) {
+	tok, err := c.currentToken(ctx)
+	if err != nil {
+		return false, err
+	}
+	u := c.FeedURL()
+	h := http.Header{}
+	if c.cfg.FeedQueryToken {
+		wt, err := c.WebSocketToken(ctx)
+		if err != nil {
+			return false, err
+		}
+		pu, _ := url.Parse(u)
+		q := pu.Query()
+		q.Set("token", wt)
+		pu.RawQuery = q.Encode()
+		u = pu.String()
+	} else {
+		h.Set("x-token", tok)
+	}
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	conn, resp, err := websocket.Dial(dctx, u, &websocket.DialOptions{HTTPClient: c.http, HTTPHeader: h})
+	cancel()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			c.dropToken()
+			return false, &Error{Kind: KindAuth, Status: 401, Msg: "the feed refused our token", Err: err}
+		}
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return false, statusError("GET", "/actions/signrequests", resp.StatusCode, nil, retryAfter(resp.Header.Get("Retry-After"), c.now()))
+		}
+		return false, &Error{Kind: KindNetwork, Msg: "cannot connect to the feed", Err: err}
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(MaxResponseBytes)
+	if !emit(ctx, events, FeedEvent{State: StateLive}) {
+		return true, nil
+	}
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { // keep-alive: a failed ping ends the connection
+		t := time.NewTicker(feedPingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-cctx.Done():
+				return
+			case <-t.C:
+				pctx, pc := context.WithTimeout(cctx, feedPingTimeout)
+				err := conn.Ping(pctx)
+				pc()
+				if err != nil {
+					conn.CloseNow()
+					return
+				}
+			}
+		}
+	}()
+	for {
+		typ, frame, err := conn.Read(cctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, nil
+			}
+			msg := "the feed connection was lost"
+			if strings.Contains(err.Error(), "read limited") {
+				msg = "the feed sent a frame larger than the limit; reconnecting"
+			}
+			return true, &Error{Kind: KindNetwork, Msg: msg, Err: err}
+		}
+		if typ != websocket.MessageText {
+			emit(ctx, events, FeedEvent{State: StateLive, Err: errf(KindBadResponse, "the feed sent a binary frame; ignored")})
+			continue
+		}
+		a, err := DecodeFeedFrame(frame)
+		if err != nil {
+			emit(ctx, events, FeedEvent{State: StateLive, Err: err})
+			continue
+		}
+		if !dd.fresh(a.ID, a.Status) {
+			continue
+		}
+		if !emit(ctx, events, FeedEvent{Action: a, State: StateLive}) {
+			return true, nil
+		}
+	}
+}
+
+// dedup remembers the last status seen per action ID, bounded with FIFO
+// eviction.
+type dedup struct {
+	seen  map[string]int
+	order []string
+	next  int
+}
+
+func newDedup(n int) *dedup {
+	return &dedup{seen: make(map[string]int, n), order: make([]string, n)}
+}
+
+// fresh reports whether (id, status) is new, and records it.
+func (d *dedup) fresh(id string, status int) bool {
+	if s, ok := d.seen[id]; ok {
+		if s == status {
+			return false
+		}
+		d.seen[id] = status
+		return true
+	}
+	if old := d.order[d.next]; old != "" {
+		delete(d.seen, old)
+	}
+	d.order[d.next] = id
+	d.next = (d.next + 1) % len(d.order)
+	d.seen[id] = status
+	return true
+}

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSignatureKnownAnswer(t *testing.T) {
+	// Computed independently: printf '%s' '1700000000GEThttps://h/api/v2/workspaces/w/token' |
+	//   openssl dgst -sha256 -hmac 'key' -binary | basenc --base64url | tr -d '='
+	got := Signature([]byte("key"), "1700000000", "GET", "https://h/api/v2/workspaces/w/token", nil)
+	if got != "UROdpRQOsw0_i7rTx9wqUXkKjtkW5zCv1asrcOPzf2I" {
+		t.Fatalf("signature %s", got)
+	}
+	if strings.ContainsAny(got, "+/=") {
+		t.Fatal("not unpadded base64url")
+	}
+}
+
+func TestJWTExpiry(t *testing.T) {
+	mk := func(claims string) string {
+		return "eyJhbGciOiJIUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".c2ln"
+	}
+	if e, err := JWTExpiry(mk(`{"exp":1700000000}`)); err != nil || e.Unix() != 1700000000 {
+		t.Fatalf("exp %v %v", e, err)
+	}
+	for _, bad := range []string{"", "a.b", mk(`{}`), mk(`{"exp":-1}`), mk(`nope`), "a.b.c.d", "a.$$.c", strings.Repeat("a", MaxTokenBytes+1)} {
+		if _, err := JWTExpiry(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func TestDedup(t *testing.T) {
+	d := newDedup(3)
+	steps := []struct {
+		id     string
+		status int
+		want   bool
+	}{{"a", 1, true}, {"a", 1, false}, {"b", 1, true}, {"a", 3, true}, {"a", 3, false}, {"c", 1, true}, {"d", 1, true}, {"a", 3, true}}
+	for i, s := range steps {
+		if got := d.fresh(s.id, s.status); got != s.want {
+			t.Fatalf("step %d (%s,%d): got %v", i, s.id, s.status, got)
+		}
+	}
+	if len(d.seen) > 3 {
+		t.Fatalf("dedup grew to %d", len(d.seen))
+	}
+}
+
+func TestBackoffAndRetryAfter(t *testing.T) {
+	if d := backoff(0, 3*time.Second); d != 3*time.Second {
+		t.Fatalf("Retry-After not honoured: %v", d)
+	}
+	if d := backoff(0, time.Hour); d != 60*time.Second {
+		t.Fatalf("Retry-After not capped: %v", d)
+	}
+	for a := range 10 {
+		d := backoff(a, 0)
+		if d <= 0 || d > 8*time.Second {
+			t.Fatalf("attempt %d backoff %v", a, d)
+		}
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if retryAfter("7", now) != 7*time.Second || retryAfter("", now) != 0 || retryAfter("junk", now) != 0 {
+		t.Fatal("retryAfter seconds")
+	}
+	if retryAfter("Thu, 01 Jan 2026 00:01:30 GMT", now) != 90*time.Second {
+		t.Fatal("retryAfter date")
+	}
+}
+
+func TestDecodeWireValidation(t *testing.T) {
+	p, _ := json.Marshal(Payload{PolicyName: "p", Transaction: &Transaction{Amount: "10", Asset: Asset{Decimals: 6}}})
+	ok := WireAction{ID: "2Abc", Type: TypeTransaction, Status: StatusPending, ExpireTime: 2e9, Messages: []string{"0801"}, Payload: base64.StdEncoding.EncodeToString(p)}
+	a, err := DecodeWire(&ok, true)
+	if err != nil || a.Payload == nil || string(a.Messages[0]) != "\x08\x01" {
+		t.Fatalf("valid action: %v %+v", err, a)
+	}
+	cases := map[string]func(w *WireAction){
+		"id slash":      func(w *WireAction) { w.ID = "a/b" },
+		"id empty":      func(w *WireAction) { w.ID = "" },
+		"id long":       func(w *WireAction) { w.ID = strings.Repeat("a", 129) },
+		"bad hex":       func(w *WireAction) { w.Messages = []string{"zz"} },
+		"many messages": func(w *WireAction) { w.Messages = make([]string, 17) },
+		"big message":   func(w *WireAction) { w.Messages = []string{strings.Repeat("00", MaxMessageBytes+1)} },
+		"bad decision":  func(w *WireAction) { w.MyDecision = 9 },
+		"bad time":      func(w *WireAction) { w.ExpireTime = -5 },
+	}
+	for name, mut := range cases {
+		w := ok
+		mut(&w)
+		if _, err := DecodeWire(&w, true); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// An undecodable payload is reported, not fatal.
+	for _, pl := range []string{"%%%", base64.StdEncoding.EncodeToString([]byte(`{"externalExtension":{"amount":"-1"}}`)), ""} {
+		w := ok
+		w.Payload = pl
+		a, err := DecodeWire(&w, true)
+		if err != nil || a.Payload != nil || a.PayloadErr == "" {
+			t.Errorf("payload %q: %v %+v", pl, err, a)
+		}
+	}
+}
+
+func TestMessageToSign(t *testing.T) {
+	now := time.Unix(1000, 0)
+	base := Action{ID: "x", Status: StatusPending, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}}
+	if m, err := base.MessageToSign(now); err != nil || len(m) != 1 {
+		t.Fatal(err)
+	}
+	for name, a := range map[string]Action{
+		"not pending": {ID: "x", Status: StatusApproved, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}},
+		"expired":     {ID: "x", Status: StatusPending, Expires: now, Messages: [][]byte{{1}}},
+		"no message":  {ID: "x", Status: StatusPending, Expires: now.Add(time.Minute)},
+		"decided":     {ID: "x", Status: StatusPending, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}, MyDecision: StatusApproved},
+	} {
+		if _, err := a.MessageToSign(now); err == nil {
+			t.Errorf("%s: signed", name)
+		}
+	}
+}
+
+func TestErrorsCarryNoSecrets(t *testing.T) {
+	e := statusError("GET", "/x", 401, []byte(`{"detail":"bad \x1b[31mtoken"}`), 0)
+	if strings.ContainsRune(e.Error(), 0x1b) {
+		t.Fatal("escape sequence passed through")
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/qapprove/qapprove/sandbox"
+)
+
+func init() {
+	register(command{
+		name:    "sandbox",
+		usage:   "[--addr A] [--scenario F] [--actions N] [--arrivals DURATION] [--co-approver-delay D]",
+		summary: "run the sandbox server alone (prints its URL, API key id and secret)",
+		run:     runSandbox,
+	})
+}
+
+// runSandbox starts the sandbox on loopback, prints how to reach it (one
+// "key: value" per line) and serves until SIGINT/SIGTERM.
+func runSandbox(env *Env, args []string) int {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	scenario := fs.String("scenario", "", "scenario TOML file (default: the embedded demo)")
+	actions := fs.Int("actions", 0, "generate this many more pending actions")
+	arrivals := fs.Duration("arrivals", 0, "a new action arrives this often (0 = off)")
+	coDelay := fs.Duration("co-approver-delay", 20*time.Second, "simulated co-approvers approve this long after you (0 = never)")
+	if err := fs.Parse(args); err != nil {
+		return env.Errf(exitUsage, "sandbox: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return env.Errf(exitUsage, "sandbox: unexpected argument %q", fs.Arg(0))
+	}
+	if *actions < 0 || *actions > 1_000_000 {
+		return env.Errf(exitUsage, "sandbox: --actions must be between 0 and 1000000")
+	}
+	opts := sandbox.Options{ExtraActions: *actions, ArrivalEvery: *arrivals, CoApproverDelay: *coDelay}
+	if *scenario != "" {
+		b, err := sandboxReadFile(*scenario, sandbox.MaxScenarioBytes)
+		if err != nil {
+			return env.Errf(exitUsage, "sandbox: %v", err)
+		}
+		opts.Scenario = b
+	}
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		return env.Errf(exitUsage, "sandbox: %v", err)
+	}
+	base, err := srv.Start(*addr)
+	if err != nil {
+		return env.Errf(exitUsage, "sandbox: %v", err)
+	}
+	defer srv.Close()
+	wid, kid, secret := srv.Credentials()
+	fmt.Fprintf(env.Stdout, "base_url: %s\nworkspace_id: %s\napi_key_id: %s\napi_secret: %s\n", base, wid, kid, secret)
+	fmt.Fprintln(env.Stderr, "qapprove: sandbox running; press Ctrl-C to stop (admin: POST "+sandboxAdminBase(base)+"/_admin/faults)")
+	if f, ok := env.Stdout.(*os.File); ok {
+		f.Sync()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	<-sig
+	return exitOK
+}
+
+func sandboxAdminBase(base string) string {
+	const suffix = "/api/v2"
+	if len(base) > len(suffix) && base[len(base)-len(suffix):] == suffix {
+		return base[:len(base)-len(suffix)]
+	}
+	return base
+}
+
+// sandboxReadFile reads a file of at most max bytes.
+func sandboxReadFile(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	return b, nil
+}

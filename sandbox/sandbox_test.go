@@ -1,0 +1,308 @@
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/crypto/qbls"
+)
+
+func startT(t *testing.T, o Options) (*Server, string) {
+	t.Helper()
+	o.Seed = 7
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := s.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, base
+}
+
+// tokenReq builds a token request signed the way the reference says, with
+// only the standard library.
+func tokenReq(t *testing.T, s *Server, base string, ts time.Time, mutate func(key []byte, sig *string)) *http.Response {
+	t.Helper()
+	wid, kid, secret := s.Credentials()
+	key, err := client.DecodeSecret([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := base + "/workspaces/" + wid + "/token"
+	tss := strconv.FormatInt(ts.Unix(), 10)
+	sig := client.Signature(key, tss, "GET", u, nil)
+	if mutate != nil {
+		mutate(key, &sig)
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("qredo-api-key", kid)
+	req.Header.Set("qredo-api-timestamp", tss)
+	req.Header.Set("qredo-api-signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestTokenChecks(t *testing.T) {
+	s, base := startT(t, Options{})
+	if r := tokenReq(t, s, base, time.Now(), nil); r.StatusCode != 200 {
+		t.Fatalf("good HMAC: %d", r.StatusCode)
+	}
+	cases := map[string]struct {
+		ts  time.Time
+		mut func([]byte, *string)
+	}{
+		"bad hmac":      {time.Now(), func(_ []byte, s *string) { *s = "A" + (*s)[1:] }},
+		"other key":     {time.Now(), func(_ []byte, s *string) { *s = client.Signature([]byte("x"), "1", "GET", "u", nil) }},
+		"old timestamp": {time.Now().Add(-6 * time.Minute), nil},
+		"future":        {time.Now().Add(6 * time.Minute), nil},
+		"empty":         {time.Now(), func(_ []byte, s *string) { *s = "" }},
+		"padded base64": {time.Now(), func(_ []byte, s *string) { *s += "=" }},
+	}
+	for name, c := range cases {
+		if r := tokenReq(t, s, base, c.ts, c.mut); r.StatusCode != 401 {
+			t.Errorf("%s: status %d, want 401", name, r.StatusCode)
+		}
+	}
+}
+
+func get(t *testing.T, url, token string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("x-token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+func TestJWTChecks(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s, base := startT(t, Options{Now: clock, TokenTTL: time.Minute})
+	wid, kid, _ := s.Credentials()
+	tok := s.tok.issue(kid, wid, now, time.Minute)
+	list := base + "/workspaces/" + wid + "/actions?status=1"
+	if r := get(t, list, tok); r.StatusCode != 200 {
+		t.Fatalf("valid token: %d", r.StatusCode)
+	}
+	forged := tok[:len(tok)-2] + "AA"
+	for name, tk := range map[string]string{"none": "", "forged": forged, "garbage": "a.b.c"} {
+		if r := get(t, list, tk); r.StatusCode != 401 {
+			t.Errorf("%s token: %d", name, r.StatusCode)
+		}
+	}
+	other := newTokens().issue(kid, wid, now, time.Minute) // another server's key
+	if r := get(t, list, other); r.StatusCode != 401 {
+		t.Errorf("foreign token: %d", r.StatusCode)
+	}
+	now = now.Add(2 * time.Minute)
+	if r := get(t, list, tok); r.StatusCode != 401 {
+		t.Errorf("expired token: %d", r.StatusCode)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	s, base := startT(t, Options{RateLimit: 2})
+	wid, kid, _ := s.Credentials()
+	tok := s.tok.issue(kid, wid, time.Now(), time.Hour)
+	var last *http.Response
+	for range 5 {
+		last = get(t, base+"/workspaces/"+wid+"/actions", tok)
+	}
+	if last.StatusCode != 429 || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+}
+
+// decideRaw posts a decision as key with a signature.
+func (s *Server) decideAs(key, id string, status int, sig []byte) (int, string) {
+	s.ws.mu.Lock()
+	defer s.ws.mu.Unlock()
+	_, err := s.ws.decide(key, id, status, []string{hex.EncodeToString(sig)}, s.now())
+	if err != nil {
+		de := err.(*decideError)
+		return de.status, de.msg
+	}
+	return 200, ""
+}
+
+func TestDecisionChecks(t *testing.T) {
+	s, _ := startT(t, Options{})
+	sk, _ := qbls.Generate(rand.Reader)
+	s.SetOperatorBLSKey(sk.Public())
+	_, op, _ := s.Credentials()
+	var treasury, payroll string
+	for _, id := range s.ActionIDs() {
+		info, _ := s.Action(id)
+		if info.Status != client.StatusPending {
+			continue
+		}
+		if info.Threshold == 2 && len(info.Members) == 3 && info.Approvals == 0 && treasury == "" {
+			treasury = id
+		}
+		if len(info.Members) == 2 && info.Threshold == 2 {
+			payroll = id
+		}
+	}
+	info, _ := s.Action(treasury)
+	good := sk.Sign(info.Message)
+	alice := s.ws.keys[info.Members[1]]
+	aliceSig := alice.sim.Sign(info.Message)
+	other, _ := qbls.Generate(rand.Reader)
+	bad := other.Sign(info.Message)
+	check := func(name string, got, want int) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s: %d, want %d", name, got, want)
+		}
+	}
+	st, _ := s.decideAs(op, treasury, 3, bad[:])
+	check("signature by an unregistered key", st, 400)
+	st, _ = s.decideAs(op, treasury, 3, aliceSig[:])
+	check("signature by another member (wrong signer)", st, 400)
+	st, _ = s.decideAs(op, treasury, 3, make([]byte, 49))
+	check("garbage signature", st, 400)
+	st, _ = s.decideAs(op, treasury, 7, good[:])
+	check("bad status", st, 400)
+	pinfo, _ := s.Action(payroll)
+	ps := sk.Sign(pinfo.Message)
+	st, _ = s.decideAs(op, payroll, 3, ps[:])
+	check("non-member", st, 403)
+	st, _ = s.decideAs(op, "2missing", 3, good[:])
+	check("unknown action", st, 404)
+	st, _ = s.decideAs(op, treasury, 3, good[:])
+	check("valid approval", st, 200)
+	if i, _ := s.Action(treasury); i.Status != client.StatusPending || i.Approvals != 1 {
+		t.Fatalf("1 of 2 approvals: %+v", i)
+	}
+	st, _ = s.decideAs(op, treasury, 4, good[:])
+	check("double decision", st, 409)
+	if err := s.DecideAsOther(treasury, true); err != nil {
+		t.Fatal(err)
+	}
+	if i, _ := s.Action(treasury); i.Status != client.StatusApproved {
+		t.Fatalf("threshold reached but status %d", i.Status)
+	}
+	// expired action
+	id, err := s.AddAction(ActionSpec{Wallet: "wal-polygon-ops", Asset: "POL", To: "0x1", Amount: "5", ExpiresIn: "1s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.ExpireAction(id)
+	ei, _ := s.Action(id)
+	es := sk.Sign(ei.Message)
+	st, _ = s.decideAs(op, id, 3, es[:])
+	check("expired action", st, 409)
+}
+
+func TestKeyUpdateNeedsNewKey(t *testing.T) {
+	s, base := startT(t, Options{})
+	wid, kid, _ := s.Credentials()
+	tok := s.tok.issue(kid, wid, time.Now(), time.Hour)
+	sk, _ := qbls.Generate(rand.Reader)
+	pk := sk.Public()
+	ecKey, _ := secp256k1.GeneratePrivateKey()
+	ec := b64(ecKey.PubKey().SerializeUncompressed())
+	body := `{"blsPublicKey":"` + b64(pk[:]) + `","ecPublicKey":"` + ec + `"}`
+	req, _ := http.NewRequest("PUT", base+"/workspaces/"+wid+"/apikeys/"+kid, strings.NewReader(body))
+	req.Header.Set("x-token", tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var out struct{ ActionID string }
+	if resp.StatusCode != 200 || json.Unmarshal(b, &out) != nil || out.ActionID == "" {
+		t.Fatalf("PUT apikeys: %d %s", resp.StatusCode, b)
+	}
+	info, _ := s.Action(out.ActionID)
+	old, _ := qbls.Generate(rand.Reader)
+	s.SetOperatorBLSKey(old.Public()) // a previously registered key must not do
+	wrong := old.Sign(info.Message)
+	if st, _ := s.decideAs(kid, out.ActionID, 3, wrong[:]); st != 400 {
+		t.Fatalf("update approved by the old key: %d", st)
+	}
+	right := sk.Sign(info.Message)
+	if st, msg := s.decideAs(kid, out.ActionID, 3, right[:]); st != 200 {
+		t.Fatalf("update by the new key: %d %s", st, msg)
+	}
+	s.ws.mu.Lock()
+	got := *s.ws.keys[kid].bls
+	s.ws.mu.Unlock()
+	if got != pk {
+		t.Fatal("new key not registered")
+	}
+	// Another key's registration is forbidden.
+	req, _ = http.NewRequest("PUT", base+"/workspaces/"+wid+"/apikeys/a.someoneelse", strings.NewReader(body))
+	req.Header.Set("x-token", tok)
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("registering another key: %d", resp.StatusCode)
+	}
+}
+
+func TestScenarioAndStart(t *testing.T) {
+	s, err := New(Options{ExtraActions: 50, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.ActionIDs()) < 60 {
+		t.Fatalf("%d actions", len(s.ActionIDs()))
+	}
+	if _, err := s.Start("0.0.0.0:0"); err == nil {
+		t.Fatal("listened on a non-loopback address")
+	}
+	for name, sc := range map[string]string{
+		"unknown key":    "[workspace]\nid='w'\nbogus=1\n",
+		"bad threshold":  "[[policies]]\nid='p'\nname='p'\nthreshold=3\nmembers=['operator']\n",
+		"unknown member": "[[policies]]\nid='p'\nname='p'\nthreshold=1\nmembers=['mallory']\n",
+		"syntax":         "[[",
+	} {
+		if _, err := ParseScenario([]byte(sc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestAdminEndpoint(t *testing.T) {
+	s, base := startT(t, Options{})
+	admin := strings.TrimSuffix(base, "/api/v2") + "/_admin/faults"
+	resp, err := http.Post(admin, "application/json", strings.NewReader(`{"errorRate":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || s.Faults().Get().ErrorRate != 1 {
+		t.Fatalf("admin set: %d %+v", resp.StatusCode, s.Faults().Get())
+	}
+	if r := get(t, base+"/workspaces/x/token", ""); r.StatusCode != 503 {
+		t.Fatalf("injected failure not served: %d", r.StatusCode)
+	}
+	resp, _ = http.Post(admin, "application/json", strings.NewReader(`{"errorRate":2}`))
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("bad settings accepted: %d", resp.StatusCode)
+	}
+}
