@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+)
+
+func init() {
+	register(command{name: "journal verify", usage: "[--json]",
+		summary: "verify the journal: exit 0 intact, 1 tampered/corrupt, 2 could not run", run: runJournalVerify})
+	register(command{name: "journal export", usage: "[--format json|csv]",
+		summary: "export the journal for auditors", run: runJournalExport})
+}
+
+// journalRefs gathers what a journal is checked against: the anchor and the
+// profile's BLS public key from the keystore. Missing pieces give warnings.
+type journalRefs struct {
+	anchor   *journal.Anchor
+	key      *qbls.PublicKey
+	warnings []string
+}
+
+func loadJournalRefs(env *Env) (*journalRefs, error) {
+	r := &journalRefs{}
+	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		r.warnings = append(r.warnings, warning)
+	}
+	user := env.Profile + secrets.AnchorSuffix
+	store := journal.BackendAnchors(
+		func() ([]byte, error) { return be.Get(user) },
+		func(b []byte) error { return be.Set(user, b) },
+		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) })
+	a, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		r.warnings = append(r.warnings, "no journal anchor in the keystore: truncation and rollback cannot be checked")
+	}
+	r.anchor = a
+	b, err := secrets.LoadBundle(be, env.Profile)
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
+		r.warnings = append(r.warnings, fmt.Sprintf("no key bundle for profile %q: the journal's key is not compared with yours", env.Profile))
+	case err != nil:
+		return nil, err
+	default:
+		pk, err := b.BLSPublic()
+		if err != nil {
+			return nil, err
+		}
+		r.key = &pk
+	}
+	return r, nil
+}
+
+// verifyJSON is the --json output of journal verify (a stable contract).
+type verifyJSON struct {
+	Intact           bool                 `json:"intact"`
+	Path             string               `json:"path"`
+	Entries          uint64               `json:"entries"`
+	Decisions        uint64               `json:"decisions"`
+	Signatures       uint64               `json:"signatures"`
+	JournalID        string               `json:"journal_id,omitempty"`
+	LastCheckpoint   *journal.Checkpoint  `json:"last_checkpoint,omitempty"`
+	Unsealed         uint64               `json:"unsealed"`
+	AnchorChecked    bool                 `json:"anchor_checked"`
+	KeyChecked       bool                 `json:"key_checked"`
+	TornTail         *journal.TornTail    `json:"torn_tail,omitempty"`
+	Problem          *journal.TamperError `json:"problem,omitempty"`
+	ChainSeconds     float64              `json:"chain_seconds"`
+	SignatureSeconds float64              `json:"signature_seconds"`
+	Warnings         []string             `json:"warnings,omitempty"`
+}
+
+func runJournalVerify(env *Env, args []string) int {
+	fs := flag.NewFlagSet("journal verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print the result as a JSON object")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove journal verify [--json]")
+	}
+	path := env.Paths().JournalFile(env.Profile)
+	refs, err := loadJournalRefs(env)
+	if err != nil {
+		return env.Errf(exitUsage, "cannot read the keystore: %v", err)
+	}
+	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key})
+	if err != nil {
+		return env.Errf(exitUsage, "cannot verify the journal: %v", err)
+	}
+	code := exitOK
+	if !rep.Intact {
+		code = exitFail
+	}
+	if *asJSON {
+		out := verifyJSON{Intact: rep.Intact, Path: path, Entries: rep.Entries, Decisions: rep.Decisions,
+			Signatures: rep.Signatures, JournalID: rep.JournalID, LastCheckpoint: rep.LastCheckpoint,
+			Unsealed: rep.Unsealed, AnchorChecked: refs.anchor != nil, KeyChecked: refs.key != nil,
+			TornTail: rep.TornTail, Problem: rep.Problem, ChainSeconds: rep.ChainDuration.Seconds(),
+			SignatureSeconds: rep.SignatureDuration.Seconds(), Warnings: refs.warnings}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Fprintf(env.Stdout, "%s\n", b)
+		return code
+	}
+	for _, w := range refs.warnings {
+		env.Errf(exitOK, "warning: %s", w)
+	}
+	if p := rep.Problem; p != nil {
+		seq := ""
+		if p.Seq >= 0 {
+			seq = fmt.Sprintf(" (seq %d)", p.Seq)
+		}
+		return env.Errf(exitFail, "journal %s at line %d%s: %s", p.Reason, p.Line, seq, p.Detail)
+	}
+	cp := "no checkpoint"
+	if c := rep.LastCheckpoint; c != nil {
+		cp = fmt.Sprintf("last checkpoint #%d at %s", c.Seq, c.Time.Format(time.RFC3339))
+	}
+	fmt.Fprintf(env.Stdout, "intact: %d entries, %d decisions, %d signatures, %s\n", rep.Entries, rep.Decisions, rep.Signatures, cp)
+	if rep.Unsealed > 0 {
+		env.Errf(exitOK, "note: the last %d entries are not sealed by a signature yet", rep.Unsealed)
+	}
+	if t := rep.TornTail; t != nil {
+		env.Errf(exitOK, "note: %d bytes of an interrupted write at the end will be cut when the journal is next opened", t.Length)
+	}
+	return code
+}
+
+func runJournalExport(env *Env, args []string) int {
+	fs := flag.NewFlagSet("journal export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "json", "json or csv")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*format != "json" && *format != "csv") {
+		return env.Errf(exitUsage, "usage: qapprove journal export [--format json|csv]")
+	}
+	path := env.Paths().JournalFile(env.Profile)
+	refs, err := loadJournalRefs(env)
+	if err != nil {
+		return env.Errf(exitUsage, "cannot read the keystore: %v", err)
+	}
+	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key})
+	if err != nil {
+		return env.Errf(exitUsage, "cannot read the journal: %v", err)
+	}
+	if err := journal.Export(path, env.Stdout, *format); err != nil {
+		return env.Errf(exitFail, "export: %v", err)
+	}
+	if p := rep.Problem; p != nil {
+		return env.Errf(exitFail, "warning: the exported journal is not intact: %s at line %d: %s", p.Reason, p.Line, p.Detail)
+	}
+	return exitOK
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+)
+
+type journalTestSigner struct{ sk qbls.SecretKey }
+
+func (s journalTestSigner) PublicKey() qbls.PublicKey { return s.sk.Public() }
+func (s journalTestSigner) Sign(m []byte) (qbls.Signature, error) {
+	return s.sk.Sign(m), nil
+}
+
+// journalHome creates a home with a journal of n decisions whose anchor is
+// in the file keystore, as the approve command leaves it.
+func journalHome(t *testing.T, n int) (home, path string) {
+	t.Helper()
+	home = t.TempDir()
+	paths := storage.ResolvePaths(home)
+	be := secrets.NewFileBackend(paths)
+	user := "default" + secrets.AnchorSuffix
+	anchors := journal.BackendAnchors(
+		func() ([]byte, error) { return be.Get(user) },
+		func(b []byte) error { return be.Set(user, b) },
+		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) })
+	sk, err := qbls.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := journalTestSigner{sk}
+	path = paths.JournalFile("default")
+	j, err := journal.Create(path, s, journal.Options{Anchors: anchors, Profile: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		m := sha256.Sum256([]byte(fmt.Sprint(i)))
+		d := journal.DecisionBody{ActionID: fmt.Sprintf("act-%d", i), Decision: "approve",
+			MessageSHA256: hex.EncodeToString(m[:]), Verdict: "approve", Rules: []string{"testnet"}}
+		if _, err := j.AppendSigned(journal.KindDecision, d, s); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := j.Append(journal.KindOutcome, journal.OutcomeBody{ActionID: d.ActionID, Result: journal.OutcomeAccepted}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := j.Checkpoint(s, "exit"); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	return home, path
+}
+
+func runJournalCmd(home string, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
+	code := run(env, append([]string{"--home", home, "--keystore", "file", "journal"}, args...))
+	return code, out.String(), errb.String()
+}
+
+func TestJournalVerifyIntact(t *testing.T) {
+	home, _ := journalHome(t, 3)
+	code, out, errs := runJournalCmd(home, "verify")
+	if code != exitOK || !strings.HasPrefix(out, "intact: 8 entries, 3 decisions, 5 signatures, last checkpoint #7 at ") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, _ = runJournalCmd(home, "verify", "--json")
+	var v struct {
+		Intact        bool   `json:"intact"`
+		Entries       int    `json:"entries"`
+		AnchorChecked bool   `json:"anchor_checked"`
+		Problem       any    `json:"problem"`
+		JournalID     string `json:"journal_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil || code != exitOK || !v.Intact || v.Entries != 8 || !v.AnchorChecked || v.Problem != nil {
+		t.Fatalf("--json: exit %d, %+v, %v\n%s", code, v, err, out)
+	}
+}
+
+func TestJournalVerifyTampered(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper func([][]byte) [][]byte
+		want   string
+	}{
+		{"deleted", func(ls [][]byte) [][]byte { return append(ls[:2:2], ls[3:]...) }, "journal deleted at line 3 (seq 3)"},
+		{"reordered", func(ls [][]byte) [][]byte { ls[2], ls[3] = ls[3], ls[2]; return ls }, "journal reordered at line 3"},
+		{"truncated", func(ls [][]byte) [][]byte { return ls[:len(ls)-2] }, "journal truncated at line 7"},
+		{"modified", func(ls [][]byte) [][]byte {
+			ls[3] = bytes.Replace(ls[3], []byte("act-1"), []byte("act-9"), 1)
+			return ls
+		}, "journal modified at line 4 (seq 3)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			home, path := journalHome(t, 3)
+			b, _ := os.ReadFile(path)
+			ls := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
+			ls = c.tamper(ls)
+			os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600)
+			code, out, errs := runJournalCmd(home, "verify")
+			if code != exitFail || !strings.Contains(errs, c.want) || out != "" {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errs, c.want)
+			}
+			code, out, _ = runJournalCmd(home, "verify", "--json")
+			if code != exitFail || !strings.Contains(out, `"reason": "`+c.name+`"`) {
+				t.Fatalf("--json: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestJournalVerifyNoJournal(t *testing.T) {
+	code, _, errs := runJournalCmd(t.TempDir(), "verify")
+	if code != exitUsage || !strings.Contains(errs, "no journal") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if code, _, _ := runJournalCmd(t.TempDir(), "verify", "extra"); code != exitUsage {
+		t.Fatalf("extra argument: exit %d", code)
+	}
+}
+
+func TestJournalExport(t *testing.T) {
+	home, _ := journalHome(t, 2)
+	code, out, errs := runJournalCmd(home, "export", "--format", "csv")
+	if code != exitOK || !strings.HasPrefix(out, "line,seq,ts,kind,signed,action_id") || strings.Count(out, "\n") != 7 {
+		t.Fatalf("csv: exit %d, stderr %q\n%s", code, errs, out)
+	}
+	code, out, _ = runJournalCmd(home, "export")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != exitOK || len(rows) != 6 || rows[1]["kind"] != "decision" {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
+	}
+	if code, _, _ := runJournalCmd(home, "export", "--format", "xml"); code != exitUsage {
+		t.Fatalf("--format xml: exit %d", code)
+	}
+}

@@ -1,0 +1,242 @@
+package journal
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/qapprove/qapprove/crypto/qbls"
+)
+
+// Version is the value of the "v" field of every line.
+const Version = 1
+
+// DomainTag starts every signed digest, so a journal signature can never be
+// replayed as an approval signature or the reverse.
+const DomainTag = "qapprove/journal/v1\n"
+
+// MaxLineBytes bounds one line (without its newline); longer lines are
+// rejected as corrupt by readers and refused by writers.
+const MaxLineBytes = 1 << 20
+
+// Kinds of entries.
+const (
+	KindGenesis       = "genesis"        // signed; first line
+	KindUnlock        = "unlock"         // signed: the key was unlocked
+	KindUnlockFailed  = "unlock-failed"  // unsigned: a wrong passphrase
+	KindLock          = "lock"           // unsigned: the key was locked
+	KindDecision      = "decision"       // signed: approve or reject
+	KindOutcome       = "outcome"        // signed when unlocked, else unsigned
+	KindKeyRegistered = "key-registered" // signed: keys registered with Qredo
+	KindCheckpoint    = "checkpoint"     // signed: at every lock and exit
+	KindRecovery      = "recovery"       // unsigned: a torn tail was cut
+)
+
+// mustSign lists the kinds that are invalid without a signature.
+var mustSign = map[string]bool{
+	KindGenesis: true, KindUnlock: true, KindDecision: true,
+	KindKeyRegistered: true, KindCheckpoint: true,
+}
+
+// RequiresSignature reports whether entries of kind must be signed.
+func RequiresSignature(kind string) bool { return mustSign[kind] }
+
+// validKind reports whether k is a plausible kind name: 1–32 of [a-z-].
+func validKind(k string) bool {
+	if len(k) == 0 || len(k) > 32 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; (c < 'a' || c > 'z') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// Signer signs journal digests with the approver key without exposing it.
+type Signer interface {
+	PublicKey() qbls.PublicKey
+	Sign(msg []byte) (qbls.Signature, error)
+}
+
+// Entry is one journal line as written or read.
+type Entry struct {
+	Line int             // 1-based line number in the file
+	Seq  uint64          // 0 for genesis, then +1 per line
+	TS   time.Time       // UTC time of the append
+	Kind string          // one of the Kind constants
+	Prev string          // hex SHA-256 of the previous line; 64 zeros for genesis
+	Body json.RawMessage // body bytes exactly as in the line
+	Sig  string          // hex signature, "" when unsigned
+	Hash string          // hex SHA-256 of this line (the next line's Prev)
+}
+
+// GenesisBody is the body of line 1.
+type GenesisBody struct {
+	JournalID string `json:"journal_id"` // 16 random bytes, hex
+	PublicKey string `json:"public_key"` // approver BLS public key, hex
+	Profile   string `json:"profile"`
+	Created   string `json:"created"` // RFC 3339 UTC
+}
+
+// DecisionSummary is an optional human summary of the decided action.
+type DecisionSummary struct {
+	Amount  string `json:"amount,omitempty"`
+	Asset   string `json:"asset,omitempty"`
+	To      string `json:"to,omitempty"`
+	Network string `json:"network,omitempty"`
+}
+
+// DecisionBody records an approve or reject before it is sent.
+type DecisionBody struct {
+	ActionID      string           `json:"action_id"`
+	Decision      string           `json:"decision"`       // "approve" or "reject"
+	MessageSHA256 string           `json:"message_sha256"` // hex SHA-256 of the message signed for Qredo
+	Verdict       string           `json:"verdict"`        // governance verdict: approve, review, reject
+	Rules         []string         `json:"rules"`          // names of the rules that fired
+	Override      string           `json:"override,omitempty"`
+	Summary       *DecisionSummary `json:"summary,omitempty"`
+}
+
+// AgainstVerdict reports whether decision goes against verdict, in which
+// case a DecisionBody needs an Override reason: approving anything the
+// rules did not approve (review or reject), or rejecting an approve.
+func AgainstVerdict(decision, verdict string) bool {
+	if decision == "approve" {
+		return verdict != "approve"
+	}
+	return verdict == "approve"
+}
+
+// Validate checks a decision body before it is signed.
+func (d DecisionBody) Validate() error {
+	switch {
+	case d.ActionID == "" || len(d.ActionID) > 256:
+		return errors.New("decision needs an action ID (at most 256 bytes)")
+	case d.Decision != "approve" && d.Decision != "reject":
+		return fmt.Errorf("decision must be approve or reject, not %q", d.Decision)
+	case !isHex(d.MessageSHA256, 32):
+		return errors.New("decision needs the hex SHA-256 of the signed message")
+	case d.Verdict != "approve" && d.Verdict != "review" && d.Verdict != "reject":
+		return fmt.Errorf("verdict must be approve, review or reject, not %q", d.Verdict)
+	case AgainstVerdict(d.Decision, d.Verdict) && strings.TrimSpace(d.Override) == "":
+		return fmt.Errorf("decision %s goes against the verdict %s: an override reason is required", d.Decision, d.Verdict)
+	}
+	return nil
+}
+
+// Outcome results.
+const (
+	OutcomeAccepted = "accepted"
+	OutcomeRefused  = "refused"
+	OutcomeUnknown  = "unknown"
+)
+
+// OutcomeBody records what the server said about a sent decision.
+type OutcomeBody struct {
+	ActionID string `json:"action_id"`
+	Result   string `json:"result"`          // accepted, refused or unknown
+	Error    string `json:"error,omitempty"` // the server's error when refused or unknown
+}
+
+// UnlockBody records a successful unlock.
+type UnlockBody struct {
+	Method string `json:"method,omitempty"` // e.g. "passphrase"
+}
+
+// UnlockFailedBody records a wrong passphrase and the back-off applied.
+type UnlockFailedBody struct {
+	Attempt int    `json:"attempt"`
+	Backoff string `json:"backoff"` // Go duration, e.g. "4s"
+}
+
+// LockBody records why the key was locked.
+type LockBody struct {
+	Reason string `json:"reason"` // idle, absolute, key, exit, signal
+}
+
+// KeyRegisteredBody records the keys registered with Qredo.
+type KeyRegisteredBody struct {
+	APIKeyID     string `json:"api_key_id"`
+	BLSPublicKey string `json:"bls_public_key"`
+	ECPublicKey  string `json:"ec_public_key"`
+	ActionID     string `json:"action_id,omitempty"`
+}
+
+// RecoveryBody records bytes cut from a torn tail on open.
+type RecoveryBody struct {
+	Offset int64  `json:"offset"` // file offset where the cut bytes started
+	Length int64  `json:"length"`
+	SHA256 string `json:"sha256"` // hex SHA-256 of the cut bytes
+}
+
+// CheckpointBody seals everything before it.
+type CheckpointBody struct {
+	Entries uint64 `json:"entries"` // number of lines before this one
+	Head    string `json:"head"`    // hex hash of the previous line (same as prev)
+	Reason  string `json:"reason,omitempty"`
+}
+
+// digest is the 32-byte message signed for one line:
+// SHA-256(DomainTag ‖ journal_id (16 bytes) ‖ seq (u64 BE) ‖ prev (32) ‖
+// SHA-256(body bytes) ‖ len(kind) ‖ kind ‖ len(ts) ‖ ts).
+func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind, ts string) [32]byte {
+	h := sha256.New()
+	var b [8]byte
+	h.Write([]byte(DomainTag))
+	h.Write(jid[:])
+	binary.BigEndian.PutUint64(b[:], seq)
+	h.Write(b[:])
+	h.Write(prev[:])
+	h.Write(bodyHash[:])
+	h.Write([]byte{byte(len(kind))})
+	h.Write([]byte(kind))
+	h.Write([]byte{byte(len(ts))})
+	h.Write([]byte(ts))
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// formatTS formats t the way lines carry it.
+func formatTS(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// encodeLine builds the bytes of one line without its newline.
+func encodeLine(seq uint64, ts, kind string, prev [32]byte, body []byte, sig *qbls.Signature) []byte {
+	b := make([]byte, 0, 128+len(body)+2*qbls.SignatureSize)
+	b = append(b, `{"v":1,"seq":`...)
+	b = fmt.Appendf(b, "%d", seq)
+	b = append(b, `,"ts":"`...)
+	b = append(b, ts...)
+	b = append(b, `","kind":"`...)
+	b = append(b, kind...)
+	b = append(b, `","prev":"`...)
+	b = hex.AppendEncode(b, prev[:])
+	b = append(b, `","body":`...)
+	b = append(b, body...)
+	if sig != nil {
+		b = append(b, `,"sig":"`...)
+		b = hex.AppendEncode(b, sig[:])
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != 2*n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}

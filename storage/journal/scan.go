@@ -1,0 +1,179 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"sync"
+)
+
+// chunkSize is how much the reader reads at a time; a buffer also has room
+// for a carried partial line of up to MaxLineBytes.
+const chunkSize = 1 << 20
+
+// lineRec is one line as hashed and parsed by a worker. p aliases the chunk
+// buffer, which stays alive until the checker has seen the chunk.
+type lineRec struct {
+	off      int64 // file offset of the line
+	line     []byte
+	hash     [32]byte
+	p        parsed
+	bodyHash [32]byte // SHA-256 of the body, for signed lines
+	err      error    // parse error
+	torn     bool     // bytes after the last newline
+}
+
+// chunk is a run of complete lines (or the final partial line).
+type chunk struct {
+	slot  *slot
+	data  []byte
+	off   int64
+	final bool  // data is a tail without newline
+	err   error // read error or overlong line
+	recs  []lineRec
+	done  chan struct{}
+}
+
+// scanFile reads path in chunks, hashes and parses the lines on workers and
+// hands them to visit in file order. visit returns false to stop early.
+// Memory stays bounded by the number of buffers in flight.
+func scanFile(f io.Reader, workers int, visit func(r *lineRec) bool) error {
+	if workers < 1 {
+		workers = 1
+	}
+	nbuf := 2*workers + 2
+	free := make(chan *slot, nbuf)
+	for range nbuf {
+		free <- &slot{}
+	}
+	jobs := make(chan *chunk, workers)
+	order := make(chan *chunk, nbuf-1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range jobs {
+				work(c)
+				close(c.done)
+			}
+		})
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		var carry []byte
+		var off int64
+		for {
+			var sl *slot
+			select {
+			case sl = <-free:
+			case <-stop:
+				return
+			}
+			buf := sl.get()
+			n0 := copy(buf, carry)
+			n, err := io.ReadFull(f, buf[n0:n0+chunkSize])
+			data := buf[:n0+n]
+			c := &chunk{slot: sl, off: off, recs: sl.recs[:0], done: make(chan struct{})}
+			eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+			if err != nil && !eof {
+				c.err = err
+				close(c.done)
+				order <- c
+				return
+			}
+			i := bytes.LastIndexByte(data, '\n')
+			c.data = data[:i+1]
+			carry = append(carry[:0], data[i+1:]...)
+			if len(carry) > MaxLineBytes {
+				c.err = errOverlong
+			}
+			off += int64(len(c.data))
+			if eof && len(carry) > 0 && c.err == nil {
+				// Emit the complete lines, then the torn tail in its own chunk.
+				order <- c
+				jobs <- c
+				ts := <-free
+				tb := ts.get()
+				t := &chunk{slot: ts, data: tb[:copy(tb, carry)], off: off, final: true, recs: ts.recs[:0], done: make(chan struct{})}
+				order <- t
+				jobs <- t
+				return
+			}
+			order <- c
+			jobs <- c
+			if eof || c.err != nil {
+				return
+			}
+		}
+	}()
+	var ferr error
+	stopped := false
+	for c := range order {
+		<-c.done
+		if !stopped {
+			for i := range c.recs {
+				if !visit(&c.recs[i]) {
+					stopped = true
+					break
+				}
+			}
+			if !stopped && c.err != nil {
+				ferr = c.err
+				stopped = true
+			}
+			if stopped {
+				close(stop)
+			}
+		}
+		c.slot.recs = c.recs[:0]
+		free <- c.slot
+	}
+	wg.Wait()
+	return ferr
+}
+
+var errOverlong = errors.New("a line is longer than the 1 MiB limit")
+
+// work hashes and parses every line of c.
+func work(c *chunk) {
+	data := c.data
+	if c.final {
+		r := lineRec{off: c.off, line: data, torn: true}
+		r.hash = sha256.Sum256(data)
+		r.p, r.err = parseLine(data)
+		c.recs = append(c.recs, r)
+		return
+	}
+	if cap(c.recs) == 0 {
+		c.recs = make([]lineRec, 0, len(data)/200+1)
+	}
+	off := c.off
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data[:i]
+		r := lineRec{off: off, line: line}
+		r.hash = sha256.Sum256(line)
+		r.p, r.err = parseLine(line)
+		if r.err == nil && r.p.hasSig {
+			r.bodyHash = sha256.Sum256(r.p.body)
+		}
+		c.recs = append(c.recs, r)
+		off += int64(i + 1)
+		data = data[i+1:]
+	}
+}
+
+// slot is a reusable read buffer with its line records.
+type slot struct {
+	buf  []byte
+	recs []lineRec
+}
+
+func (s *slot) get() []byte {
+	if s.buf == nil {
+		s.buf = make([]byte, chunkSize+MaxLineBytes+1)
+	}
+	return s.buf
+}

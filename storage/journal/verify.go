@@ -1,0 +1,495 @@
+package journal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/qapprove/qapprove/crypto/qbls"
+)
+
+// Reason is one word naming what is wrong with a journal.
+type Reason string
+
+// Reasons reported by Verify and Open.
+const (
+	Modified     Reason = "modified"      // a line's bytes changed
+	Deleted      Reason = "deleted"       // lines are missing in the middle (or the genesis)
+	Reordered    Reason = "reordered"     // genuine lines are out of order
+	Inserted     Reason = "inserted"      // a line that is not part of the chain
+	Truncated    Reason = "truncated"     // the file ends before the anchor
+	RolledBack   Reason = "rolled back"   // the line at the anchor differs, or another journal
+	BadSignature Reason = "bad signature" // a signature does not verify (or is missing)
+	ForeignKey   Reason = "foreign key"   // the genesis key is not the expected key
+	Corrupt      Reason = "corrupt"       // a line cannot be parsed
+)
+
+// TamperError names the first bad line of a journal.
+type TamperError struct {
+	Line   int    `json:"line"`   // 1-based line number
+	Seq    int64  `json:"seq"`    // seq of that line, -1 when unknown
+	Reason Reason `json:"reason"` // one word
+	Detail string `json:"detail"` // a sentence for humans
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("journal line %d: %s: %s", e.Line, e.Reason, e.Detail)
+}
+
+// Checkpoint locates the last checkpoint of a journal.
+type Checkpoint struct {
+	Line int       `json:"line"`
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+}
+
+// TornTail describes bytes after the last newline: a write interrupted by a
+// crash. Open cuts them (when they are beyond the anchor) and journals it.
+type TornTail struct {
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+	SHA256 string `json:"sha256"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Path              string        `json:"path"`
+	Intact            bool          `json:"intact"`
+	Entries           uint64        `json:"entries"`   // complete, valid lines checked
+	Decisions         uint64        `json:"decisions"` // decision entries
+	Signatures        uint64        `json:"signatures"`
+	JournalID         string        `json:"journal_id,omitempty"`
+	PublicKey         string        `json:"public_key,omitempty"`
+	LastSeq           uint64        `json:"last_seq"`
+	Head              string        `json:"head,omitempty"` // hash of the last line
+	LastCheckpoint    *Checkpoint   `json:"last_checkpoint,omitempty"`
+	Unsealed          uint64        `json:"unsealed"` // entries after the last signed one
+	Anchor            *Anchor       `json:"anchor,omitempty"`
+	TornTail          *TornTail     `json:"torn_tail,omitempty"`
+	Problem           *TamperError  `json:"problem,omitempty"`
+	Bytes             int64         `json:"bytes"`              // size of the complete lines
+	ChainDuration     time.Duration `json:"chain_duration"`     // read, hash, parse, links, anchor
+	SignatureDuration time.Duration `json:"signature_duration"` // until every signature was checked
+	SignatureBusy     time.Duration `json:"signature_busy"`     // CPU time of signature workers
+
+	genesis GenesisBody
+	jid     [16]byte
+	pk      qbls.PublicKey
+	head    [32]byte
+}
+
+// VerifyOptions configures Verify.
+type VerifyOptions struct {
+	// Anchor, when set, is the stored lower bound to check the file against.
+	Anchor *Anchor
+	// ExpectedPublicKey, when set, must equal the genesis public key.
+	ExpectedPublicKey *qbls.PublicKey
+	// Workers is the number of parsing and signature goroutines (0: GOMAXPROCS).
+	Workers int
+
+	sealOnly bool // Open: check only the genesis and last signatures
+	noSigs   bool // benchmarks: skip signatures entirely
+}
+
+// ErrNoJournal is returned (wrapped) when the journal file does not exist.
+var ErrNoJournal = errors.New("no journal")
+
+// Verify checks a journal file: format of every line, the hash chain,
+// the genesis, every signature (in parallel, on a separate clock), the
+// expected public key and the anchor. It streams the file, so memory does
+// not grow with its size. A tampered journal gives a Report with Problem
+// set and a nil error; the error is for files that cannot be read.
+func Verify(path string, opts VerifyOptions) (*Report, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w at %s", ErrNoJournal, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open journal: %w", err)
+	}
+	defer f.Close()
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	start := time.Now()
+	c := newChecker(opts)
+	c.rep.Path = path
+	if !opts.sealOnly && !opts.noSigs {
+		c.startSigWorkers()
+	}
+	err = scanFile(f, opts.Workers, c.visit)
+	if err != nil && !errors.Is(err, errOverlong) {
+		c.stopSigWorkers()
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	if errors.Is(err, errOverlong) && c.problem == nil {
+		c.fail(c.line+1, -1, Corrupt, "line is longer than the 1 MiB limit")
+	}
+	c.finish()
+	c.rep.ChainDuration = time.Since(start)
+	c.stopSigWorkers()
+	c.rep.SignatureDuration = time.Since(start)
+	c.rep.SignatureBusy = time.Duration(c.sigBusy.Load())
+	c.mergeProblems()
+	return &c.rep, nil
+}
+
+// histLen is how many accepted lines the checker remembers to explain a
+// broken link; windowLen is how far it reads ahead after one.
+const (
+	histLen   = 8
+	windowLen = 4096
+)
+
+// link is the chain view of one line.
+type link struct {
+	line   int
+	seq    uint64
+	prev   [32]byte
+	hash   [32]byte
+	signed bool
+	digest [32]byte
+	sig    [qbls.SignatureSize]byte
+}
+
+type checker struct {
+	opts    VerifyOptions
+	rep     Report
+	line    int
+	hist    []link // ring of the last accepted lines
+	histPos int    // next slot of the ring
+	window  []link // lines read after the first anomaly
+	problem *TamperError
+	lastSig *link // seal mode: last signed line
+	// anchorMismatch is the line at the anchor's seq when its hash differs;
+	// whether that is a rollback or an edit depends on what follows.
+	anchorMismatch *link
+
+	sigs     chan []sigJob
+	batch    []sigJob
+	sigWG    sync.WaitGroup
+	sigMu    sync.Mutex
+	sigBad   *TamperError
+	sigBusy  atomicDuration
+	stopOnce sync.Once
+}
+
+type sigJob struct {
+	line   int
+	seq    uint64
+	digest [32]byte
+	sig    [qbls.SignatureSize]byte
+}
+
+func newChecker(opts VerifyOptions) *checker {
+	c := &checker{opts: opts, rep: Report{Anchor: opts.Anchor}}
+	return c
+}
+
+func (c *checker) fail(line int, seq int64, r Reason, format string, a ...any) {
+	if c.problem == nil || line < c.problem.Line {
+		c.problem = &TamperError{Line: line, Seq: seq, Reason: r, Detail: fmt.Sprintf(format, a...)}
+	}
+}
+
+// visit receives every line in order; it returns false once the verdict is
+// known.
+func (c *checker) visit(r *lineRec) bool {
+	if c.window != nil {
+		if r.err != nil || r.torn {
+			c.classify()
+			return false
+		}
+		c.window = append(c.window, link{line: c.line + 1, seq: r.p.seq, prev: r.p.prev, hash: r.hash})
+		c.line++
+		if len(c.window) >= windowLen {
+			c.classify()
+			return false
+		}
+		return true
+	}
+	if r.torn {
+		sum := sha256.Sum256(r.line)
+		c.rep.TornTail = &TornTail{Offset: r.off, Length: int64(len(r.line)), SHA256: hex.EncodeToString(sum[:])}
+		return false
+	}
+	c.line++
+	ln := c.line
+	if r.err != nil {
+		c.fail(ln, -1, Corrupt, "%v", r.err)
+		return false
+	}
+	p := &r.p
+	l := link{line: ln, seq: p.seq, prev: p.prev, hash: r.hash, signed: p.hasSig, sig: p.sig}
+	if ln == 1 {
+		if !c.genesis(r, &l) {
+			return false
+		}
+	} else {
+		if p.hasSig {
+			l.digest = digest(c.rep.jid, p.seq, p.prev, r.bodyHash, p.kind, string(p.ts))
+		}
+		last := c.histAt(len(c.hist) - 1)
+		if p.seq != last.seq+1 || p.prev != last.hash {
+			c.window = append(c.window[:0:0], l)
+			return true
+		}
+		if p.kind == KindGenesis {
+			c.fail(ln, int64(p.seq), Inserted, "a second genesis entry in the middle of the journal")
+			return false
+		}
+		if !knownKind(p.kind) {
+			c.fail(ln, int64(p.seq), Corrupt, "unknown entry kind %q", p.kind)
+			return false
+		}
+		if p.hasSig {
+			c.signed(&l)
+		} else if RequiresSignature(p.kind) {
+			c.fail(ln, int64(p.seq), BadSignature, "%s entry (seq %d) is not signed", p.kind, p.seq)
+			return false
+		}
+	}
+	c.accept(r, &l)
+	if a := c.opts.Anchor; a != nil && p.seq == a.Seq && hex.EncodeToString(r.hash[:]) != a.Head {
+		c.anchorMismatch = &link{line: ln, seq: p.seq}
+	}
+	if m := c.anchorMismatch; m != nil && ln > m.line {
+		c.fail(m.line, int64(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
+		return false
+	}
+	return true
+}
+
+func knownKind(k string) bool {
+	for _, x := range knownKinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// genesis checks line 1.
+func (c *checker) genesis(r *lineRec, l *link) bool {
+	p := &r.p
+	if p.kind != KindGenesis {
+		if p.seq > 0 {
+			c.fail(1, int64(p.seq), Deleted, "the journal starts at seq %d: the genesis and the entries before are missing", p.seq)
+		} else {
+			c.fail(1, 0, Modified, "line 1 is a %q entry, not the genesis", p.kind)
+		}
+		return false
+	}
+	if p.seq != 0 || p.prev != ([32]byte{}) {
+		c.fail(1, int64(p.seq), Modified, "the genesis must have seq 0 and a zero prev")
+		return false
+	}
+	g, jid, pk, err := parseGenesis(p.body)
+	if err != nil {
+		c.fail(1, 0, Corrupt, "%v", err)
+		return false
+	}
+	c.rep.genesis, c.rep.jid, c.rep.pk = g, jid, pk
+	c.rep.JournalID, c.rep.PublicKey = g.JournalID, g.PublicKey
+	if e := c.opts.ExpectedPublicKey; e != nil && *e != pk {
+		c.fail(1, 0, ForeignKey, "the journal is signed by key %s, not by this profile's key %s", qbls.Fingerprint(pk), qbls.Fingerprint(*e))
+		return false
+	}
+	if !p.hasSig {
+		c.fail(1, 0, BadSignature, "the genesis is not signed")
+		return false
+	}
+	bh := sha256.Sum256(p.body)
+	l.digest = digest(jid, 0, p.prev, bh, p.kind, string(p.ts))
+	if !qbls.Verify(pk, l.digest[:], qbls.Signature(p.sig)) {
+		c.fail(1, 0, BadSignature, "the genesis signature does not verify with its public key")
+		return false
+	}
+	if a := c.opts.Anchor; a != nil && a.JournalID != g.JournalID {
+		c.fail(1, 0, RolledBack, "this file is journal %s but the keystore anchors journal %s: the journal was replaced", g.JournalID, a.JournalID)
+		return false
+	}
+	c.rep.Signatures++
+	return true
+}
+
+// signed schedules or remembers the signature check of l.
+func (c *checker) signed(l *link) {
+	c.rep.Signatures++
+	c.rep.Unsealed = 0
+	switch {
+	case c.opts.noSigs:
+	case c.opts.sealOnly:
+		cp := *l
+		c.lastSig = &cp
+	default:
+		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: l.digest, sig: l.sig})
+		if len(c.batch) == sigBatch {
+			c.sigs <- c.batch
+			c.batch = make([]sigJob, 0, sigBatch)
+		}
+	}
+}
+
+// accept records a good line.
+func (c *checker) accept(r *lineRec, l *link) {
+	p := &r.p
+	c.rep.Entries++
+	c.rep.LastSeq = p.seq
+	c.rep.head = r.hash
+	c.rep.Bytes = r.off + int64(len(r.line)) + 1
+	if !p.hasSig {
+		c.rep.Unsealed++
+	}
+	switch p.kind {
+	case KindDecision:
+		c.rep.Decisions++
+	case KindCheckpoint:
+		t, _ := time.Parse(time.RFC3339Nano, string(p.ts))
+		c.rep.LastCheckpoint = &Checkpoint{Line: l.line, Seq: p.seq, Time: t}
+	}
+	// c.hist is a ring of the last histLen lines; lastHist and histAt read it.
+	if len(c.hist) < histLen {
+		c.hist = append(c.hist, *l)
+	} else {
+		c.hist[c.histPos] = *l
+	}
+	c.histPos = (c.histPos + 1) % histLen
+}
+
+// histAt returns the i-th remembered line, 0 being the oldest.
+func (c *checker) histAt(i int) link {
+	if len(c.hist) < histLen {
+		return c.hist[i]
+	}
+	return c.hist[(c.histPos+i)%histLen]
+}
+
+// finish runs the end-of-file checks.
+func (c *checker) finish() {
+	if c.window != nil {
+		c.classify()
+	}
+	if c.problem != nil {
+		return
+	}
+	if c.line == 0 && c.rep.TornTail == nil {
+		c.fail(1, -1, Corrupt, "the journal is empty")
+		return
+	}
+	if c.line == 0 {
+		c.fail(1, -1, Corrupt, "the journal has no complete line")
+		return
+	}
+	if a := c.opts.Anchor; a != nil && c.rep.LastSeq < a.Seq {
+		c.fail(c.line+1, int64(c.rep.LastSeq+1), Truncated,
+			"the file ends at seq %d but the keystore anchor records seq %d: %d entries were cut from the end (truncated or rolled back to an older copy)",
+			c.rep.LastSeq, a.Seq, a.Seq-c.rep.LastSeq)
+		return
+	}
+	if m := c.anchorMismatch; m != nil {
+		c.fail(m.line, int64(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
+		return
+	}
+	c.rep.Head = hex.EncodeToString(c.rep.head[:])
+	if c.opts.sealOnly && c.lastSig != nil {
+		l := c.lastSig
+		if !qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig)) {
+			c.fail(l.line, int64(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
+		}
+	}
+}
+
+// classify explains the first broken link, at c.window[0].
+func (c *checker) classify() {
+	w := c.window
+	c.window = nil
+	x := w[0]
+	hist := make([]link, len(c.hist))
+	for i := range hist {
+		hist[i] = c.histAt(i)
+	}
+	last := hist[len(hist)-1]
+	want, prevHash := last.seq+1, last.hash
+	L := x.line
+	count := func(seq uint64) int {
+		n := 0
+		for _, h := range hist {
+			if h.seq == seq {
+				n++
+			}
+		}
+		for _, y := range w {
+			if y.seq == seq {
+				n++
+			}
+		}
+		return n
+	}
+	// A genuine line out of place: its seq is unique and its predecessor, or
+	// the line that should be here, shows up later.
+	if x.seq != want && count(x.seq) == 1 {
+		for _, y := range w[1:] {
+			if (y.seq+1 == x.seq && y.hash == x.prev) || (y.seq == want && y.prev == prevHash) {
+				c.fail(L, int64(x.seq), Reordered, "seq %d appears where seq %d belongs: lines were moved", x.seq, want)
+				return
+			}
+		}
+	}
+	// Forged lines that chain perfectly, then the genuine line links back
+	// over them.
+	for m := 1; m < len(hist); m++ {
+		h := hist[len(hist)-1-m]
+		if x.prev == h.hash && x.seq == h.seq+1 {
+			first := hist[len(hist)-m]
+			c.fail(first.line, int64(first.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, L, h.line)
+			return
+		}
+	}
+	// Forged lines here, then the genuine line that belongs here.
+	for m := 1; m < len(w) && m <= histLen; m++ {
+		if w[m].seq == want && w[m].prev == prevHash {
+			c.fail(L, int64(x.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, w[m].line, last.line)
+			return
+		}
+	}
+	if x.prev == prevHash {
+		c.fail(L, int64(x.seq), Modified, "seq %d should be %d: the line was modified", x.seq, want)
+		return
+	}
+	if x.seq > want {
+		missing := false
+		for s := want; s < x.seq && s < want+windowLen; s++ {
+			if count(s) > 0 {
+				missing = true
+				break
+			}
+		}
+		if !missing {
+			c.fail(L, int64(x.seq), Deleted, "entries seq %d to %d are missing before this line", want, x.seq-1)
+			return
+		}
+	}
+	if x.seq == want {
+		// Either line L-1 changed (its hash no longer matches) or the prev
+		// field of line L did. A valid signature on L vouches for its prev.
+		if x.signed && !c.lineSigOK(x) {
+			c.fail(L, int64(x.seq), Modified, "the prev field of this line was modified")
+			return
+		}
+		c.fail(last.line, int64(last.seq), Modified, "line %d (seq %d) does not hash to the prev recorded by line %d: it was modified", last.line, last.seq, L)
+		return
+	}
+	c.fail(L, int64(x.seq), Modified, "seq %d and its link do not fit after seq %d: the line was modified", x.seq, last.seq)
+}
+
+// lineSigOK verifies a window line's signature when the line is signed.
+func (c *checker) lineSigOK(l link) bool {
+	return l.signed && qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig))
+}
