@@ -1,0 +1,117 @@
+package governance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+)
+
+// activation hands the input to CEL without building a map per action.
+type activation struct {
+	in   *Input
+	now  ref.Val
+	derr ref.Val
+	vars map[string]ref.Val
+}
+
+// ResolveName implements interpreter.Activation.
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "action":
+		return &a.in.Action, true
+	case "tx":
+		return &a.in.Tx, true
+	case "now":
+		return a.now, true
+	case "decode_error":
+		return a.derr, true
+	}
+	v, ok := a.vars[name]
+	return v, ok
+}
+
+// Parent implements interpreter.Activation.
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+// Evaluate runs every rule on in and returns the verdict: the strongest
+// matching verdict (reject > review > approve), review when nothing
+// matched. It never panics and never hangs: a rule that fails (cost limit,
+// timeout, runtime error) counts as a review match with the reason, and an
+// input with DecodeError set is never approved.
+func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = Verdict{
+				Level:   Review,
+				Matched: []Match{{Rule: "governance", Verdict: Review, Reason: "the rules could not be evaluated (internal error)"}},
+				Warnings: append(HygieneWarnings(int(in.Action.Policy.Threshold), len(in.Action.Policy.Members)),
+					fmt.Sprintf("internal error while evaluating rules: %v", clip(fmt.Sprint(r)))),
+			}
+		}
+	}()
+	if in.Now.IsZero() {
+		in.Now = time.Now()
+	}
+	v.Warnings = HygieneWarnings(int(in.Action.Policy.Threshold), len(in.Action.Policy.Members))
+	if in.DecodeError != "" {
+		v.Matched = append(v.Matched, Match{Rule: "payload", Verdict: Review,
+			Reason: "payload could not be decoded: " + in.DecodeError})
+	}
+	if why := inputTooLarge(&in); why != "" {
+		v.Matched = append(v.Matched, Match{Rule: "input", Verdict: Review, Reason: "action data too large to evaluate the rules: " + why})
+		v.Level = Review
+		return v
+	}
+	act := &activation{in: &in, now: types.Timestamp{Time: in.Now}, derr: types.String(in.DecodeError), vars: rs.vars}
+	var ctx context.Context
+	for i := range rs.rules {
+		r := &rs.rules[i]
+		var out ref.Val
+		var err error
+		if r.loops {
+			if ctx == nil {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(context.Background(), rs.timeout)
+				defer cancel()
+			}
+			out, _, err = r.prg.ContextEval(ctx, act)
+		} else {
+			out, _, err = r.prg.Eval(act)
+		}
+		if err == nil {
+			b, ok := out.Value().(bool)
+			if !ok {
+				err = fmt.Errorf("result is %s, not a boolean", out.Type().TypeName())
+			} else if b {
+				v.Matched = append(v.Matched, Match{Rule: r.Name, Verdict: r.Verdict, Reason: r.Reason})
+			}
+		}
+		if err != nil {
+			msg := fmt.Sprintf("rule %q could not be evaluated: %s", r.Name, clipN(err.Error(), 200))
+			v.Matched = append(v.Matched, Match{Rule: r.Name, Verdict: Review, Reason: msg})
+			v.Warnings = append(v.Warnings, msg)
+		}
+	}
+	for _, m := range v.Matched {
+		v.Level = max(v.Level, m.Verdict)
+	}
+	if len(v.Matched) == 0 {
+		v.Level, v.Default = Review, true
+	}
+	if in.DecodeError != "" && v.Level < Review {
+		v.Level = Review
+	}
+	return v
+}
+
+// clipN shortens s to at most n bytes.
+func clipN(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,72 @@
+package governance
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/qapprove/qapprove/assets"
+)
+
+// FuzzParseRules feeds arbitrary rule files to Parse: it must return a
+// rule set or positioned Errors, never panic.
+func FuzzParseRules(f *testing.F) {
+	f.Add(assets.DefaultRules)
+	f.Add([]byte(precedenceRules))
+	f.Add([]byte("[[rule]]\nname = \"x\"\nwhen = '''\ntx.to == \"\\u00e9\" &&\n  tx.nope'''\nverdict = \"review\"\nreason = \"r\"\n"))
+	f.Add([]byte("l = [1, 2.5]\nm = { a = 'b' }\n[[rule]]\nname=\"q\"\nwhen=\"m.a == \\\"b\\\" && 1 in l\"\nverdict=\"reject\"\nreason=\"r\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := Parse("fuzz.toml", data)
+		if err != nil {
+			var es Errors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error is not Errors: %v", err)
+			}
+			for _, e := range es {
+				if e.Line < 0 || e.Col < 0 || e.Msg == "" {
+					t.Fatalf("bad error: %+v", e)
+				}
+			}
+			return
+		}
+		v := rs.Evaluate(Input{})
+		if v.Level < Approve || v.Level > Reject {
+			t.Fatalf("invalid level %d", v.Level)
+		}
+	})
+}
+
+// FuzzEvaluate feeds arbitrary input documents (JSON) through the default
+// rules: the verdict is always valid, never approve for undecodable
+// payloads, and an approve always comes from a matching approve rule.
+func FuzzEvaluate(f *testing.F) {
+	f.Add([]byte(`{"action":{"id":"a","type":"transaction","status":"pending","expires_in_seconds":900,"policy":{"threshold":2,"members":["a","b"]}},"tx":{"network":{"chain_id":"11155111","testnet":true},"whitelisted":true,"asset":"ETH","amount_base":"10","decimals":18}}`))
+	f.Add([]byte(`{"action":{"type":"transaction","status":"pending"},"tx":{"network":{"chain_id":"1"}},"decode_error":"bad"}`))
+	f.Add([]byte(`{"action":{"type":"key_update"}}`))
+	rs := Default()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var in Input
+		if json.Unmarshal(data, &in) != nil {
+			return
+		}
+		_ = in.Normalize() // a document that does not normalise is still evaluated
+		v := rs.Evaluate(in)
+		if v.Level < Approve || v.Level > Reject {
+			t.Fatalf("invalid level %d", v.Level)
+		}
+		if in.DecodeError != "" && v.Level == Approve {
+			t.Fatal("undecodable payload approved")
+		}
+		if v.Default != (len(v.Matched) == 0) {
+			t.Fatalf("Default=%v with %d matches", v.Default, len(v.Matched))
+		}
+		for _, m := range v.Matched {
+			if m.Verdict > v.Level {
+				t.Fatalf("match %s (%s) stronger than the verdict %s", m.Rule, m.Verdict, v.Level)
+			}
+		}
+		if v.Level == Approve && !(in.Tx.Whitelisted && in.Action.Type == TypeTransaction) {
+			t.Fatalf("approved a non-whitelisted or non-transaction action: %+v", in)
+		}
+	})
+}

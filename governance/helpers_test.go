@@ -1,0 +1,18 @@
+package governance
+
+import (
+	"os"
+	"testing"
+
+	"github.com/qapprove/qapprove/assets"
+)
+
+func mustDefaultText(t *testing.T) []byte {
+	t.Helper()
+	if len(assets.DefaultRules) == 0 {
+		t.Fatal("embedded default rules are empty")
+	}
+	return assets.DefaultRules
+}
+
+func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }

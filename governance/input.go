@@ -1,0 +1,212 @@
+// Package governance turns an action into a verdict (approve, review or
+// reject) with the reasons behind it. Rules are CEL expressions
+// (github.com/google/cel-go) in a TOML file, type-checked once against the
+// input document defined here; see docs/RULES.md.
+//
+// The package imports nothing else of qapprove: callers map their own
+// action types into an Input built from plain values.
+package governance
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Action types as seen by rules (action.type).
+const (
+	TypeTransaction = "transaction" // a transfer under a Transaction Policy
+	TypeKeyUpdate   = "key_update"  // an API key update (key registration)
+	TypeUnknown     = "unknown"     // any other action type code
+)
+
+// Action statuses as seen by rules (action.status).
+const (
+	StatusPending  = "pending"
+	StatusApproved = "approved"
+	StatusRejected = "rejected"
+	StatusExpired  = "expired"
+	StatusUnknown  = "unknown"
+)
+
+// Input is the document every rule sees. Its JSON form (the json tags) is
+// also its CEL form: action.id, tx.network.chain_id, now, and so on. It is
+// a stable, documented contract (docs/RULES.md).
+type Input struct {
+	Action Action    `json:"action"` // the action being decided
+	Tx     Tx        `json:"tx"`     // the transfer; zero unless action.type is "transaction"
+	Now    time.Time `json:"now"`    // evaluation time; zero means time.Now()
+	// DecodeError says why the action's payload could not be decoded. When
+	// set, the verdict is at least review and never approve.
+	DecodeError string `json:"decode_error,omitempty"`
+}
+
+// Action describes the action itself and the policy that governs it.
+type Action struct {
+	ID               string    `json:"id"`
+	Type             string    `json:"type"`               // TypeTransaction, TypeKeyUpdate, TypeUnknown
+	Status           string    `json:"status"`             // StatusPending, …
+	Created          time.Time `json:"created"`            // when the action was created
+	ExpiresInSeconds int64     `json:"expires_in_seconds"` // seconds left until it expires at Now (≤ 0: expired)
+	Policy           Policy    `json:"policy"`
+}
+
+// Policy is the Transaction (or Admin) Policy of an action.
+type Policy struct {
+	Name      string   `json:"name"`
+	Threshold int64    `json:"threshold"` // approvals needed
+	Approvals int64    `json:"approvals"` // approvals so far
+	Members   []string `json:"members"`   // approver IDs
+}
+
+// Tx is the transfer an action asks to approve.
+type Tx struct {
+	Network     Network `json:"network"`
+	From        string  `json:"from"`
+	To          string  `json:"to"`
+	Whitelisted bool    `json:"whitelisted"` // destination is on the wallet's whitelist
+	Asset       string  `json:"asset"`       // symbol, e.g. "ETH"
+	Decimals    int64   `json:"decimals"`    // base units per whole unit = 10^decimals
+	// Amount is the amount in whole units as an exact decimal string ("1.5").
+	Amount string `json:"amount"`
+	// AmountNumber is Amount as a double (exact up to 2^53 base units).
+	AmountNumber float64 `json:"amount_number"`
+	// AmountBase is the amount in base units, decimal digits only.
+	AmountBase string `json:"amount_base"`
+}
+
+// Network identifies a chain. ChainID is the chain ID as a string: EVM
+// chains use their decimal chain ID ("11155111"), others a name
+// ("bitcoin", "bitcoin-testnet"). ChainIDInt is the numeric chain ID, or 0
+// when ChainID is not a decimal number.
+type Network struct {
+	Name       string `json:"name"`
+	ChainID    string `json:"chain_id"`
+	ChainIDInt int64  `json:"chain_id_int"`
+	Testnet    bool   `json:"testnet"` // as claimed by the API payload
+}
+
+// Bounds on the values an Input accepts from outside.
+const (
+	maxAmountDigits = 96 // digits of a base-unit amount
+	maxDecimals     = 77 // decimals of an asset
+)
+
+// NewNetwork builds a Network, deriving ChainIDInt from chainID.
+func NewNetwork(name, chainID string, testnet bool) Network {
+	return Network{Name: name, ChainID: chainID, ChainIDInt: chainIDInt(chainID), Testnet: testnet}
+}
+
+// chainIDInt parses a positive decimal chain ID; anything else gives 0.
+func chainIDInt(s string) int64 {
+	if s == "" || len(s) > 18 || strings.TrimLeft(s, "0123456789") != "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// NewTx builds a Tx from an amount in base units (decimal digits only) and
+// the asset's decimals, deriving Amount and AmountNumber. It fails on an
+// amount or decimals that are not valid.
+func NewTx(network Network, from, to string, whitelisted bool, asset string, decimals int, amountBase string) (Tx, error) {
+	amount, num, err := WholeUnits(amountBase, decimals)
+	if err != nil {
+		return Tx{}, err
+	}
+	return Tx{
+		Network: network, From: from, To: to, Whitelisted: whitelisted,
+		Asset: asset, Decimals: int64(decimals),
+		Amount: amount, AmountNumber: num, AmountBase: amountBase,
+	}, nil
+}
+
+// WholeUnits converts a base-unit amount (decimal digits only) to whole
+// units: an exact decimal string without trailing zeros ("1.5") and its
+// value as a double.
+func WholeUnits(base string, decimals int) (string, float64, error) {
+	if base == "" || len(base) > maxAmountDigits || strings.TrimLeft(base, "0123456789") != "" {
+		return "", 0, fmt.Errorf("amount %q is not a whole number of base units (at most %d digits)", clip(base), maxAmountDigits)
+	}
+	if decimals < 0 || decimals > maxDecimals {
+		return "", 0, fmt.Errorf("asset decimals %d out of range 0..%d", decimals, maxDecimals)
+	}
+	s := strings.TrimLeft(base, "0")
+	if s == "" {
+		s = "0"
+	}
+	if decimals > 0 {
+		if len(s) <= decimals {
+			s = strings.Repeat("0", decimals-len(s)+1) + s
+		}
+		whole, frac := s[:len(s)-decimals], strings.TrimRight(s[len(s)-decimals:], "0")
+		s = whole
+		if frac != "" {
+			s += "." + frac
+		}
+	}
+	f, _, err := big.ParseFloat(s, 10, 64, big.ToNearestEven)
+	if err != nil {
+		return "", 0, fmt.Errorf("amount %q: %v", clip(base), err)
+	}
+	num, _ := f.Float64()
+	if math.IsInf(num, 0) {
+		num = math.MaxFloat64
+	}
+	return s, num, nil
+}
+
+// Normalize fills the derived fields a hand-written document may leave out:
+// ChainIDInt from ChainID, and Amount and AmountNumber from AmountBase and
+// Decimals (or AmountNumber from Amount). It reports amounts that cannot be
+// read; it never overwrites a value that is already set.
+func (in *Input) Normalize() error {
+	n := &in.Tx.Network
+	if n.ChainIDInt == 0 {
+		n.ChainIDInt = chainIDInt(n.ChainID)
+	}
+	tx := &in.Tx
+	if tx.Amount == "" && tx.AmountBase != "" {
+		if tx.Decimals < 0 || tx.Decimals > maxDecimals {
+			return fmt.Errorf("tx.decimals %d out of range 0..%d", tx.Decimals, maxDecimals)
+		}
+		amount, num, err := WholeUnits(tx.AmountBase, int(tx.Decimals))
+		if err != nil {
+			return fmt.Errorf("tx.amount_base: %w", err)
+		}
+		tx.Amount = amount
+		if tx.AmountNumber == 0 {
+			tx.AmountNumber = num
+		}
+	}
+	if tx.AmountNumber == 0 && tx.Amount != "" {
+		if len(tx.Amount) > maxAmountDigits+1 {
+			return errors.New("tx.amount is too long")
+		}
+		f, err := strconv.ParseFloat(tx.Amount, 64)
+		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("tx.amount %q is not a non-negative decimal number", clip(tx.Amount))
+		}
+		tx.AmountNumber = f
+	}
+	if math.IsNaN(tx.AmountNumber) || tx.AmountNumber < 0 {
+		return errors.New("tx.amount_number must be a non-negative number")
+	}
+	return nil
+}
+
+// clip shortens hostile text before it goes into an error message.
+func clip(s string) string {
+	const n = 40
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

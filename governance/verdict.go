@@ -1,0 +1,109 @@
+package governance
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Level is the strength of a verdict: Reject > Review > Approve.
+type Level int
+
+// Verdict levels, weakest first. The zero Level is not a valid verdict.
+const (
+	Approve Level = iota + 1 // the rules allow approving
+	Review                   // a human must look closer
+	Reject                   // the rules say reject
+)
+
+// String returns "approve", "review" or "reject".
+func (l Level) String() string {
+	switch l {
+	case Approve:
+		return "approve"
+	case Review:
+		return "review"
+	case Reject:
+		return "reject"
+	}
+	return fmt.Sprintf("level(%d)", int(l))
+}
+
+// ParseLevel reads a verdict word: approve, review or reject.
+func ParseLevel(s string) (Level, error) {
+	switch s {
+	case "approve":
+		return Approve, nil
+	case "review":
+		return Review, nil
+	case "reject":
+		return Reject, nil
+	}
+	return 0, fmt.Errorf("verdict must be approve, review or reject, not %q", clip(s))
+}
+
+// MarshalText writes the verdict word.
+func (l Level) MarshalText() ([]byte, error) {
+	if l < Approve || l > Reject {
+		return nil, fmt.Errorf("invalid verdict level %d", int(l))
+	}
+	return []byte(l.String()), nil
+}
+
+// UnmarshalText reads the verdict word.
+func (l *Level) UnmarshalText(b []byte) error {
+	v, err := ParseLevel(string(b))
+	if err != nil {
+		return err
+	}
+	*l = v
+	return nil
+}
+
+// Match is one rule that fired (or could not be evaluated) for an action.
+type Match struct {
+	Rule    string `json:"rule"`
+	Verdict Level  `json:"verdict"`
+	Reason  string `json:"reason"`
+}
+
+// Verdict is the outcome of the rules for one action.
+type Verdict struct {
+	Level    Level    `json:"verdict"`            // the strongest matching verdict; Review when none matched
+	Matched  []Match  `json:"matched"`            // every matching rule, in file order, with its reason
+	Warnings []string `json:"warnings,omitempty"` // policy hygiene and evaluation problems
+	Default  bool     `json:"default"`            // no rule matched: Level is the default Review
+}
+
+// Summary is one line for lists: the level and the reasons of the rules
+// that decided it.
+func (v Verdict) Summary() string {
+	if v.Default {
+		return v.Level.String() + ": no rule matched"
+	}
+	var reasons []string
+	for _, m := range v.Matched {
+		if m.Verdict == v.Level {
+			reasons = append(reasons, m.Reason)
+		}
+	}
+	return v.Level.String() + ": " + strings.Join(reasons, "; ")
+}
+
+// Hygiene warnings (Qredo best practice: avoid single points of failure).
+const (
+	Warn1of1 = "1-of-1 policy: a single approver is a single point of failure"
+	WarnNofN = "N-of-N policy: one lost key blocks every transaction"
+)
+
+// HygieneWarnings flags policies that are a single point of failure: a
+// threshold of 1 with one member, or a threshold equal to the number of
+// members when there are several.
+func HygieneWarnings(threshold, members int) []string {
+	switch {
+	case threshold == 1 && members == 1:
+		return []string{Warn1of1}
+	case members > 1 && threshold == members:
+		return []string{WarnNofN}
+	}
+	return nil
+}
