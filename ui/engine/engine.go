@@ -1,0 +1,594 @@
+// Package engine is the non-drawing core of qapprove that the console and
+// the scripting commands share. It implements ui.Backend on the real
+// packages: it loads the profile and the key bundle, keeps the unlock
+// session, evaluates the governance rules, follows the feed, and performs
+// decisions in the order sign → journal (fsync) → send → journal outcome.
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/crypto/selftest"
+	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui"
+)
+
+// ErrNoProfile is returned by Open when config.toml has no such profile.
+var ErrNoProfile = errors.New("no such profile")
+
+// Options configure Open.
+type Options struct {
+	Paths    storage.Paths
+	Profile  string
+	Keystore string // "keychain" or "file"
+	Version  string
+	Now      func() time.Time // nil = time.Now
+	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
+	// SkipSelftest leaves the built-in crypto self-test out (tests that
+	// inject a failure set SelftestFailure instead).
+	SelftestFailure string
+}
+
+// Engine is the real ui.Backend. Create it with Open, call Start to
+// connect, and Close when done (it writes a signed checkpoint if it can,
+// locks the key and closes the journal).
+type Engine struct {
+	opts     Options
+	now      func() time.Time
+	settings storage.Profile
+	backend  secrets.Backend
+	warning  string
+	bundle   *secrets.Bundle
+	pk       qbls.PublicKey
+	sess     *secrets.Session
+	rules    *governance.RuleSet
+	jr       *journal.Journal
+	recovery *journal.Recovery
+	cl       *client.Client
+
+	selftestOK  bool
+	selftestWhy string
+
+	events chan ui.Event
+
+	mu         sync.Mutex
+	items      map[string]*client.Action
+	lockReason string
+	failures   int
+	connecting bool
+	started    bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	cacheDirty bool
+}
+
+// Open loads everything the console needs; it does not touch the network.
+func Open(o Options) (*Engine, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg, err := storage.LoadConfig(o.Paths.ConfigFile())
+	if err != nil {
+		return nil, err
+	}
+	prof, ok := cfg.Profiles[o.Profile]
+	if !ok {
+		return nil, fmt.Errorf("%w %q in %s: run `qapprove keys register` first", ErrNoProfile, o.Profile, o.Paths.ConfigFile())
+	}
+	if err := prof.Validate(); err != nil {
+		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
+	}
+	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]*client.Action{}}
+	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
+	if err != nil {
+		return nil, err
+	}
+	e.bundle, err = secrets.LoadBundle(e.backend, o.Profile)
+	if err != nil {
+		return nil, err
+	}
+	if e.pk, err = e.bundle.BLSPublic(); err != nil {
+		return nil, err
+	}
+	if prof.RulesFile != "" {
+		e.rules, err = governance.LoadFile(prof.RulesFile)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		e.rules = governance.Default()
+	}
+	e.jr, e.recovery, err = journal.Open(o.Paths.JournalFile(o.Profile), journal.Options{
+		Anchors:           Anchors(e.backend, o.Profile),
+		ExpectedPublicKey: &e.pk,
+		Profile:           o.Profile,
+		Now:               o.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit journal: %w", err)
+	}
+	idle, abs := prof.LockTimeouts()
+	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent})
+	hc := o.HTTP
+	hc.BaseURL, hc.WorkspaceID, hc.APIKeyID = prof.APIBaseURL, prof.WorkspaceID, prof.APIKeyID
+	hc.Credentials = sessionCredentials{e.sess}
+	hc.Now = o.Now
+	if prof.FeedURL != "" {
+		hc.FeedURL = prof.FeedURL
+	}
+	if e.cl, err = client.New(hc); err != nil {
+		e.jr.Close()
+		return nil, err
+	}
+	if o.SelftestFailure != "" {
+		e.selftestWhy = o.SelftestFailure
+	} else if r := selftest.RunBuiltin(); r.Failed > 0 {
+		e.selftestWhy = fmt.Sprintf("crypto self-test failed (%d of %d): signing is disabled", r.Failed, r.Failed+r.Passed)
+	} else {
+		e.selftestOK = true
+	}
+	e.loadCache()
+	return e, nil
+}
+
+// Recovery reports what opening the journal repaired (nil when nothing).
+func (e *Engine) Recovery() *journal.Recovery { return e.recovery }
+
+// Client is the API client (for the scripting commands).
+func (e *Engine) Client() *client.Client { return e.cl }
+
+// Rules is the active rule set.
+func (e *Engine) Rules() *governance.RuleSet { return e.rules }
+
+// Session is the unlock session.
+func (e *Engine) Session() *secrets.Session { return e.sess }
+
+// Info implements ui.Backend.
+func (e *Engine) Info() ui.Info {
+	return ui.Info{
+		Profile: e.opts.Profile, Workspace: e.settings.WorkspaceID, APIBase: e.settings.APIBaseURL,
+		Keystore: e.backend.Kind(), KeystoreWarning: e.warning, Version: e.opts.Version,
+	}
+}
+
+// Subscribe implements ui.Backend.
+func (e *Engine) Subscribe() <-chan ui.Event { return e.events }
+
+func (e *Engine) emit(ev ui.Event) {
+	select {
+	case e.events <- ev:
+	default:
+		// The UI is far behind; drop rather than block the feed. A full
+		// refresh follows every reconnect, so state converges.
+	}
+}
+
+// Locked implements ui.Backend.
+func (e *Engine) Locked() (bool, time.Time) {
+	if e.sess.Locked() {
+		return true, time.Time{}
+	}
+	return false, e.sess.UnlockedUntil()
+}
+
+// UnlockBackoff implements ui.Backend.
+func (e *Engine) UnlockBackoff() time.Duration { return e.sess.Backoff() }
+
+// Unlock implements ui.Backend: runs the KDF, journals the unlock and
+// connects to the API if not connected yet.
+func (e *Engine) Unlock(passphrase []byte) error {
+	if err := e.sess.Unlock(passphrase); err != nil {
+		return err
+	}
+	e.connect()
+	return nil
+}
+
+// Lock implements ui.Backend: a signed checkpoint, then the lock.
+func (e *Engine) Lock(reason string) {
+	if e.sess.Locked() {
+		return
+	}
+	e.checkpoint(reason)
+	e.mu.Lock()
+	e.lockReason = reason
+	e.mu.Unlock()
+	e.sess.Lock()
+}
+
+// Touch implements ui.Backend.
+func (e *Engine) Touch() { e.sess.Touch() }
+
+// SelftestOK implements ui.Backend.
+func (e *Engine) SelftestOK() (bool, string) { return e.selftestOK, e.selftestWhy }
+
+func (e *Engine) signer() journal.Signer { return sessionSigner{e.sess, e.pk} }
+
+// checkpoint writes a signed checkpoint when the key is unlocked.
+func (e *Engine) checkpoint(reason string) {
+	if e.sess.Locked() {
+		return
+	}
+	if _, err := e.jr.Checkpoint(e.signer(), reason); err != nil {
+		e.emit(ui.Notice{Text: "journal checkpoint failed: " + err.Error()})
+	}
+}
+
+// onSessionEvent journals unlocks, failed unlocks and locks.
+func (e *Engine) onSessionEvent(ev secrets.Event) {
+	switch ev.Kind {
+	case secrets.EventUnlock:
+		e.mu.Lock()
+		e.failures = 0
+		e.mu.Unlock()
+		if _, err := e.jr.AppendSigned(journal.KindUnlock, journal.UnlockBody{}, e.signer()); err != nil {
+			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+		}
+		e.emit(ui.LockChanged{Locked: false, Until: e.sess.UnlockedUntil()})
+	case secrets.EventUnlockFailed:
+		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.failedAttempt(), Backoff: e.sess.Backoff().Round(time.Second).String()}); err != nil {
+			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+		}
+	case secrets.EventLock:
+		e.mu.Lock()
+		reason := e.lockReason
+		e.lockReason = ""
+		e.mu.Unlock()
+		if reason == "" {
+			reason = ev.Reason
+		}
+		if _, err := e.jr.Append(journal.KindLock, journal.LockBody{Reason: reason}); err != nil {
+			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+		}
+		e.emit(ui.LockChanged{Locked: true, Reason: reason})
+	}
+}
+
+// Start begins the background work: the expiry and auto-lock ticker, and
+// the connection once the key is unlocked.
+func (e *Engine) Start(ctx context.Context) {
+	e.mu.Lock()
+	if e.started {
+		e.mu.Unlock()
+		return
+	}
+	e.started = true
+	e.ctx, e.cancel = context.WithCancel(ctx)
+	e.mu.Unlock()
+	if items := e.snapshot(); len(items) > 0 {
+		e.emit(ui.ActionsLoaded{Items: items})
+	}
+	e.emit(ui.Conn{State: ui.ConnOffline})
+	if e.sess.Locked() {
+		e.emit(ui.Notice{Text: "locked: unlock with your passphrase to connect and sign"})
+	} else {
+		e.connect()
+	}
+	e.wg.Add(1)
+	go e.ticker()
+}
+
+// connect fetches a token, loads the pending actions and follows the feed.
+func (e *Engine) connect() {
+	e.mu.Lock()
+	if !e.started || e.connecting {
+		e.mu.Unlock()
+		return
+	}
+	e.connecting = true
+	ctx := e.ctx
+	e.mu.Unlock()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.cl.Token(ctx); err != nil {
+			e.emit(ui.Notice{Text: "could not connect: " + err.Error()})
+			e.mu.Lock()
+			e.connecting = false
+			e.mu.Unlock()
+			return
+		}
+		e.Refresh(ctx)
+		feed := make(chan client.FeedEvent, 256)
+		go e.cl.Feed(ctx, feed)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case fe := <-feed:
+				e.onFeed(ctx, fe)
+			}
+		}
+	}()
+}
+
+// Refresh reloads the pending actions from the API.
+func (e *Engine) Refresh(ctx context.Context) error {
+	list, err := e.cl.ListPending(ctx)
+	if err != nil {
+		e.emit(ui.Notice{Text: "could not load pending actions: " + err.Error()})
+		return err
+	}
+	now := e.now()
+	e.mu.Lock()
+	e.items = map[string]*client.Action{}
+	for _, a := range list {
+		if a.Pending(now) && a.MyDecision == 0 {
+			e.items[a.ID] = a
+		}
+	}
+	e.cacheDirty = true
+	e.mu.Unlock()
+	e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+	return nil
+}
+
+func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
+	if fe.Action == nil {
+		switch fe.State {
+		case client.StateLive:
+			e.emit(ui.Conn{State: ui.ConnLive})
+			// Catch up on what happened while disconnected.
+			go e.Refresh(ctx)
+		case client.StateReconnecting:
+			e.emit(ui.Conn{State: ui.ConnReconnecting, RetryAt: fe.RetryAt})
+		default:
+			e.emit(ui.Conn{State: ui.ConnOffline})
+		}
+		return
+	}
+	a := fe.Action
+	now := e.now()
+	e.mu.Lock()
+	_, had := e.items[a.ID]
+	if a.Pending(now) && a.MyDecision == 0 {
+		e.items[a.ID] = a
+		e.cacheDirty = true
+		e.mu.Unlock()
+		e.emit(ui.ActionUpserted{Item: e.item(a)})
+		return
+	}
+	delete(e.items, a.ID)
+	e.cacheDirty = e.cacheDirty || had
+	e.mu.Unlock()
+	if had {
+		why := ui.RemovedElsewhere
+		if a.Status == client.StatusExpired || !now.Before(a.Expires) {
+			why = ui.RemovedExpired
+		}
+		e.emit(ui.ActionRemoved{ID: a.ID, Why: why})
+	}
+}
+
+// ticker drops expired actions, locks before the session deadline (so the
+// checkpoint can still be signed) and saves the cache.
+func (e *Engine) ticker() {
+	defer e.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := e.now()
+		var expired []string
+		e.mu.Lock()
+		for id, a := range e.items {
+			if !now.Before(a.Expires) {
+				expired = append(expired, id)
+				delete(e.items, id)
+				e.cacheDirty = true
+			}
+		}
+		e.mu.Unlock()
+		for _, id := range expired {
+			e.emit(ui.ActionRemoved{ID: id, Why: ui.RemovedExpired})
+		}
+		if !e.sess.Locked() {
+			if left := e.sess.UnlockedUntil().Sub(now); left <= 1500*time.Millisecond {
+				e.Lock("auto-lock")
+			}
+		}
+		e.saveCacheIfDirty()
+	}
+}
+
+// item evaluates the rules for a and builds the UI item.
+func (e *Engine) item(a *client.Action) ui.Item {
+	v, _ := Evaluate(e.rules, a, e.now())
+	return ui.Item{Action: a, Verdict: v}
+}
+
+// snapshot is the current pending list, soonest expiry first.
+func (e *Engine) snapshot() []ui.Item {
+	e.mu.Lock()
+	list := make([]*client.Action, 0, len(e.items))
+	for _, a := range e.items {
+		list = append(list, a)
+	}
+	e.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool {
+		if !list[i].Expires.Equal(list[j].Expires) {
+			return list[i].Expires.Before(list[j].Expires)
+		}
+		return list[i].ID < list[j].ID
+	})
+	items := make([]ui.Item, len(list))
+	for i, a := range list {
+		items[i] = e.item(a)
+	}
+	return items
+}
+
+// Pending returns the current pending actions with their verdicts.
+func (e *Engine) Pending() []ui.Item { return e.snapshot() }
+
+// Decide implements ui.Backend: re-reads the action, checks it is still
+// pending and unexpired, evaluates the rules, requires an override reason
+// against the verdict, signs, journals (fsync), sends, journals the outcome.
+func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) {
+	refuse := func(format string, a ...any) (ui.Outcome, error) {
+		msg := fmt.Sprintf(format, a...)
+		return ui.Outcome{Result: ui.ResultRefused, Err: msg}, errors.New(msg)
+	}
+	if !e.selftestOK {
+		return refuse("%s", e.selftestWhy)
+	}
+	if e.sess.Locked() {
+		return refuse("%v", secrets.ErrLocked)
+	}
+	a, err := e.cl.GetAction(ctx, d.ActionID)
+	if err != nil {
+		return refuse("could not re-read action %s: %v", d.ActionID, err)
+	}
+	now := e.now()
+	if !a.Pending(now) || a.MyDecision != 0 {
+		e.drop(a.ID, a, now)
+		return refuse("action %s is no longer pending: nothing was signed", a.ID)
+	}
+	msg, err := a.MessageToSign(now)
+	if err != nil {
+		return refuse("action %s: %v", a.ID, err)
+	}
+	_, gv := Evaluate(e.rules, a, now)
+	decision := "reject"
+	if d.Approve {
+		decision = "approve"
+	}
+	level := gv.Level.String()
+	if Against(decision, level) && d.Override == "" {
+		return refuse("%s goes against the %s verdict: a reason is required", decision, level)
+	}
+	var sig qbls.Signature
+	if err := e.sess.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil }); err != nil {
+		return refuse("%v", err)
+	}
+	sum := sha256.Sum256(msg)
+	body := journal.DecisionBody{
+		ActionID: a.ID, Decision: decision, MessageSHA256: hex.EncodeToString(sum[:]),
+		Verdict: level, Rules: ruleNames(gv), Override: d.Override, Summary: summary(a),
+	}
+	if _, err := e.jr.AppendSigned(journal.KindDecision, body, e.signer()); err != nil {
+		return refuse("the decision could not be journaled, so it was not sent: %v", err)
+	}
+	sendErr := e.cl.Decide(ctx, a.ID, d.Approve, sig[:])
+	out := ui.Outcome{Result: ui.ResultAccepted}
+	ob := journal.OutcomeBody{ActionID: a.ID, Result: journal.OutcomeAccepted}
+	if sendErr != nil {
+		out = ui.Outcome{Result: ui.ResultRefused, Err: sendErr.Error()}
+		ob.Result, ob.Error = journal.OutcomeRefused, sendErr.Error()
+		if client.KindOf(sendErr) == client.KindUnknownOutcome {
+			out.Result, ob.Result = ui.ResultUnknown, journal.OutcomeUnknown
+		}
+	}
+	if e.sess.Locked() {
+		_, err = e.jr.Append(journal.KindOutcome, ob)
+	} else {
+		_, err = e.jr.AppendSigned(journal.KindOutcome, ob, e.signer())
+	}
+	if err != nil {
+		e.emit(ui.Notice{Text: "journal: outcome not recorded: " + err.Error()})
+	}
+	if sendErr == nil {
+		e.mu.Lock()
+		delete(e.items, a.ID)
+		e.cacheDirty = true
+		e.mu.Unlock()
+		return out, nil
+	}
+	return out, sendErr
+}
+
+func (e *Engine) drop(id string, a *client.Action, now time.Time) {
+	e.mu.Lock()
+	_, had := e.items[id]
+	delete(e.items, id)
+	e.cacheDirty = e.cacheDirty || had
+	e.mu.Unlock()
+	if had {
+		why := ui.RemovedElsewhere
+		if !now.Before(a.Expires) || a.Status == client.StatusExpired {
+			why = ui.RemovedExpired
+		}
+		e.emit(ui.ActionRemoved{ID: id, Why: why})
+	}
+}
+
+// Against reports whether decision ("approve" or "reject") goes against
+// the verdict level, so that an override reason is required.
+func Against(decision, level string) bool { return journal.AgainstVerdict(decision, level) }
+
+func ruleNames(v governance.Verdict) []string {
+	names := make([]string, 0, len(v.Matched))
+	for _, m := range v.Matched {
+		names = append(names, m.Rule)
+	}
+	return names
+}
+
+func summary(a *client.Action) *journal.DecisionSummary {
+	if a.Payload == nil || a.Payload.Transaction == nil {
+		return nil
+	}
+	t := a.Payload.Transaction
+	return &journal.DecisionSummary{
+		Amount: client.FormatAmount(t.Amount, t.Asset.Decimals), Asset: t.Asset.Symbol,
+		To: t.To, Network: t.Network.Name,
+	}
+}
+
+// Close writes a signed checkpoint (when unlocked), locks the key, stops
+// the background work, saves the cache and closes the journal.
+func (e *Engine) Close() error {
+	e.Lock("exit")
+	e.mu.Lock()
+	cancel := e.cancel
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	e.wg.Wait()
+	e.saveCacheIfDirty()
+	return e.jr.Close()
+}
+
+// sessionCredentials hands the API secret to the client while unlocked.
+type sessionCredentials struct{ s *secrets.Session }
+
+func (c sessionCredentials) WithSecret(fn func([]byte) error) error { return c.s.WithAPISecret(fn) }
+
+// sessionSigner signs journal digests with the session's BLS key.
+type sessionSigner struct {
+	s  *secrets.Session
+	pk qbls.PublicKey
+}
+
+func (s sessionSigner) PublicKey() qbls.PublicKey { return s.pk }
+
+func (s sessionSigner) Sign(msg []byte) (qbls.Signature, error) {
+	var sig qbls.Signature
+	err := s.s.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil })
+	return sig, err
+}
+
+func (e *Engine) failedAttempt() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failures++
+	return e.failures
+}

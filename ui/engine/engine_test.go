@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui"
+)
+
+var testPass = []byte("correct horse battery staple 42")
+
+// setup starts a sandbox and registers a key for profile "p" in a fresh
+// home with the file keystore, through the real registration flow.
+func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
+	t.Helper()
+	t.Cleanup(secrets.UseWeakKDFForTesting())
+	srv, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	paths := storage.ResolvePaths(t.TempDir())
+	wid, kid, secret := srv.Credentials()
+	prof := storage.Profile{APIBaseURL: base, WorkspaceID: wid, APIKeyID: kid}
+	if err := storage.SaveConfig(paths.ConfigFile(), &storage.Config{Profiles: map[string]storage.Profile{"p": prof}}); err != nil {
+		t.Fatal(err)
+	}
+	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths)}
+	defer r.Close()
+	r.SetAPISecret([]byte(secret))
+	ctx := context.Background()
+	for _, step := range []func() error{
+		func() error { return r.CheckCredentials(ctx) },
+		r.GenerateKeys,
+		func() error { return r.Store(testPass) },
+		func() error { return r.Register(ctx) },
+	} {
+		if err := step(); err != nil {
+			t.Fatalf("registration: %v", err)
+		}
+	}
+	if !srv.OperatorRegistered() {
+		t.Fatal("sandbox does not see the key as registered")
+	}
+	return srv, paths
+}
+
+func open(t *testing.T, paths storage.Paths) *Engine {
+	t.Helper()
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// pick returns a pending item whose verdict is level.
+func pick(t *testing.T, items []ui.Item, level string) ui.Item {
+	t.Helper()
+	for _, it := range items {
+		if it.Verdict.Level == level && it.Action.Type == client.TypeTransaction {
+			return it
+		}
+	}
+	t.Fatalf("no pending action with verdict %s among %d", level, len(items))
+	return ui.Item{}
+}
+
+func TestDecideEndToEnd(t *testing.T) {
+	srv, paths := setup(t)
+	e := open(t, paths)
+	ctx := context.Background()
+
+	// Locked: nothing can be decided, and nothing is signed.
+	if _, err := e.Decide(ctx, ui.Decision{ActionID: "x", Approve: true}); err == nil {
+		t.Fatal("Decide while locked succeeded")
+	}
+	if err := e.Unlock([]byte("wrong passphrase!")); !errors.Is(err, secrets.ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	if e.UnlockBackoff() <= 0 {
+		t.Fatal("no back-off after a wrong passphrase")
+	}
+	// Let the back-off pass without sleeping: a fresh engine has none, but
+	// the failure is in the journal already; reopen.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, paths)
+	defer e.Close()
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	items := e.Pending()
+	if len(items) == 0 {
+		t.Fatal("no pending actions from the sandbox")
+	}
+
+	ok := pick(t, items, "approve")
+	out, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true})
+	if err != nil || out.Result != ui.ResultAccepted {
+		t.Fatalf("approve: %+v %v", out, err)
+	}
+	info, _ := srv.Action(ok.Action.ID)
+	if info.Decisions[mustKey(t, srv)] != client.StatusApproved {
+		t.Fatalf("sandbox did not record the approval: %+v", info.Decisions)
+	}
+
+	// Going against the verdict needs a reason.
+	rev := pick(t, items, "review")
+	if _, err := e.Decide(ctx, ui.Decision{ActionID: rev.Action.ID, Approve: true}); err == nil {
+		t.Fatal("approving a review verdict without a reason was accepted")
+	}
+	if info, _ := srv.Action(rev.Action.ID); len(info.Decisions) != 0 && info.Decisions[mustKey(t, srv)] != 0 {
+		t.Fatal("an unjustified override reached the sandbox")
+	}
+	out, err = e.Decide(ctx, ui.Decision{ActionID: rev.Action.ID, Approve: false})
+	if err != nil || out.Result != ui.ResultAccepted {
+		t.Fatalf("reject: %+v %v", out, err)
+	}
+
+	// Deciding again is refused before anything is signed.
+	if _, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true}); err == nil {
+		t.Fatal("second decision on the same action accepted")
+	}
+	// An action decided elsewhere or expired is refused too.
+	other := pick(t, e.Pending(), "reject")
+	if err := srv.ExpireAction(other.Action.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Decide(ctx, ui.Decision{ActionID: other.Action.ID, Approve: false}); err == nil {
+		t.Fatal("decision on an expired action accepted")
+	}
+
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pk, _ := e.bundle.BLSPublic()
+	rep, err := journal.Verify(paths.JournalFile("p"), journal.VerifyOptions{ExpectedPublicKey: &pk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Intact {
+		t.Fatalf("journal not intact: %+v", rep.Problem)
+	}
+	if rep.Decisions != 2 {
+		t.Fatalf("journal has %d decisions, want 2", rep.Decisions)
+	}
+}
+
+func mustKey(t *testing.T, srv *sandbox.Server) string {
+	_, kid, _ := srv.Credentials()
+	return kid
+}
+
+func TestGovernanceInputUndecodable(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	a := &client.Action{ID: "a1", Type: client.TypeTransaction, Status: client.StatusPending, Expires: now.Add(time.Hour), PayloadErr: "payload is not valid base64"}
+	in := GovernanceInput(a, now)
+	if in.DecodeError == "" {
+		t.Fatal("undecodable payload not flagged")
+	}
+	v, gv := Evaluate(governance.Default(), a, now)
+	if gv.Level == governance.Approve || v.Level == "approve" {
+		t.Fatalf("undecodable action got %s", v.Level)
+	}
+}
+
+func TestAgainst(t *testing.T) {
+	for _, c := range []struct {
+		d, v string
+		want bool
+	}{{"approve", "approve", false}, {"approve", "review", true}, {"approve", "reject", true}, {"reject", "approve", true}, {"reject", "review", false}, {"reject", "reject", false}} {
+		if got := Against(c.d, c.v); got != c.want {
+			t.Errorf("Against(%s, %s) = %v", c.d, c.v, got)
+		}
+	}
+}

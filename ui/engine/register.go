@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/crypto/eckey"
+	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+)
+
+// Registration walks the "Register BLS & EC keys" flow one step at a time,
+// so the wizard, the non-interactive command and the demo share it:
+// CheckCredentials → GenerateKeys → Store → Register. Abort undoes a
+// stored bundle that never got registered. Call Close when done: it wipes
+// the secrets it holds.
+type Registration struct {
+	Paths    storage.Paths
+	Profile  string          // profile name
+	Settings storage.Profile // API base URL, workspace ID, API key ID
+	Backend  secrets.Backend // where the bundle goes
+	HTTP     client.Config   // optional overrides (HTTP client, timeouts); URL/IDs come from Settings
+
+	apiSecret []byte
+	sec       *secrets.Secrets
+	bundle    *secrets.Bundle
+	stored    bool
+	approved  bool // the API accepted the signed key update
+	done      bool
+	actionID  string
+	name      string
+}
+
+// SetAPISecret takes a copy of the API secret (base64 text as issued).
+func (r *Registration) SetAPISecret(secret []byte) {
+	clear(r.apiSecret)
+	r.apiSecret = append([]byte(nil), secret...)
+}
+
+func (r *Registration) client() (*client.Client, error) {
+	cfg := r.HTTP
+	cfg.BaseURL, cfg.WorkspaceID, cfg.APIKeyID = r.Settings.APIBaseURL, r.Settings.WorkspaceID, r.Settings.APIKeyID
+	cfg.Credentials = client.StaticSecret(r.apiSecret)
+	return client.New(cfg)
+}
+
+// CheckCredentials validates the profile values and fetches a token with
+// the API key and secret (step 1), so a wrong key or secret is caught
+// before any key is generated.
+func (r *Registration) CheckCredentials(ctx context.Context) error {
+	if err := r.Settings.Validate(); err != nil {
+		return err
+	}
+	if len(r.apiSecret) == 0 {
+		return errors.New("the API secret is empty")
+	}
+	if _, err := client.DecodeSecret(r.apiSecret); err != nil {
+		return errors.New("the API secret is not valid base64 text as issued by Qredo")
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	if err := c.Token(ctx); err != nil {
+		return fmt.Errorf("could not sign in with this API key and secret: %w", err)
+	}
+	return nil
+}
+
+// GenerateKeys makes a fresh BLS and EC key pair locally (step 2).
+func (r *Registration) GenerateKeys() error {
+	bls, err := qbls.Generate(rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate BLS key: %w", err)
+	}
+	ec, err := eckey.Generate(rand.Reader)
+	if err != nil {
+		bls.Zero()
+		return fmt.Errorf("generate EC key: %w", err)
+	}
+	if r.sec != nil {
+		r.sec.Zero()
+	}
+	r.sec = &secrets.Secrets{BLS: bls, EC: ec}
+	return nil
+}
+
+// PublicKeys returns the generated public keys (after GenerateKeys).
+func (r *Registration) PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool) {
+	if r.sec == nil {
+		return qbls.PublicKey{}, eckey.PublicKey{}, false
+	}
+	return r.sec.BLS.Public(), r.sec.EC.Public(), true
+}
+
+// Store seals the secrets under passphrase, saves the bundle and reads it
+// back and decrypts it to prove the round trip (step 4).
+func (r *Registration) Store(passphrase []byte) error {
+	if r.sec == nil {
+		return errors.New("no keys generated yet")
+	}
+	r.sec.APISecret = append(r.sec.APISecret[:0], r.apiSecret...)
+	pub := secrets.BundlePublic{
+		Profile: r.Profile, APIBaseURL: r.Settings.APIBaseURL,
+		WorkspaceID: r.Settings.WorkspaceID, APIKeyID: r.Settings.APIKeyID,
+	}
+	b, err := secrets.Seal(pub, r.sec, passphrase)
+	if err != nil {
+		return err
+	}
+	if err := secrets.SaveBundle(r.Backend, r.Profile, b); err != nil {
+		return err
+	}
+	r.stored = true
+	back, err := secrets.LoadBundle(r.Backend, r.Profile)
+	if err != nil {
+		return fmt.Errorf("the key was saved but could not be read back: %w", err)
+	}
+	s, err := back.Open(passphrase)
+	if err != nil {
+		return fmt.Errorf("the key was saved but could not be decrypted again: %w", err)
+	}
+	same := s.BLS == r.sec.BLS && s.EC == r.sec.EC
+	s.Zero()
+	if !same {
+		return errors.New("the key read back differs from the one saved")
+	}
+	r.bundle = back
+	return nil
+}
+
+// Register sends the public keys to the API, signs the returned update
+// action with the new BLS key, approves it, marks the bundle registered,
+// creates the journal (signed genesis) and records key-registered (step 5).
+func (r *Registration) Register(ctx context.Context) error {
+	if !r.stored || r.bundle == nil {
+		return errors.New("store the key first")
+	}
+	c, err := r.client()
+	if err != nil {
+		return err
+	}
+	blsPub, ecPub := r.sec.BLS.Public(), r.sec.EC.Public()
+	id, err := c.RegisterKeys(ctx, blsPub[:], ecPub[:])
+	if err != nil {
+		return fmt.Errorf("could not send the public keys to the API: %w", err)
+	}
+	r.actionID = id
+	a, err := c.GetAction(ctx, id)
+	if err != nil {
+		return fmt.Errorf("could not read the key update action %s: %w", id, err)
+	}
+	msg, err := a.MessageToSign(time.Now())
+	if err != nil {
+		return fmt.Errorf("key update action %s: %w", id, err)
+	}
+	sig := r.sec.BLS.Sign(msg)
+	if err := c.Decide(ctx, id, true, sig[:]); err != nil {
+		return fmt.Errorf("the API did not accept the signed key update %s: %w", id, err)
+	}
+	r.approved = true
+	if name, err := c.APIKeyName(ctx); err == nil {
+		r.name = name
+	}
+	now := time.Now().UTC()
+	r.bundle.Registered = &now
+	if err := secrets.SaveBundle(r.Backend, r.Profile, r.bundle); err != nil {
+		return fmt.Errorf("keys registered (action %s) but the keystore could not be updated: %w", id, err)
+	}
+	if err := r.createJournal(id); err != nil {
+		return fmt.Errorf("keys registered (action %s) but the journal could not be created: %w", id, err)
+	}
+	r.done = true
+	return nil
+}
+
+func (r *Registration) createJournal(actionID string) error {
+	signer := &KeySigner{Key: &r.sec.BLS}
+	j, err := journal.Create(r.Paths.JournalFile(r.Profile), signer, journal.Options{
+		Profile: r.Profile,
+		Anchors: Anchors(r.Backend, r.Profile),
+	})
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	blsPub, ecPub := r.sec.BLS.Public(), r.sec.EC.Public()
+	_, err = j.AppendSigned(journal.KindKeyRegistered, journal.KeyRegisteredBody{
+		APIKeyID:     r.Settings.APIKeyID,
+		BLSPublicKey: hex.EncodeToString(blsPub[:]),
+		ECPublicKey:  hex.EncodeToString(ecPub[:]),
+		ActionID:     actionID,
+	}, signer)
+	if err != nil {
+		return err
+	}
+	_, err = j.Checkpoint(signer, "registered")
+	return err
+}
+
+// ActionID is the key update action (after Register).
+func (r *Registration) ActionID() string { return r.actionID }
+
+// KeyName is the API key's name as the API reports it ("" if unknown).
+func (r *Registration) KeyName() string { return r.name }
+
+// Approved reports whether the API accepted the signed key update: from
+// then on the stored bundle holds the only copy of a registered key.
+func (r *Registration) Approved() bool { return r.approved }
+
+// Abort removes a stored bundle that was never registered, so a failed
+// registration leaves no half-done keychain item. keep=true leaves it. A
+// bundle whose key the API already accepted is always kept: deleting it
+// would lose a registered key.
+func (r *Registration) Abort(keep bool) error {
+	if r.done || r.approved || !r.stored || keep {
+		return nil
+	}
+	err := r.Backend.Delete(r.Profile)
+	if errors.Is(err, secrets.ErrNotFound) {
+		err = nil
+	}
+	if err == nil {
+		r.stored = false
+	}
+	return err
+}
+
+// Close wipes every secret the registration holds.
+func (r *Registration) Close() {
+	clear(r.apiSecret)
+	r.apiSecret = nil
+	if r.sec != nil {
+		r.sec.Zero()
+		r.sec = nil
+	}
+}
+
+// KeySigner signs journal digests with a BLS key held by the caller.
+type KeySigner struct{ Key *qbls.SecretKey }
+
+// PublicKey is the key's public key.
+func (s *KeySigner) PublicKey() qbls.PublicKey { return s.Key.Public() }
+
+// Sign signs msg.
+func (s *KeySigner) Sign(msg []byte) (qbls.Signature, error) { return s.Key.Sign(msg), nil }
+
+// Anchors is the journal anchor store of a profile in a secrets backend.
+func Anchors(be secrets.Backend, profile string) journal.AnchorStore {
+	user := profile + secrets.AnchorSuffix
+	return journal.BackendAnchors(
+		func() ([]byte, error) { return be.Get(user) },
+		func(b []byte) error { return be.Set(user, b) },
+		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) },
+	)
+}

@@ -1,0 +1,343 @@
+package ui
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+)
+
+// FakeBackend is a complete in-memory Backend for tests and for running the
+// console alone. It has an injectable clock, a passphrase, idle and absolute
+// auto-lock, exponential back-off after wrong passphrases, and decisions that
+// can be delayed or made to fail. It is safe for concurrent use.
+type FakeBackend struct {
+	mu sync.Mutex
+
+	info       Info
+	now        func() time.Time
+	passphrase []byte
+	events     chan Event
+	items      map[string]Item
+
+	locked      bool
+	unlockedAt  time.Time
+	lastTouch   time.Time
+	failures    int
+	lastFail    time.Time
+	decisions   []Decision
+	selftestOK  bool
+	selftestWhy string
+
+	// IdleLock and AbsoluteLock are the auto-lock limits (defaults 5 min, 8 h).
+	IdleLock, AbsoluteLock time.Duration
+	// KDFDelay is how long Unlock takes (real time), to show the spinner.
+	KDFDelay time.Duration
+	// DecideDelay is how long Decide takes (real time), honouring ctx.
+	DecideDelay time.Duration
+	// DecideFunc, when set, chooses the outcome of each decision after the
+	// local checks passed.
+	DecideFunc func(Decision) (Outcome, error)
+}
+
+// FakeOptions configure NewFakeBackend.
+type FakeOptions struct {
+	Info       Info
+	Now        func() time.Time // default time.Now
+	Passphrase string           // the passphrase Unlock accepts
+	Items      []Item           // initial actions (sent as ActionsLoaded)
+	Unlocked   bool             // start unlocked
+}
+
+// NewFakeBackend returns a FakeBackend; its first event is ActionsLoaded with
+// opts.Items followed by Conn{live}.
+func NewFakeBackend(opts FakeOptions) *FakeBackend {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	f := &FakeBackend{
+		info:         opts.Info,
+		now:          now,
+		passphrase:   []byte(opts.Passphrase),
+		events:       make(chan Event, 1024),
+		items:        make(map[string]Item, len(opts.Items)),
+		locked:       !opts.Unlocked,
+		selftestOK:   true,
+		IdleLock:     5 * time.Minute,
+		AbsoluteLock: 8 * time.Hour,
+	}
+	for _, it := range opts.Items {
+		f.items[it.Action.ID] = it
+	}
+	if opts.Unlocked {
+		f.unlockedAt, f.lastTouch = now(), now()
+	}
+	f.events <- ActionsLoaded{Items: append([]Item(nil), opts.Items...)}
+	f.events <- Conn{State: ConnLive}
+	return f
+}
+
+// Info implements Backend.
+func (f *FakeBackend) Info() Info { return f.info }
+
+// Subscribe implements Backend.
+func (f *FakeBackend) Subscribe() <-chan Event { return f.events }
+
+// Push sends an event to the UI as the feed would (blocking when the
+// channel is full). Upserts and removals also update the fake's own store.
+func (f *FakeBackend) Push(ev Event) {
+	f.mu.Lock()
+	switch e := ev.(type) {
+	case ActionUpserted:
+		f.items[e.Item.Action.ID] = e.Item
+	case ActionRemoved:
+		delete(f.items, e.ID)
+	case ActionsLoaded:
+		clear(f.items)
+		for _, it := range e.Items {
+			f.items[it.Action.ID] = it
+		}
+	}
+	f.mu.Unlock()
+	f.events <- ev
+}
+
+// SetSelftest sets the self-test result the fake reports.
+func (f *FakeBackend) SetSelftest(ok bool, why string) {
+	f.mu.Lock()
+	f.selftestOK, f.selftestWhy = ok, why
+	f.mu.Unlock()
+}
+
+// Decisions returns the decisions Decide accepted for sending, in order.
+func (f *FakeBackend) Decisions() []Decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Decision(nil), f.decisions...)
+}
+
+// lockDeadline is when an unlocked key locks by itself; call with mu held.
+func (f *FakeBackend) lockDeadline() time.Time {
+	idle := f.lastTouch.Add(f.IdleLock)
+	abs := f.unlockedAt.Add(f.AbsoluteLock)
+	if abs.Before(idle) {
+		return abs
+	}
+	return idle
+}
+
+// expireLock applies the auto-lock limits; call with mu held.
+func (f *FakeBackend) expireLock() {
+	if !f.locked && !f.now().Before(f.lockDeadline()) {
+		f.locked = true
+		select {
+		case f.events <- LockChanged{Locked: true, Reason: "auto-lock"}:
+		default:
+		}
+	}
+}
+
+// Locked implements Backend.
+func (f *FakeBackend) Locked() (bool, time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expireLock()
+	if f.locked {
+		return true, time.Time{}
+	}
+	return false, f.lockDeadline()
+}
+
+// ErrWrongPassphrase is returned by FakeBackend.Unlock for a wrong passphrase.
+var ErrWrongPassphrase = errors.New("wrong passphrase")
+
+// Unlock implements Backend. It never keeps the passphrase.
+func (f *FakeBackend) Unlock(pass []byte) error {
+	if wait := f.UnlockBackoff(); wait > 0 {
+		return fmt.Errorf("too many wrong passphrases: wait %s", wait.Round(time.Second))
+	}
+	if f.KDFDelay > 0 {
+		time.Sleep(f.KDFDelay)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if subtle.ConstantTimeCompare(pass, f.passphrase) != 1 {
+		f.failures++
+		f.lastFail = f.now()
+		return ErrWrongPassphrase
+	}
+	f.failures = 0
+	f.locked = false
+	f.unlockedAt, f.lastTouch = f.now(), f.now()
+	select {
+	case f.events <- LockChanged{Locked: false, Until: f.lockDeadline()}:
+	default:
+	}
+	return nil
+}
+
+// UnlockBackoff implements Backend: 1 s after the first wrong passphrase,
+// doubling each time, at most 5 minutes.
+func (f *FakeBackend) UnlockBackoff() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failures == 0 {
+		return 0
+	}
+	d := time.Second << min(f.failures-1, 8)
+	d = min(d, 5*time.Minute)
+	left := f.lastFail.Add(d).Sub(f.now())
+	return max(left, 0)
+}
+
+// Lock implements Backend.
+func (f *FakeBackend) Lock(reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locked {
+		return
+	}
+	f.locked = true
+	select {
+	case f.events <- LockChanged{Locked: true, Reason: reason}:
+	default:
+	}
+}
+
+// Touch implements Backend.
+func (f *FakeBackend) Touch() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.expireLock()
+	if !f.locked {
+		f.lastTouch = f.now()
+	}
+}
+
+// SelftestOK implements Backend.
+func (f *FakeBackend) SelftestOK() (bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.selftestOK, f.selftestWhy
+}
+
+// Decide implements Backend: it refuses when locked or when the action is
+// unknown, no longer pending or expired, then waits DecideDelay and asks
+// DecideFunc (default: accepted).
+func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
+	f.mu.Lock()
+	f.expireLock()
+	if f.locked {
+		f.mu.Unlock()
+		return Outcome{Result: ResultRefused, Err: "key is locked"}, errors.New("key is locked")
+	}
+	it, ok := f.items[d.ActionID]
+	if !ok || !it.Action.Pending(f.now()) {
+		f.mu.Unlock()
+		return Outcome{Result: ResultRefused, Err: "action is no longer pending"}, nil
+	}
+	f.lastTouch = f.now()
+	f.decisions = append(f.decisions, d)
+	fn := f.DecideFunc
+	f.mu.Unlock()
+	if f.DecideDelay > 0 {
+		select {
+		case <-time.After(f.DecideDelay):
+		case <-ctx.Done():
+			return Outcome{Result: ResultUnknown, Err: "cancelled"}, ctx.Err()
+		}
+	}
+	out := Outcome{Result: ResultAccepted}
+	var err error
+	if fn != nil {
+		out, err = fn(d)
+	}
+	if out.Result == ResultAccepted {
+		f.mu.Lock()
+		delete(f.items, d.ActionID)
+		f.mu.Unlock()
+	}
+	return out, err
+}
+
+// SampleItems builds n deterministic sample actions around now: a mix of
+// networks, assets, verdicts, whitelisted and unknown destinations, policy
+// thresholds (including 1-of-1 and N-of-N) and expiries. For demos, tests
+// and benchmarks.
+func SampleItems(n int, now time.Time) []Item {
+	nets := []client.Network{
+		{Name: "Ethereum Sepolia", Family: "evm", ChainID: "11155111", Testnet: true},
+		{Name: "Ethereum", Family: "evm", ChainID: "1"},
+		{Name: "Polygon Amoy", Family: "evm", ChainID: "80002", Testnet: true},
+		{Name: "Bitcoin Testnet", Family: "bitcoin", ChainID: "bitcoin-testnet", Testnet: true},
+	}
+	assets := []client.Asset{
+		{Symbol: "ETH", Decimals: 18},
+		{Symbol: "USDC", Decimals: 6, Contract: "0x1c7d4b196cb0c7b01d743fbc6116a902379c7238"},
+		{Symbol: "POL", Decimals: 18},
+		{Symbol: "BTC", Decimals: 8},
+	}
+	amounts := []string{"1500000000000000000", "250000000", "42000000000000000000", "12345678", "100", "999999999999"}
+	levels := []string{VerdictApprove, VerdictReview, VerdictReject, VerdictApprove}
+	items := make([]Item, n)
+	for i := range n {
+		net := nets[i%len(nets)]
+		asset := assets[i%len(assets)]
+		to := fmt.Sprintf("0x%040x", uint64(i)*0x9e3779b97f4a7c15+1)
+		from := fmt.Sprintf("0x%040x", uint64(i%7)*0x1234567+0xabc)
+		if net.Family == "bitcoin" {
+			to = fmt.Sprintf("tb1q%038x", uint64(i)*0x9e3779b97f4a7c15+7)
+			from = fmt.Sprintf("tb1q%038x", uint64(i%7)+0x77)
+		}
+		thr := []int{2, 1, 3, 2}[i%4]
+		members := []string{"ak-alice", "ak-bob", "ak-carol"}[:[]int{3, 1, 3, 2}[i%4]]
+		tx := &client.Transaction{
+			Network: net, WalletID: fmt.Sprintf("w-%03d", i%17), From: from, To: to,
+			Whitelisted: i%3 != 1, Asset: asset, Amount: amounts[i%len(amounts)],
+			InitiatorName: []string{"treasury-bot", "ops", "payroll"}[i%3],
+		}
+		if tx.Whitelisted {
+			tx.ToName = []string{"Cold storage", "Exchange deposit", "Payroll"}[i%3]
+		}
+		p := &client.Payload{
+			PolicyName:  []string{"Treasury 2-of-3", "Hot wallet", "Payroll", "Ops"}[i%4],
+			Policy:      client.Policy{ID: fmt.Sprintf("pol-%d", i%4), Kind: "transaction", Threshold: thr, Members: members, Approvals: i % thr},
+			Transaction: tx,
+		}
+		p.Policy.Name = p.PolicyName
+		raw, _ := json.Marshal(p)
+		msg := fmt.Appendf(nil, "\x08\x01\x12\x20qapprove-sample-action-%08d-%s", i, asset.Symbol)
+		a := &client.Action{
+			ID:          fmt.Sprintf("act-%08d-%04x", i, (i*2654435761)&0xffff),
+			Type:        client.TypeTransaction,
+			Status:      client.StatusPending,
+			Description: "transfer",
+			Created:     now.Add(-time.Duration(i%600) * time.Second),
+			Expires:     now.Add(time.Duration(90+(i*37)%3600) * time.Second),
+			Messages:    [][]byte{msg},
+			Payload:     p,
+			RawPayload:  raw,
+		}
+		lvl := levels[i%len(levels)]
+		v := Verdict{Level: lvl}
+		switch lvl {
+		case VerdictApprove:
+			v.Rules = []RuleHit{{Name: "testnet-ok", Verdict: VerdictApprove, Reason: "known test network"}}
+		case VerdictReview:
+			v.Rules = []RuleHit{{Name: "unknown-destination", Verdict: VerdictReview, Reason: "destination is not whitelisted"}}
+		case VerdictReject:
+			v.Rules = []RuleHit{
+				{Name: "production-network", Verdict: VerdictReject, Reason: "production networks need a change request"},
+				{Name: "large-amount", Verdict: VerdictReview, Reason: "amount above 10 units"},
+			}
+		}
+		items[i] = Item{Action: a, Verdict: v}
+	}
+	return items
+}

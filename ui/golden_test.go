@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+)
+
+// goldenState drives a running program into one state. wait is text the
+// screen must show before the final frame is taken.
+type goldenState struct {
+	name     string
+	items    int
+	unlocked bool
+	steps    func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend)
+	wait     string
+}
+
+func sendKeys(tm *teatest.TestModel, ks ...string) {
+	for _, k := range ks {
+		tm.Send(keyMsg(k))
+	}
+}
+
+var goldenStates = []goldenState{
+	{name: "empty", wait: "No pending actions"},
+	{name: "list", items: 30, unlocked: true, wait: "Pending 30"},
+	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "j", "j", "tab", "p")
+	}},
+	{name: "confirm", items: 30, unlocked: true, wait: "Press y to approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "a")
+	}},
+	{name: "override", items: 30, unlocked: true, wait: "by CFO", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "j", "j", "a")
+		waitFrame(t, m, tm, "verdict is")
+		c.Advance(time.Second)
+		tm.Type("CR-1234 signed off by CFO")
+	}},
+	{name: "passphrase", items: 30, wait: "••••••█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "a")
+		waitFrame(t, m, tm, "Press y")
+		c.Advance(time.Second)
+		sendKeys(tm, "y")
+		waitFrame(t, m, tm, "Passphrase")
+		c.Advance(time.Second)
+		tm.Type("nope")
+		sendKeys(tm, "enter")
+		waitFrame(t, m, tm, "wrong passphrase")
+		tm.Type("secret")
+	}},
+	{name: "error", items: 30, unlocked: true, wait: "Could not approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		b.DecideFunc = func(Decision) (Outcome, error) {
+			return Outcome{Result: ResultUnknown, Err: "connection reset by peer"}, nil
+		}
+		sendKeys(tm, "a")
+		waitFrame(t, m, tm, "Press y")
+		c.Advance(time.Second)
+		sendKeys(tm, "y")
+	}},
+	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "?")
+	}},
+}
+
+// TestGolden drives the real program (teatest, fixed size, ASCII colour
+// profile, fixed clock) into each state and compares the final frame,
+// stripped of styling, with testdata/TestGolden/<state>_<w>x<h>.golden.
+// Regenerate with: go test ./ui -run TestGolden -update
+func TestGolden(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, gs := range goldenStates {
+			t.Run(fmt.Sprintf("%s_%dx%d", gs.name, size[0], size[1]), func(t *testing.T) {
+				c := newClock()
+				b := NewFakeBackend(FakeOptions{
+					Info:       Info{Profile: "default", Workspace: "ws-7f3a", KeystoreWarning: "file keystore"},
+					Now:        c.Now,
+					Passphrase: "correct horse",
+					Items:      SampleItems(gs.items, base),
+					Unlocked:   gs.unlocked,
+				})
+				m := New(b, Options{Now: c.Now})
+				tm := teatest.NewTestModel(t, m,
+					teatest.WithInitialTermSize(size[0], size[1]),
+					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+				waitFrame(t, m, tm, "live")
+				if gs.steps != nil {
+					gs.steps(t, m, tm, c, b)
+				}
+				frame := waitFrame(t, m, tm, gs.wait)
+				if err := tm.Quit(); err != nil {
+					t.Fatal(err)
+				}
+				tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+				golden.RequireEqual(t, []byte(frame))
+			})
+		}
+	}
+}
+
+// waitFrame waits until the rendered frame shows s and returns it.
+func waitFrame(t *testing.T, m *Model, tm *teatest.TestModel, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.Send(renderProbe{})
+		time.Sleep(20 * time.Millisecond)
+		if f := m.lastFrame(); strings.Contains(f, s) {
+			return f
+		}
+	}
+	t.Fatalf("screen never showed %q; last frame:\n%s", s, m.lastFrame())
+	return ""
+}
+
+// renderProbe is a no-op message that makes the program render again.
+type renderProbe struct{}
+
+// lastFrame is the last rendered frame without styling (safe to call from
+// the test goroutine: it reads a copy stored by View).
+func (m *Model) lastFrame() string {
+	m.frameMu.Lock()
+	defer m.frameMu.Unlock()
+	return ansi.Strip(m.frame)
+}

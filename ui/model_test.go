@@ -1,0 +1,443 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+)
+
+func TestLiveUpsertKeepsSelection(t *testing.T) {
+	f := newFixture(t, items(5), true)
+	f.key("j")
+	f.key("j")
+	sel := f.m.Pending().SelectedID()
+	if sel == "" {
+		t.Fatal("nothing selected")
+	}
+	// A new action that expires first sorts to the top, above the cursor.
+	it := SampleItems(6, base)[5]
+	it.Action.Expires = base.Add(10 * time.Second)
+	f.send(eventMsg{ActionUpserted{Item: it}})
+	if got := f.m.Pending().SelectedID(); got != sel {
+		t.Fatalf("selection moved from %s to %s", sel, got)
+	}
+	if f.m.Pending().Len() != 6 {
+		t.Fatalf("len = %d, want 6", f.m.Pending().Len())
+	}
+	if f.m.Pending().Visible() != 6 || f.m.Pending().rows.visible[0].item.Action.ID != it.Action.ID {
+		t.Fatal("new action not at the top of the expiry order")
+	}
+}
+
+func TestRemovedElsewhereDropsWithNote(t *testing.T) {
+	f := newFixture(t, items(3), true)
+	id := f.m.Pending().SelectedID()
+	f.send(eventMsg{ActionRemoved{ID: id, Why: RemovedElsewhere}})
+	if _, ok := f.m.Pending().Item(id); ok {
+		t.Fatal("removed action still held")
+	}
+	f.mustShow("dropped out: decided elsewhere")
+	if f.m.Pending().SelectedID() == id || f.m.Pending().SelectedID() == "" {
+		t.Fatalf("selection should move to a remaining action, got %q", f.m.Pending().SelectedID())
+	}
+	// The note goes away after its time.
+	f.clock.Advance(noteFor + time.Second)
+	f.mustNotShow("dropped out")
+}
+
+func TestExpiryDropsOnTick(t *testing.T) {
+	its := items(3)
+	f := newFixture(t, its, true)
+	first := its[0].Action
+	f.clock.Advance(first.Expires.Sub(base))
+	f.send(tickMsg{})
+	if _, ok := f.m.Pending().Item(first.ID); ok {
+		t.Fatal("expired action still listed")
+	}
+	if f.m.Pending().Len() != 2 {
+		t.Fatalf("len = %d, want 2", f.m.Pending().Len())
+	}
+	f.mustShow("1 expired action(s) dropped out")
+}
+
+func TestCountdownFollowsClock(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.mustShow("1m30s") // sample 0 expires 90 s after base
+	f.clock.Advance(61 * time.Second)
+	f.send(tickMsg{})
+	f.mustShow("29s")
+}
+
+func TestGraceSwallowsKeysAndEnterNeverConfirms(t *testing.T) {
+	f := newFixture(t, items(1), true) // item 0: approve verdict
+	f.key("a")
+	if !f.m.DialogOpen() {
+		t.Fatal("approve did not open a dialog")
+	}
+	f.key("y") // typed at once: swallowed by the grace period
+	if !f.m.DialogOpen() || len(f.b.Decisions()) != 0 {
+		t.Fatal("a key typed inside the grace period answered the dialog")
+	}
+	f.afterGrace()
+	f.key("enter")
+	if !f.m.DialogOpen() || len(f.b.Decisions()) != 0 {
+		t.Fatal("Enter confirmed an approval")
+	}
+	f.mustShow("Enter does not confirm")
+	f.clock.Advance(time.Second)
+	f.key("y")
+	ds := f.b.Decisions()
+	if len(ds) != 1 || !ds[0].Approve || ds[0].Override != "" {
+		t.Fatalf("decisions = %+v, want one approval without override", ds)
+	}
+	it, _ := f.m.Pending().Item(ds[0].ActionID)
+	if it.Decided != "approved" {
+		t.Fatalf("outcome not shown in place: %+v", it)
+	}
+}
+
+func TestGraceEndsAfterMax(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.key("a")
+	for range 10 { // keep typing fast: swallowed until graceMax
+		f.clock.Advance(200 * time.Millisecond)
+		f.key("x")
+	}
+	f.key("y")
+	if len(f.b.Decisions()) != 1 {
+		t.Fatal("y after the maximum grace period did not confirm")
+	}
+}
+
+func TestCancelSignsNothing(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.key("r") // rejecting an approve verdict: asks for a reason
+	f.afterGrace()
+	f.key("esc")
+	if f.m.DialogOpen() || len(f.b.Decisions()) != 0 {
+		t.Fatal("esc did not cancel")
+	}
+	f.mustShow("nothing was signed")
+}
+
+func TestOverrideNeedsReason(t *testing.T) {
+	f := newFixture(t, items(3), true) // item 2: reject verdict
+	f.key("j")
+	f.key("j")
+	it := f.m.Pending().Selected()
+	if level(it.Verdict) != VerdictReject {
+		t.Fatalf("fixture: want a reject verdict, got %s", it.Verdict.Level)
+	}
+	f.key("a")
+	f.mustShow("verdict is REJECT")
+	f.afterGrace()
+	f.typeText("ok")
+	f.key("enter")
+	f.mustShow("at least 8 characters")
+	f.typeText(" because ticket CR-42 says so")
+	f.key("enter")
+	f.mustShow("Against the verdict")
+	f.afterGrace()
+	f.key("y")
+	ds := f.b.Decisions()
+	if len(ds) != 1 || ds[0].Override != "ok because ticket CR-42 says so" || ds[0].Verdict != VerdictReject {
+		t.Fatalf("decisions = %+v", ds)
+	}
+}
+
+func TestLockedAsksPassphraseWithBackoff(t *testing.T) {
+	f := newFixture(t, items(1), false)
+	f.mustShow("LOCKED")
+	f.key("a")
+	f.afterGrace()
+	f.key("y")
+	if _, ok := f.m.topDialog().(*passphraseDialog); !ok {
+		t.Fatal("locked key did not ask for the passphrase")
+	}
+	f.afterGrace()
+	f.typeText("wrong")
+	f.mustShow("•••••")
+	f.mustNotShow("wrong")
+	d := f.m.topDialog().(*passphraseDialog)
+	f.key("enter")
+	if d.field.Len() != 0 {
+		t.Fatal("passphrase field not emptied after submit")
+	}
+	f.mustShow("wrong passphrase")
+	if f.b.UnlockBackoff() <= 0 {
+		t.Fatal("no back-off after a wrong passphrase")
+	}
+	f.typeText("correct horse")
+	f.key("enter")
+	f.mustShow("Too many wrong passphrases: wait 1s")
+	if len(f.b.Decisions()) != 0 {
+		t.Fatal("signed while locked")
+	}
+	f.clock.Advance(2 * time.Second)
+	f.key("enter")
+	if f.m.DialogOpen() {
+		t.Fatalf("dialog still open:\n%s", f.screen())
+	}
+	if len(f.b.Decisions()) != 1 {
+		t.Fatal("decision not sent after unlock")
+	}
+	f.mustShow("unlocked")
+}
+
+func TestLockTimingIdleAndAbsolute(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.b.IdleLock = 5 * time.Minute
+	f.b.AbsoluteLock = 12 * time.Minute
+	f.send(tickMsg{})
+	f.mustShow("unlocked 5m00s left")
+	f.clock.Advance(4 * time.Minute)
+	f.send(tickMsg{})
+	f.mustShow("unlocked 1m00s left")
+	f.key("j") // activity resets the idle timer
+	f.send(tickMsg{})
+	f.mustShow("unlocked 5m00s left")
+	f.clock.Advance(4 * time.Minute)
+	f.key("j") // idle again reset, but the absolute limit is 12 min after unlock
+	f.send(tickMsg{})
+	f.mustShow("unlocked 4m00s left")
+	f.clock.Advance(4 * time.Minute)
+	f.send(tickMsg{})
+	f.mustShow("LOCKED")
+	f.key("j")
+	f.send(tickMsg{})
+	f.mustShow("LOCKED")
+}
+
+func TestLockKey(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.key("L")
+	if locked, _ := f.b.Locked(); !locked {
+		t.Fatal("L did not lock")
+	}
+	f.mustShow("LOCKED")
+}
+
+func TestNeverSignsExpired(t *testing.T) {
+	its := items(1)
+	f := newFixture(t, its, true)
+	f.key("a")
+	f.clock.Advance(its[0].Action.Expires.Sub(base)) // expires while the dialog is open
+	f.key("y")
+	if len(f.b.Decisions()) != 0 {
+		t.Fatal("signed an expired action")
+	}
+	f.mustShow("will not be signed")
+
+	// And an action that is not pending cannot even open the dialog.
+	it := SampleItems(2, base)[1]
+	it.Action.Status = client.StatusApproved
+	f.send(eventMsg{ActionUpserted{Item: it}})
+	f.m.Pending().setCursor(0)
+	for f.m.Pending().SelectedID() != it.Action.ID {
+		f.key("j")
+	}
+	f.key("r")
+	if f.m.DialogOpen() {
+		t.Fatal("dialog opened for an action that is not pending")
+	}
+}
+
+func TestVerdictChangedWhileDeciding(t *testing.T) {
+	its := items(1)
+	f := newFixture(t, its, true)
+	f.key("a")
+	changed := its[0]
+	changed.Verdict = Verdict{Level: VerdictReject}
+	f.send(eventMsg{ActionUpserted{Item: changed}})
+	f.afterGrace()
+	f.key("y")
+	if len(f.b.Decisions()) != 0 {
+		t.Fatal("signed after the verdict changed")
+	}
+	f.mustShow("verdict changed")
+}
+
+func TestFailureStaysListedWithError(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.b.DecideFunc = func(Decision) (Outcome, error) {
+		return Outcome{Result: ResultRefused, Err: "HTTP 400: status not pending"}, nil
+	}
+	f.key("a")
+	f.afterGrace()
+	f.key("y")
+	it := f.m.Pending().Selected()
+	if it == nil || it.LastErr == "" || it.Decided != "" {
+		t.Fatalf("failed action: %+v", it)
+	}
+	f.mustShow("Could not approve")
+	f.mustShow("Failed: HTTP 400")
+}
+
+func TestSelftestFailureRefusesToSign(t *testing.T) {
+	f := newFixture(t, items(1), true)
+	f.b.SetSelftest(false, "BLS vector 3 mismatch")
+	f.send(tickMsg{})
+	f.mustShow("SELF-TEST FAILED")
+	f.key("a")
+	if f.m.DialogOpen() {
+		t.Fatal("dialog opened although the self-test failed")
+	}
+	f.mustShow("Signing is disabled")
+}
+
+func TestQuitAsksOnlyWhenInFlight(t *testing.T) {
+	f := newFixture(t, items(2), true)
+	f.m.inflight = 1
+	_, cmd := f.m.Update(keyMsg("q"))
+	if cmd != nil || !f.m.DialogOpen() {
+		t.Fatal("quit with a decision in flight did not ask")
+	}
+	f.afterGrace()
+	f.key("n")
+	if f.m.DialogOpen() {
+		t.Fatal("n did not close the quit dialog")
+	}
+	f.m.inflight = 0
+	_, cmd = f.m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q did not quit")
+	}
+	if locked, _ := f.b.Locked(); !locked {
+		t.Fatal("quitting did not lock the key")
+	}
+}
+
+func TestFilterSmallListAndEsc(t *testing.T) {
+	f := newFixture(t, items(8), true)
+	f.key("/")
+	f.typeText("btc")
+	if got := f.m.Pending().Visible(); got != 2 {
+		t.Fatalf("visible = %d, want 2 BTC actions", got)
+	}
+	f.key("q") // q types into the filter, does not quit
+	if f.m.Pending().Query() != "btcq" {
+		t.Fatalf("query = %q", f.m.Pending().Query())
+	}
+	f.key("backspace")
+	f.key("enter")
+	f.mustShow("filter: btc")
+	f.key("esc")
+	if f.m.Pending().Visible() != 8 {
+		t.Fatal("esc did not clear the filter")
+	}
+}
+
+func TestFilterLargeListDropsStaleResults(t *testing.T) {
+	f := newFixture(t, items(syncLimit+500), true)
+	p := f.m.Pending()
+	p.filterOn = true
+	cmdE := p.setQuery("eth")
+	if cmdE == nil {
+		t.Fatal("large list should filter asynchronously")
+	}
+	genE := p.gen
+	jobE := p.launch(false)
+	cmdB := p.setQuery("btc")
+	_ = cmdB
+	jobB := p.launch(false)
+	// The newer result arrives first, then the stale one.
+	p.Update(jobB())
+	resE := jobE().(listResultMsg)
+	if resE.gen != genE {
+		t.Fatal("job lost its generation")
+	}
+	p.Update(resE)
+	if p.Query() != "btc" {
+		t.Fatalf("stale result applied: query %q", p.Query())
+	}
+	for _, r := range p.rows.visible {
+		if !strings.Contains(r.search, "btc") {
+			t.Fatalf("row %s does not match btc", r.item.Action.ID)
+		}
+	}
+}
+
+func TestSortCyclesAndKeepsSelection(t *testing.T) {
+	f := newFixture(t, items(12), true)
+	f.key("j")
+	f.key("j")
+	sel := f.m.Pending().SelectedID()
+	f.key("s")
+	if f.m.Pending().SortMode() != SortNewest || f.m.Pending().SelectedID() != sel {
+		t.Fatal("sort did not change or lost the selection")
+	}
+	f.key("s")
+	vis := f.m.Pending().rows.visible
+	for i := 1; i < len(vis); i++ {
+		if vis[i-1].rank > vis[i].rank {
+			t.Fatal("verdict sort not ordered reject, review, approve")
+		}
+	}
+}
+
+func TestHostileTextIsCleaned(t *testing.T) {
+	its := items(1)
+	its[0].Action.Payload.Transaction.To = "0xabc\x1b]52;c;ZXZpbA==\x07\x1b[2J"
+	its[0].Verdict.Rules = []RuleHit{{Name: "x\x1b[31m", Verdict: "review", Reason: "bell\x07"}}
+	f := newFixture(t, its, true)
+	out := f.m.Render()
+	if strings.Contains(out, "\x1b]52") || strings.Contains(out, "\x07") || strings.Contains(out, "\x1b[2J") {
+		t.Fatal("control sequences from the payload reached the terminal")
+	}
+}
+
+func TestPolicyHygieneWarnings(t *testing.T) {
+	it := items(2)[1] // sample 1: 1-of-1
+	if ws := hygiene(&it); len(ws) != 1 || !strings.Contains(ws[0], "1-of-1") {
+		t.Fatalf("1-of-1 not flagged: %v", ws)
+	}
+	it = items(3)[2] // sample 2: 3-of-3
+	if ws := hygiene(&it); len(ws) != 1 || !strings.Contains(ws[0], "3-of-3") {
+		t.Fatalf("N-of-N not flagged: %v", ws)
+	}
+	it.Verdict.Warnings = []string{"policy is 3-of-3 (from governance)"}
+	if ws := hygiene(&it); len(ws) != 1 {
+		t.Fatalf("warning duplicated: %v", ws)
+	}
+	it = items(1)[0] // 2-of-3
+	if ws := hygiene(&it); len(ws) != 0 {
+		t.Fatalf("2-of-3 flagged: %v", ws)
+	}
+}
+
+func TestNoColorHasNoColour(t *testing.T) {
+	f := newFixture(t, items(4), true)
+	out := f.m.Render()
+	for _, bad := range []string{"[38;", "[48;", "[31m", "[32m"} {
+		if strings.Contains(out, bad) {
+			t.Fatalf("NO_COLOR output contains colour %q", bad)
+		}
+	}
+}
+
+func TestInitialItemsShownAsCached(t *testing.T) {
+	c := newClock()
+	b := NewFakeBackend(FakeOptions{Now: c.Now})
+	m := New(b, Options{Now: c.Now, NoColor: true, InitialItems: items(3)})
+	m.Update(struct{}{})
+	m.width, m.height = 120, 40
+	m.layout()
+	if s := m.Render(); !strings.Contains(s, "cached") || m.Pending().Len() != 3 {
+		t.Fatalf("cache not shown at once:\n%s", s)
+	}
+}
+
+func TestDecideHonoursContext(t *testing.T) {
+	c := newClock()
+	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
+	b.DecideDelay = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, err := b.Decide(ctx, Decision{ActionID: items(1)[0].Action.ID, Approve: true})
+	if err == nil || out.Result != ResultUnknown {
+		t.Fatalf("cancelled decide: %+v %v", out, err)
+	}
+}

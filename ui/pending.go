@@ -1,0 +1,462 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/ui/input"
+)
+
+// Focus targets inside the pending screen.
+const (
+	focusList = iota
+	focusDetail
+)
+
+// PendingScreen is the pending-actions screen: a virtualised list (only the
+// visible rows are drawn, so it stays fast at 100,000 actions) and a detail
+// pane for the selected action. Deciding is driven by the root Model, which
+// owns the dialogs.
+type PendingScreen struct {
+	ctx  *Context
+	rows rowSet
+
+	selID  string // the selected action; the cursor follows it across updates
+	cursor int
+	offset int
+
+	filterOn  bool        // the filter input has focus
+	filter    input.Field // what is typed after '/'
+	gen       uint64      // generation of the latest list job
+	wantQuery string      // query of the latest list job
+	wantSort  int         // sort of the latest list job
+
+	focus   int
+	scroll  int // detail scroll
+	showRaw bool
+
+	width, height int
+	listX, listY  int // where list rows start on screen (for mouse)
+	listW, listH  int
+	bodyY         int // screen row of the body's first line
+
+	cached bool // showing items from the disk cache, not yet refreshed
+}
+
+// NewPendingScreen returns an empty pending screen.
+func NewPendingScreen(ctx *Context) *PendingScreen {
+	return &PendingScreen{ctx: ctx, rows: rowSet{byID: map[string]*row{}}}
+}
+
+// Title implements Screen.
+func (p *PendingScreen) Title() string { return "Pending" }
+
+// Init implements Screen.
+func (p *PendingScreen) Init() tea.Cmd { return nil }
+
+// Capturing implements Screen.
+func (p *PendingScreen) Capturing() bool { return p.filterOn }
+
+// Len is the number of actions held; Visible the number passing the filter.
+func (p *PendingScreen) Len() int { return len(p.rows.sorted) }
+
+// Visible is the number of actions that pass the filter.
+func (p *PendingScreen) Visible() int { return len(p.rows.visible) }
+
+// Selected returns the selected action, or nil when the list is empty.
+func (p *PendingScreen) Selected() *Item {
+	if r := p.selected(); r != nil {
+		return r.item
+	}
+	return nil
+}
+
+// SelectedID returns the ID of the selected action ("" when none).
+func (p *PendingScreen) SelectedID() string { return p.selID }
+
+// Item returns the action with this ID, if held.
+func (p *PendingScreen) Item(id string) (*Item, bool) {
+	r, ok := p.rows.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return r.item, true
+}
+
+// Query is the applied filter text.
+func (p *PendingScreen) Query() string { return p.rows.query }
+
+// SortMode is the current sort order (SortExpiry, ...).
+func (p *PendingScreen) SortMode() int { return p.rows.sort }
+
+func (p *PendingScreen) selected() *row {
+	if p.cursor >= 0 && p.cursor < len(p.rows.visible) {
+		return p.rows.visible[p.cursor]
+	}
+	return nil
+}
+
+// SetSize implements Screen.
+func (p *PendingScreen) SetSize(w, h int) {
+	p.width, p.height = w, h
+	p.clampOffset()
+}
+
+// setBodyY records the screen row where the body starts (for mouse clicks).
+func (p *PendingScreen) setBodyY(y int) { p.bodyY = y }
+
+// ShortHelp implements Screen.
+func (p *PendingScreen) ShortHelp() []key.Binding {
+	k := p.ctx.Keys
+	if p.filterOn {
+		return []key.Binding{k.FilterApply, k.FilterCancel}
+	}
+	return []key.Binding{k.Down, k.Approve, k.Reject, k.Filter, k.Raw, k.Focus}
+}
+
+// FullHelp implements Screen.
+func (p *PendingScreen) FullHelp() [][]key.Binding {
+	k := p.ctx.Keys
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Approve, k.Reject, k.Raw, k.Focus},
+		{k.Filter, k.FilterApply, k.FilterCancel, k.Sort},
+	}
+}
+
+// Update implements Screen.
+func (p *PendingScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return p, p.handleKey(msg)
+	case tea.MouseWheelMsg:
+		m := msg.Mouse()
+		switch m.Button {
+		case tea.MouseWheelUp:
+			p.wheel(-3, m.X)
+		case tea.MouseWheelDown:
+			p.wheel(3, m.X)
+		}
+	case tea.MouseClickMsg:
+		m := msg.Mouse()
+		if m.Button == tea.MouseLeft {
+			p.click(m.X, m.Y)
+		}
+	case filterTickMsg:
+		if msg.gen == p.gen {
+			return p, p.launch(false)
+		}
+	case listResultMsg:
+		return p, p.applyResult(msg)
+	}
+	return p, nil
+}
+
+func (p *PendingScreen) wheel(d, x int) {
+	if p.focus == focusDetail || (p.listW > 0 && x >= p.listX+p.listW) {
+		p.scroll = max(0, p.scroll+d)
+		return
+	}
+	p.move(d)
+}
+
+func (p *PendingScreen) click(x, y int) {
+	ry := y - p.bodyY - p.listY
+	if x >= p.listX && x < p.listX+p.listW && ry >= 0 && ry < p.listH {
+		if i := p.offset + ry; i < len(p.rows.visible) {
+			p.focus = focusList
+			p.setCursor(i)
+		}
+		return
+	}
+	if p.listW > 0 {
+		p.focus = focusDetail
+	}
+}
+
+func (p *PendingScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := p.ctx.Keys
+	if p.filterOn {
+		switch {
+		case key.Matches(msg, k.FilterCancel):
+			p.filterOn = false
+			p.filter.Wipe()
+			return p.setQuery("")
+		case key.Matches(msg, k.FilterApply):
+			p.filterOn = false
+			return nil
+		}
+		if p.filter.Update(msg) {
+			return p.setQuery(strings.ToLower(p.filter.Text()))
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, k.Filter):
+		p.filterOn = true
+		p.focus = focusList
+	case key.Matches(msg, k.FilterCancel) && p.rows.query != "":
+		p.filter.Wipe()
+		return p.setQuery("")
+	case key.Matches(msg, k.Focus):
+		p.focus = 1 - p.focus
+	case key.Matches(msg, k.Raw):
+		p.showRaw = !p.showRaw
+		p.scroll = 0
+	case key.Matches(msg, k.Sort):
+		return p.setSort((p.rows.sort + 1) % numSorts)
+	case key.Matches(msg, k.Up):
+		p.nav(-1)
+	case key.Matches(msg, k.Down):
+		p.nav(1)
+	case key.Matches(msg, k.PageUp):
+		p.nav(-max(1, p.listH-1))
+	case key.Matches(msg, k.PageDown):
+		p.nav(max(1, p.listH-1))
+	case key.Matches(msg, k.Top):
+		if p.focus == focusDetail {
+			p.scroll = 0
+		} else {
+			p.setCursor(0)
+		}
+	case key.Matches(msg, k.Bottom):
+		if p.focus == focusDetail {
+			p.scroll = 1 << 30
+		} else {
+			p.setCursor(len(p.rows.visible) - 1)
+		}
+	}
+	return nil
+}
+
+func (p *PendingScreen) nav(d int) {
+	if p.focus == focusDetail {
+		p.scroll = max(0, p.scroll+d)
+		return
+	}
+	p.move(d)
+}
+
+func (p *PendingScreen) move(d int) { p.setCursor(p.cursor + d) }
+
+func (p *PendingScreen) setCursor(i int) {
+	n := len(p.rows.visible)
+	if n == 0 {
+		p.cursor, p.offset, p.selID = 0, 0, ""
+		return
+	}
+	i = max(0, min(i, n-1))
+	if id := p.rows.visible[i].item.Action.ID; id != p.selID {
+		p.selID = id
+		p.scroll = 0
+	}
+	p.cursor = i
+	p.clampOffset()
+}
+
+// clampOffset keeps the cursor inside the drawn window of rows.
+func (p *PendingScreen) clampOffset() {
+	h := max(1, p.listH)
+	if p.cursor < p.offset {
+		p.offset = p.cursor
+	}
+	if p.cursor >= p.offset+h {
+		p.offset = p.cursor - h + 1
+	}
+	p.offset = max(0, min(p.offset, len(p.rows.visible)-h))
+}
+
+// reselect puts the cursor back on the selected action after the visible
+// rows changed; if it is gone the cursor stays at the same position.
+func (p *PendingScreen) reselect() {
+	if r, ok := p.rows.byID[p.selID]; ok {
+		if i := find(p.rows.visible, p.rows.sort, r); i >= 0 {
+			p.cursor = i
+			p.clampOffset()
+			return
+		}
+	}
+	p.setCursor(p.cursor)
+}
+
+// setQuery applies a new filter: at once for small lists, else debounced
+// and computed in a Cmd whose stale results are dropped.
+func (p *PendingScreen) setQuery(q string) tea.Cmd {
+	p.gen++
+	if len(p.rows.sorted) <= syncLimit {
+		p.rows.query = q
+		p.rows.visible = filterRows(p.rows.sorted, q)
+		p.reselect()
+		return nil
+	}
+	gen := p.gen
+	p.wantQuery = q
+	return tea.Tick(filterDebounce, func(_ time.Time) tea.Msg { return filterTickMsg{gen: gen} })
+}
+
+// setSort changes the sort order (in a Cmd for large lists).
+func (p *PendingScreen) setSort(mode int) tea.Cmd {
+	p.gen++
+	if len(p.rows.sorted) <= syncLimit {
+		p.rows.sort = mode
+		p.rows.sorted = sortRows(p.rows.sorted, mode)
+		p.rows.visible = filterRows(p.rows.sorted, p.rows.query)
+		p.rows.ver++
+		p.reselect()
+		return nil
+	}
+	p.wantSort = mode
+	p.wantQuery = p.rows.query
+	return p.launch(true)
+}
+
+// launch starts a list job for the latest wanted sort and query.
+func (p *PendingScreen) launch(resort bool) tea.Cmd {
+	if !resort {
+		p.wantSort = p.rows.sort
+	}
+	resort = resort || p.wantSort != p.rows.sort
+	var snapshot, narrow []*row
+	if !resort && p.rows.query != "" && strings.Contains(p.wantQuery, p.rows.query) {
+		narrow = slices.Clone(p.rows.visible)
+	} else {
+		snapshot = slices.Clone(p.rows.sorted)
+	}
+	return listJob(p.gen, p.rows.ver, snapshot, narrow, resort, p.wantSort, p.wantQuery)
+}
+
+// applyResult takes a finished list job unless a newer one superseded it;
+// if the data changed while it ran, the job is run again on fresh data.
+func (p *PendingScreen) applyResult(res listResultMsg) tea.Cmd {
+	if res.gen != p.gen {
+		return nil // stale: a newer keystroke or sort is on its way
+	}
+	if res.ver != p.rows.ver {
+		return p.launch(res.sorted != nil)
+	}
+	if res.sorted != nil {
+		p.rows.sorted = res.sorted
+		p.rows.sort = res.sort
+	}
+	p.rows.query = res.query
+	p.rows.visible = res.visible
+	if res.query == "" {
+		p.rows.visible = p.rows.sorted
+	}
+	p.reselect()
+	return nil
+}
+
+// load replaces every action (first load, refresh, disk cache).
+func (p *PendingScreen) load(items []Item, cached bool) tea.Cmd {
+	p.cached = cached
+	rows := make([]*row, 0, len(items))
+	p.rows.byID = make(map[string]*row, len(items))
+	for _, it := range items {
+		if it.Action == nil || it.Action.ID == "" {
+			continue
+		}
+		r := newRow(it)
+		if _, dup := p.rows.byID[it.Action.ID]; dup {
+			continue
+		}
+		p.rows.byID[it.Action.ID] = r
+		rows = append(rows, r)
+	}
+	p.rows.sorted = rows
+	p.rows.ver++
+	p.gen++
+	if len(rows) <= syncLimit {
+		p.rows.sorted = sortRows(rows, p.rows.sort)
+		p.rows.visible = filterRows(p.rows.sorted, p.rows.query)
+		p.afterLoad()
+		return nil
+	}
+	// Show the unsorted rows at once; the sorted order follows from a Cmd.
+	p.rows.visible = p.rows.sorted
+	p.afterLoad()
+	p.wantSort, p.wantQuery = p.rows.sort, p.rows.query
+	return p.launch(true)
+}
+
+func (p *PendingScreen) afterLoad() {
+	if p.selID == "" {
+		p.setCursor(0)
+		return
+	}
+	if _, ok := p.rows.byID[p.selID]; !ok {
+		p.setCursor(p.cursor)
+		return
+	}
+	p.reselectAny()
+}
+
+// reselectAny finds the selected action by a linear scan (used when the
+// visible rows may not be sorted yet).
+func (p *PendingScreen) reselectAny() {
+	for i, r := range p.rows.visible {
+		if r.item.Action.ID == p.selID {
+			p.cursor = i
+			p.clampOffset()
+			return
+		}
+	}
+	p.setCursor(p.cursor)
+}
+
+// upsert adds or replaces one action, keeping the cursor on the selected one.
+func (p *PendingScreen) upsert(it Item) {
+	if it.Action == nil || it.Action.ID == "" {
+		return
+	}
+	r := newRow(it)
+	if old := p.rows.byID[it.Action.ID]; old != nil {
+		r.inflight = old.inflight
+	}
+	p.rows.upsert(r)
+	if p.selID == "" {
+		p.setCursor(0)
+		return
+	}
+	p.reselect()
+}
+
+// update replaces the action id with a changed copy made by fn.
+func (p *PendingScreen) update(id string, fn func(*row)) {
+	old, ok := p.rows.byID[id]
+	if !ok {
+		return
+	}
+	cp := *old
+	it := *old.item
+	cp.item = &it
+	fn(&cp)
+	p.rows.upsert(&cp)
+	p.reselect()
+}
+
+// remove drops one action and reports whether it was held.
+func (p *PendingScreen) remove(id string) bool {
+	r, ok := p.rows.byID[id]
+	if !ok {
+		return false
+	}
+	p.rows.remove(r)
+	p.reselect()
+	return true
+}
+
+// expire drops the actions whose expiry has passed (unless a decision is in
+// flight for them) and returns how many went.
+func (p *PendingScreen) expire(now time.Time) int {
+	gone := p.rows.removeWhere(func(r *row) bool {
+		return !r.inflight && r.item.Decided == "" && !now.Before(r.item.Action.Expires)
+	})
+	if len(gone) > 0 {
+		p.reselect()
+	}
+	return len(gone)
+}

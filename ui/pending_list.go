@@ -1,0 +1,266 @@
+package ui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// Sort orders of the pending list.
+const (
+	SortExpiry  = iota // soonest expiry first
+	SortNewest         // newest first
+	SortVerdict        // reject, review, approve; then expiry
+	SortNetwork        // network name; then expiry
+	numSorts
+)
+
+var sortNames = [numSorts]string{"expiry", "newest", "verdict", "network"}
+
+// syncLimit is the list size up to which sorting and filtering run inside
+// Update; above it they run in a tea.Cmd with a generation tag.
+const syncLimit = 2000
+
+// filterDebounce is how long typing must pause before a large list is
+// filtered again.
+const filterDebounce = 60 * time.Millisecond
+
+// row is one action of the list with what the list needs precomputed.
+type row struct {
+	item     *Item
+	search   string // lower-case text the filter matches against
+	rank     int    // verdict rank for SortVerdict
+	expires  int64  // sort keys, copied out of the action so sorting
+	created  int64  // does not chase pointers
+	net      string
+	inflight bool // a decision is being sent
+}
+
+// rowSet is the list data: every row sorted in the current order, the rows
+// that pass the filter, and an index by action ID. Rows are immutable once
+// built, so snapshots can be read from a tea.Cmd without locks.
+type rowSet struct {
+	byID    map[string]*row
+	sorted  []*row // every row, in sort order
+	visible []*row // rows passing the filter (== sorted when no filter)
+	sort    int
+	query   string // applied filter, lower case
+	ver     uint64 // bumped on every change of sorted
+}
+
+func newRow(it Item) *row {
+	r := &row{item: &it, expires: it.Action.Expires.UnixNano(), created: it.Action.Created.UnixNano()}
+	if p := it.Action.Payload; p != nil && p.Transaction != nil {
+		r.net = p.Transaction.Network.Name
+	}
+	switch level(it.Verdict) {
+	case VerdictReject:
+		r.rank = 0
+	case VerdictReview:
+		r.rank = 1
+	default:
+		r.rank = 2
+	}
+	var b strings.Builder
+	a := it.Action
+	b.WriteString(a.ID)
+	b.WriteByte(' ')
+	b.WriteString(level(it.Verdict))
+	if p := a.Payload; p != nil {
+		b.WriteByte(' ')
+		b.WriteString(p.PolicyName)
+		if tx := p.Transaction; tx != nil {
+			for _, s := range []string{tx.Network.Name, tx.Network.ChainID, amountText(tx), tx.To, tx.ToName, tx.InitiatorName} {
+				b.WriteByte(' ')
+				b.WriteString(s)
+			}
+		}
+		if ku := p.KeyUpdate; ku != nil {
+			b.WriteString(" key update ")
+			b.WriteString(ku.APIKeyID)
+		}
+	}
+	r.search = strings.ToLower(b.String())
+	return r
+}
+
+// less orders rows for a sort mode; the action ID breaks ties, so the order
+// is total and binary search finds an exact row.
+func less(mode int, a, b *row) int {
+	c := 0
+	switch mode {
+	case SortNewest:
+		c = cmp.Compare(b.created, a.created)
+	case SortVerdict:
+		c = a.rank - b.rank
+		if c == 0 {
+			c = cmp.Compare(a.expires, b.expires)
+		}
+	case SortNetwork:
+		c = strings.Compare(a.net, b.net)
+		if c == 0 {
+			c = cmp.Compare(a.expires, b.expires)
+		}
+	default:
+		c = cmp.Compare(a.expires, b.expires)
+	}
+	if c == 0 {
+		c = strings.Compare(a.item.Action.ID, b.item.Action.ID)
+	}
+	return c
+}
+
+func (s *rowSet) filtered() bool { return s.query != "" }
+
+// find returns the position of r in list (sorted by mode) or -1.
+func find(list []*row, mode int, r *row) int {
+	i, ok := slices.BinarySearchFunc(list, r, func(a, b *row) int { return less(mode, a, b) })
+	if ok {
+		return i
+	}
+	return -1
+}
+
+// insertAt returns where r belongs in list.
+func insertAt(list []*row, mode int, r *row) int {
+	i, _ := slices.BinarySearchFunc(list, r, func(a, b *row) int { return less(mode, a, b) })
+	return i
+}
+
+// upsert adds or replaces a row. It returns the old row (nil if new).
+func (s *rowSet) upsert(r *row) *row {
+	old := s.byID[r.item.Action.ID]
+	if old != nil {
+		s.remove(old)
+	}
+	s.byID[r.item.Action.ID] = r
+	s.sorted = slices.Insert(s.sorted, insertAt(s.sorted, s.sort, r), r)
+	if s.filtered() && strings.Contains(r.search, s.query) {
+		s.visible = slices.Insert(s.visible, insertAt(s.visible, s.sort, r), r)
+	}
+	if !s.filtered() {
+		s.visible = s.sorted
+	}
+	s.ver++
+	return old
+}
+
+// remove drops a row.
+func (s *rowSet) remove(r *row) {
+	delete(s.byID, r.item.Action.ID)
+	if i := find(s.sorted, s.sort, r); i >= 0 {
+		s.sorted = slices.Delete(s.sorted, i, i+1)
+	}
+	if s.filtered() {
+		if i := find(s.visible, s.sort, r); i >= 0 {
+			s.visible = slices.Delete(s.visible, i, i+1)
+		}
+	} else {
+		s.visible = s.sorted
+	}
+	s.ver++
+}
+
+// removeWhere drops every row for which drop is true, in one pass, and
+// returns them.
+func (s *rowSet) removeWhere(drop func(*row) bool) []*row {
+	var gone []*row
+	keep := func(r *row) bool {
+		if drop(r) {
+			return false
+		}
+		return true
+	}
+	n := 0
+	for _, r := range s.sorted {
+		if keep(r) {
+			s.sorted[n] = r
+			n++
+		} else {
+			gone = append(gone, r)
+			delete(s.byID, r.item.Action.ID)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	clear(s.sorted[n:])
+	s.sorted = s.sorted[:n]
+	if s.filtered() {
+		s.visible = slices.DeleteFunc(s.visible, func(r *row) bool { _, ok := s.byID[r.item.Action.ID]; return !ok || s.byID[r.item.Action.ID] != r })
+	} else {
+		s.visible = s.sorted
+	}
+	s.ver++
+	return gone
+}
+
+// sortRows returns a sorted copy of rows (run off the UI goroutine for large lists).
+func sortRows(rows []*row, mode int) []*row {
+	out := slices.Clone(rows)
+	slices.SortFunc(out, func(a, b *row) int { return less(mode, a, b) })
+	return out
+}
+
+// filterRows returns the rows whose search text contains q (lower case),
+// keeping their order. Large inputs are split over two goroutines.
+func filterRows(rows []*row, q string) []*row {
+	if q == "" {
+		return rows
+	}
+	if len(rows) < 20000 {
+		return filterPart(rows, q)
+	}
+	half := len(rows) / 2
+	var second []*row
+	var wg sync.WaitGroup
+	wg.Go(func() { second = filterPart(rows[half:], q) })
+	first := filterPart(rows[:half], q)
+	wg.Wait()
+	return append(first, second...)
+}
+
+func filterPart(rows []*row, q string) []*row {
+	out := make([]*row, 0, 64)
+	for _, r := range rows {
+		if strings.Contains(r.search, q) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Messages of the asynchronous list work.
+type (
+	filterTickMsg struct{ gen uint64 }
+	listResultMsg struct {
+		gen     uint64
+		ver     uint64 // data version the result was computed from
+		sort    int
+		query   string
+		sorted  []*row // non-nil when the sort changed
+		visible []*row
+	}
+)
+
+// listJob computes sort and filter from a snapshot; safe to run in a Cmd
+// because rows are immutable and the snapshot slice is a private copy.
+func listJob(gen, ver uint64, snapshot, narrow []*row, resort bool, mode int, q string) tea.Cmd {
+	return func() tea.Msg {
+		res := listResultMsg{gen: gen, ver: ver, sort: mode, query: q}
+		rows := snapshot
+		if resort {
+			rows = sortRows(rows, mode)
+			res.sorted = rows
+		}
+		if narrow != nil && !resort {
+			rows = narrow // the new query only narrows the applied one
+		}
+		res.visible = filterRows(rows, q)
+		return res
+	}
+}
