@@ -314,6 +314,13 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Help):
 			m.showHelp = true
 			return nil
+		case key.Matches(msg, k.Unlock):
+			if locked, _ := m.ctx.Backend.Locked(); locked {
+				m.pushDialog(newPassphraseDialog(nil))
+			} else {
+				m.note("The key is already unlocked.")
+			}
+			return nil
 		case key.Matches(msg, k.Lock):
 			m.ctx.Backend.Lock("operator")
 			m.locked, m.lockUntil = m.ctx.Backend.Locked()
@@ -602,6 +609,9 @@ func (m *Model) tabs(w int) string {
 func (m *Model) globalHelp() []key.Binding {
 	k := m.ctx.Keys
 	out := []key.Binding{k.Help, k.Lock, k.Quit}
+	if m.locked {
+		out = []key.Binding{k.Help, k.Unlock, k.Quit}
+	}
 	if len(m.screens) > 1 {
 		out = append(out, k.NextTab)
 	}

@@ -441,3 +441,30 @@ func TestDecideHonoursContext(t *testing.T) {
 		t.Fatalf("cancelled decide: %+v %v", out, err)
 	}
 }
+
+func TestUnlockKeyOpensPassphraseAlone(t *testing.T) {
+	f := newFixture(t, nil, false)
+	f.mustShow("LOCKED")
+	f.key("u")
+	d, ok := f.m.topDialog().(*passphraseDialog)
+	if !ok || d.then != nil {
+		t.Fatal("u did not open a plain unlock dialog")
+	}
+	f.afterGrace()
+	f.typeText("correct horse")
+	f.key("enter")
+	if f.m.DialogOpen() {
+		t.Fatalf("dialog still open after a right passphrase:\n%s", f.screen())
+	}
+	if locked, _ := f.b.Locked(); locked {
+		t.Fatal("u + passphrase did not unlock")
+	}
+	if len(f.b.Decisions()) != 0 {
+		t.Fatal("unlocking alone sent a decision")
+	}
+	f.key("u")
+	if f.m.DialogOpen() {
+		t.Fatal("u opened a dialog while already unlocked")
+	}
+	f.mustShow("already unlocked")
+}

@@ -30,21 +30,28 @@ type cacheFile struct {
 
 func (e *Engine) cachePath() string { return e.opts.Paths.CacheFile(e.opts.Profile) }
 
-// loadCache fills the list from the cache, dropping expired or bad entries.
-func (e *Engine) loadCache() {
+// loadCache adds the cached actions that are still pending to the list
+// (actions the API already sent win) and returns how many it added.
+func (e *Engine) loadCache() int {
 	f, err := os.Open(e.cachePath())
 	if err != nil {
-		return
+		return 0
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
-		return
+		return 0
 	}
 	var cf cacheFile
 	if err := json.NewDecoder(f).Decode(&cf); err != nil || cf.Version != cacheVersion {
-		return
+		return 0
 	}
 	now := e.now()
+	n := 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loaded {
+		return 0 // a fresh list arrived first
+	}
 	for i := range cf.Actions {
 		if i >= maxCacheEntries {
 			break
@@ -53,8 +60,12 @@ func (e *Engine) loadCache() {
 		if err != nil || !a.Pending(now) {
 			continue
 		}
-		e.items[a.ID] = a
+		if _, ok := e.items[a.ID]; !ok {
+			e.items[a.ID] = a
+			n++
+		}
 	}
+	return n
 }
 
 // saveCacheIfDirty writes the cache when the list changed since the last save.

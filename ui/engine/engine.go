@@ -36,8 +36,8 @@ type Options struct {
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
-	// SkipSelftest leaves the built-in crypto self-test out (tests that
-	// inject a failure set SelftestFailure instead).
+	// SelftestFailure, when set, replaces the built-in crypto self-test
+	// with this failure (tests).
 	SelftestFailure string
 }
 
@@ -58,8 +58,8 @@ type Engine struct {
 	recovery *journal.Recovery
 	cl       *client.Client
 
-	selftestOK  bool
-	selftestWhy string
+	selftestOK  bool   // guarded by mu
+	selftestWhy string // guarded by mu
 
 	events chan ui.Event
 
@@ -73,6 +73,7 @@ type Engine struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	cacheDirty bool
+	loaded     bool // a list from the API has arrived
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -133,14 +134,6 @@ func Open(o Options) (*Engine, error) {
 		e.jr.Close()
 		return nil, err
 	}
-	if o.SelftestFailure != "" {
-		e.selftestWhy = o.SelftestFailure
-	} else if r := selftest.RunBuiltin(); r.Failed > 0 {
-		e.selftestWhy = fmt.Sprintf("crypto self-test failed (%d of %d): signing is disabled", r.Failed, r.Failed+r.Passed)
-	} else {
-		e.selftestOK = true
-	}
-	e.loadCache()
 	return e, nil
 }
 
@@ -212,8 +205,40 @@ func (e *Engine) Lock(reason string) {
 // Touch implements ui.Backend.
 func (e *Engine) Touch() { e.sess.Touch() }
 
-// SelftestOK implements ui.Backend.
-func (e *Engine) SelftestOK() (bool, string) { return e.selftestOK, e.selftestWhy }
+// SelftestOK implements ui.Backend. Until the self-test has run, signing
+// is refused.
+func (e *Engine) SelftestOK() (bool, string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.selftestOK && e.selftestWhy == "" {
+		return false, "the crypto self-test is still running"
+	}
+	return e.selftestOK, e.selftestWhy
+}
+
+// runSelftest runs the built-in known-answer tests; signing stays
+// refused when one fails.
+func (e *Engine) runSelftest() {
+	ok, why := true, ""
+	if e.opts.SelftestFailure != "" {
+		ok, why = false, e.opts.SelftestFailure
+	} else if r := selftest.RunBuiltin(); r.Failed > 0 {
+		ok, why = false, fmt.Sprintf("crypto self-test failed (%d of %d checks): signing is disabled", r.Failed, r.Failed+r.Passed)
+	}
+	e.mu.Lock()
+	e.selftestOK, e.selftestWhy = ok, why
+	e.mu.Unlock()
+	if !ok {
+		e.emit(ui.Notice{Text: why})
+	}
+}
+
+// Prepare runs the start-up work that Start otherwise does in the
+// background (self-test, cache), for the scripting commands.
+func (e *Engine) Prepare() {
+	e.runSelftest()
+	e.loadCache()
+}
 
 func (e *Engine) signer() journal.Signer { return sessionSigner{e.sess, e.pk} }
 
@@ -268,10 +293,17 @@ func (e *Engine) Start(ctx context.Context) {
 	e.started = true
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	e.mu.Unlock()
-	if items := e.snapshot(); len(items) > 0 {
-		e.emit(ui.ActionsLoaded{Items: items})
-	}
 	e.emit(ui.Conn{State: ui.ConnOffline})
+	// The self-test and the cache load run in the background, so the first
+	// frame does not wait for them.
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.runSelftest()
+		if e.loadCache() > 0 {
+			e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+		}
+	}()
 	if e.sess.Locked() {
 		e.emit(ui.Notice{Text: "locked: unlock with your passphrase to connect and sign"})
 	} else {
@@ -325,6 +357,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	now := e.now()
 	e.mu.Lock()
 	e.items = map[string]*client.Action{}
+	e.loaded = true
 	for _, a := range list {
 		if a.Pending(now) && a.MyDecision == 0 {
 			e.items[a.ID] = a
@@ -446,8 +479,8 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 		msg := fmt.Sprintf(format, a...)
 		return ui.Outcome{Result: ui.ResultRefused, Err: msg}, errors.New(msg)
 	}
-	if !e.selftestOK {
-		return refuse("%s", e.selftestWhy)
+	if ok, why := e.SelftestOK(); !ok {
+		return refuse("%s", why)
 	}
 	if e.sess.Locked() {
 		return refuse("%v", secrets.ErrLocked)

@@ -63,6 +63,7 @@ func open(t *testing.T, paths storage.Paths) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.Prepare()
 	return e
 }
 
@@ -192,5 +193,55 @@ func TestAgainst(t *testing.T) {
 		if got := Against(c.d, c.v); got != c.want {
 			t.Errorf("Against(%s, %s) = %v", c.d, c.v, got)
 		}
+	}
+}
+
+func TestSelftestFailureRefusesToSign(t *testing.T) {
+	_, paths := setup(t)
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, SelftestFailure: "injected failure"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if ok, _ := e.SelftestOK(); ok {
+		t.Fatal("self-test reported ok before it ran")
+	}
+	e.Prepare()
+	if ok, why := e.SelftestOK(); ok || why != "injected failure" {
+		t.Fatalf("SelftestOK = %v, %q", ok, why)
+	}
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Decide(context.Background(), ui.Decision{ActionID: "anything", Approve: true})
+	if err == nil || out.Result != ui.ResultRefused || out.Err != "injected failure" {
+		t.Fatalf("Decide with a failed self-test: %+v %v", out, err)
+	}
+}
+
+func TestPendingCacheSurvivesRestart(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	ctx := context.Background()
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := len(e.Pending())
+	if want == 0 {
+		t.Fatal("nothing pending")
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2 := open(t, paths) // Prepare loads the cache; no network, still locked
+	defer e2.Close()
+	if got := len(e2.Pending()); got != want {
+		t.Fatalf("after restart %d cached actions, want %d", got, want)
 	}
 }

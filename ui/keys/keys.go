@@ -11,6 +11,7 @@ type KeyMap struct {
 	Quit    key.Binding
 	Help    key.Binding
 	Lock    key.Binding
+	Unlock  key.Binding
 	NextTab key.Binding
 	PrevTab key.Binding
 
@@ -39,7 +40,7 @@ type KeyMap struct {
 }
 
 // Default returns the default bindings: vim keys and arrows, `/` to filter,
-// `?` for help, `a`/`r` to decide, `L` to lock, `q`/`ctrl+c` to quit.
+// `?` for help, `a`/`r` to decide, `u` to unlock, `L` to lock, `q`/`ctrl+c` to quit.
 func Default() KeyMap {
 	b := func(keys []string, k, h string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, h))
@@ -48,6 +49,7 @@ func Default() KeyMap {
 		Quit:         b([]string{"q", "ctrl+c"}, "q", "quit"),
 		Help:         b([]string{"?"}, "?", "help"),
 		Lock:         b([]string{"L"}, "L", "lock"),
+		Unlock:       b([]string{"u"}, "u", "unlock"),
 		NextTab:      b([]string{"ctrl+right", "ctrl+n"}, "ctrl+n", "next tab"),
 		PrevTab:      b([]string{"ctrl+left", "ctrl+p"}, "ctrl+p", "prev tab"),
 		Up:           b([]string{"up", "k"}, "↑/k", "up"),
