@@ -12,8 +12,8 @@ import (
 
 // Paging bounds of ListPending.
 const (
-	listPageSize = 100
-	maxListPages = 100
+	listPageSize = 250
+	maxListPages = 2000
 )
 
 type listAnswer struct {

@@ -164,13 +164,16 @@ func (s *Server) handleWSToken(w http.ResponseWriter, r *http.Request, key strin
 	s.writeJSON(w, r, map[string]string{"wsToken": s.tok.issueWS(key, s.now())})
 }
 
+// maxPageSize bounds one page of the action list (docs/PROTOCOL.md).
+const maxPageSize = 250
+
 // handleList: GET /workspaces/{wid}/actions?status=&pageSize=&pageToken=.
 func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) {
 	q := r.URL.Query()
 	status, _ := strconv.Atoi(q.Get("status"))
 	size, _ := strconv.Atoi(q.Get("pageSize"))
-	if size <= 0 || size > 100 {
-		size = 100
+	if size <= 0 || size > maxPageSize {
+		size = maxPageSize
 	}
 	off := 0
 	if t := q.Get("pageToken"); t != "" {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,18 +16,23 @@ import (
 // The pending-action cache lets a restart show the last known pending
 // actions at once, before the key is unlocked and the list refreshed. It
 // holds only what the API sent (no secrets) and is treated as hostile on
-// read: bounded, and every entry decoded and validated like a feed frame.
+// read: bounded, and every entry decoded and validated like an API answer.
+//
+// Format: JSON lines. The first line is a header {"version":1,"saved":…};
+// each further line is one action in its REST form (hex messages). Lines
+// are read one at a time, so memory stays flat however long the list.
 
 const (
-	maxCacheSize    = 64 << 20
-	maxCacheEntries = 200_000
-	cacheVersion    = 1
+	maxCacheSize      = 1 << 30 // bytes
+	maxCacheLine      = 2 << 20 // bytes of one action
+	maxCacheEntries   = 500_000
+	cacheVersion      = 2
+	cacheSaveInterval = 30 * time.Second
 )
 
-type cacheFile struct {
-	Version int                 `json:"version"`
-	Saved   time.Time           `json:"saved"`
-	Actions []client.WireAction `json:"actions"`
+type cacheHeader struct {
+	Version int       `json:"version"`
+	Saved   time.Time `json:"saved"`
 }
 
 func (e *Engine) cachePath() string { return e.opts.Paths.CacheFile(e.opts.Profile) }
@@ -41,25 +48,33 @@ func (e *Engine) loadCache() int {
 	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
 		return 0
 	}
-	var cf cacheFile
-	if err := json.NewDecoder(f).Decode(&cf); err != nil || cf.Version != cacheVersion {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), maxCacheLine)
+	if !sc.Scan() {
+		return 0
+	}
+	var h cacheHeader
+	if json.Unmarshal(sc.Bytes(), &h) != nil || h.Version != cacheVersion {
 		return 0
 	}
 	now := e.now()
-	n := 0
+	var list []*client.Action
+	for sc.Scan() && len(list) < maxCacheEntries {
+		var w client.WireAction
+		if json.Unmarshal(sc.Bytes(), &w) != nil {
+			continue
+		}
+		if a, err := client.DecodeWire(&w, true); err == nil && a.Pending(now) {
+			list = append(list, a)
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.loaded {
-		return 0 // a fresh list arrived first
+		return 0 // a fresh list from the API arrived first
 	}
-	for i := range cf.Actions {
-		if i >= maxCacheEntries {
-			break
-		}
-		a, err := client.DecodeWire(&cf.Actions[i], true)
-		if err != nil || !a.Pending(now) {
-			continue
-		}
+	n := 0
+	for _, a := range list {
 		if _, ok := e.items[a.ID]; !ok {
 			e.items[a.ID] = a
 			n++
@@ -68,24 +83,32 @@ func (e *Engine) loadCache() int {
 	return n
 }
 
-// saveCacheIfDirty writes the cache when the list changed since the last save.
-func (e *Engine) saveCacheIfDirty() {
+// saveCacheIfDirty writes the cache when the list changed, at most once
+// per cacheSaveInterval unless force is set (exit).
+func (e *Engine) saveCacheIfDirty(force bool) {
+	now := e.now()
 	e.mu.Lock()
-	if !e.cacheDirty {
+	if !e.cacheDirty || (!force && now.Sub(e.cacheSaved) < cacheSaveInterval) {
 		e.mu.Unlock()
 		return
 	}
-	e.cacheDirty = false
-	cf := cacheFile{Version: cacheVersion, Saved: e.now().UTC(), Actions: make([]client.WireAction, 0, len(e.items))}
+	e.cacheDirty, e.cacheSaved = false, now
+	list := make([]*client.Action, 0, len(e.items))
 	for _, a := range e.items {
-		cf.Actions = append(cf.Actions, encodeWire(a))
+		list = append(list, a)
 	}
 	e.mu.Unlock()
-	b, err := json.Marshal(cf)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	if enc.Encode(cacheHeader{Version: cacheVersion, Saved: now.UTC()}) != nil {
 		return
 	}
-	_ = storage.WriteFileAtomic(e.cachePath(), b, 0o600)
+	for _, a := range list {
+		if enc.Encode(encodeWire(a)) != nil {
+			return
+		}
+	}
+	_ = storage.WriteFileAtomic(e.cachePath(), buf.Bytes(), 0o600)
 }
 
 // encodeWire is the inverse of client.DecodeWire with hex messages.

@@ -73,6 +73,7 @@ type Engine struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	cacheDirty bool
+	cacheSaved time.Time
 	loaded     bool // a list from the API has arrived
 }
 
@@ -437,7 +438,7 @@ func (e *Engine) ticker() {
 				e.Lock("auto-lock")
 			}
 		}
-		e.saveCacheIfDirty()
+		e.saveCacheIfDirty(false)
 	}
 }
 
@@ -596,7 +597,7 @@ func (e *Engine) Close() error {
 		cancel()
 	}
 	e.wg.Wait()
-	e.saveCacheIfDirty()
+	e.saveCacheIfDirty(true)
 	return e.jr.Close()
 }
 

@@ -143,6 +143,31 @@ func (r *Registration) Register(ctx context.Context) error {
 	if !r.stored || r.bundle == nil {
 		return errors.New("store the key first")
 	}
+	// After the API accepted the key, a retry only redoes the local part:
+	// sending the keys again would create another key update.
+	if !r.approved {
+		if err := r.registerWithAPI(ctx); err != nil {
+			return err
+		}
+	}
+	id := r.actionID
+	if r.bundle.Registered == nil {
+		now := time.Now().UTC()
+		r.bundle.Registered = &now
+	}
+	if err := secrets.SaveBundle(r.Backend, r.Profile, r.bundle); err != nil {
+		return fmt.Errorf("keys registered (action %s) but the keystore could not be updated: %w", id, err)
+	}
+	if err := r.createJournal(id); err != nil {
+		return fmt.Errorf("keys registered (action %s) but the journal could not be created: %w", id, err)
+	}
+	r.done = true
+	return nil
+}
+
+// registerWithAPI sends the public keys, then signs and approves the key
+// update the API returns.
+func (r *Registration) registerWithAPI(ctx context.Context) error {
 	c, err := r.client()
 	if err != nil {
 		return err
@@ -169,15 +194,6 @@ func (r *Registration) Register(ctx context.Context) error {
 	if name, err := c.APIKeyName(ctx); err == nil {
 		r.name = name
 	}
-	now := time.Now().UTC()
-	r.bundle.Registered = &now
-	if err := secrets.SaveBundle(r.Backend, r.Profile, r.bundle); err != nil {
-		return fmt.Errorf("keys registered (action %s) but the keystore could not be updated: %w", id, err)
-	}
-	if err := r.createJournal(id); err != nil {
-		return fmt.Errorf("keys registered (action %s) but the journal could not be created: %w", id, err)
-	}
-	r.done = true
 	return nil
 }
 

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/ui/engine"
+)
+
+// TestConsoleEndToEnd runs the built binary in a real terminal (tmux)
+// against an in-process sandbox: unlock, approve one action and reject
+// another through keystrokes, then checks the sandbox and journal verify.
+func TestConsoleEndToEnd(t *testing.T) {
+	needTmux(t)
+	bin := buildBinary(t)
+	srv, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	home := t.TempDir()
+	pass := "e2e passphrase for the console"
+	env := &Env{Home: home, Keystore: "file", Profile: "e2e", Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	// The built binary uses the real scrypt parameters: so does this setup.
+	if err := setupDemoHome(env, srv, base, []byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	approveID, rejectID := pickActions(t, srv, base)
+
+	s := startTmux(t, bin, "--home", home, "--keystore", "file", "--profile", "e2e")
+	s.waitFor(20*time.Second, "LOCKED")
+	s.keys("u")
+	time.Sleep(700 * time.Millisecond) // the dialog's grace period
+	s.text(pass)
+	s.keys("Enter")
+	s.waitFor(30*time.Second, "unlocked")
+	s.waitFor(20*time.Second, "▸") // the list has loaded
+
+	decide := func(id, key string, want int) {
+		t.Helper()
+		s.keys("/")
+		s.text(id)
+		s.keys("Enter")
+		s.waitFor(10*time.Second, "Pending 1")
+		s.keys(key)
+		s.waitFor(10*time.Second, "Press y")
+		s.keys("Enter") // Enter alone must never confirm
+		time.Sleep(700 * time.Millisecond)
+		s.keys("Enter")
+		time.Sleep(300 * time.Millisecond)
+		_, kid, _ := srv.Credentials()
+		if info, _ := srv.Action(id); info.Decisions[kid] != 0 {
+			t.Fatalf("Enter confirmed a decision on %s", id)
+		}
+		s.keys("y")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			info, _ := srv.Action(id)
+			if info.Decisions[kid] == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("sandbox never recorded decision %d on %s; screen:\n%s", want, id, s.screen())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Clear the filter. A pause follows: ESC and the next key sent
+		// together would read as alt+key, as in any terminal.
+		s.keys("Escape")
+		time.Sleep(400 * time.Millisecond)
+		s.waitFor(5*time.Second, "Pending")
+	}
+	decide(approveID, "a", client.StatusApproved)
+	decide(rejectID, "r", client.StatusRejected)
+
+	// Small terminals still show the truth in the header.
+	if err := s.resize(80, 24); err == nil {
+		scr := s.waitFor(5*time.Second, "unlocked")
+		for i, line := range strings.Split(strings.TrimRight(scr, "\n"), "\n") {
+			if len([]rune(line)) > 80 {
+				t.Fatalf("line %d wider than 80 columns at 80x24: %q", i, line)
+			}
+		}
+	}
+
+	s.keys("q")
+	s.waitFor(15*time.Second, "EXIT=0")
+
+	out, err := exec.Command(bin, "--home", home, "--keystore", "file", "--profile", "e2e", "journal", "verify").CombinedOutput()
+	if err != nil {
+		t.Fatalf("journal verify: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "intact") || !strings.Contains(string(out), "2 decisions") {
+		t.Fatalf("journal verify says: %s", out)
+	}
+}
+
+// pickActions returns a pending transaction whose verdict is approve and
+// one whose verdict is reject, as the console will compute them.
+func pickActions(t *testing.T, srv *sandbox.Server, base string) (approveID, rejectID string) {
+	t.Helper()
+	wid, kid, secret := srv.Credentials()
+	c, err := client.New(client.Config{BaseURL: base, WorkspaceID: wid, APIKeyID: kid, Credentials: client.StaticSecret(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListPending(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, a := range list {
+		if a.Type != client.TypeTransaction || a.Expires.Sub(now) < 5*time.Minute {
+			continue
+		}
+		_, gv := engine.Evaluate(governance.Default(), a, now)
+		switch {
+		case gv.Level == governance.Approve && approveID == "":
+			approveID = a.ID
+		case gv.Level == governance.Reject && rejectID == "":
+			rejectID = a.ID
+		}
+	}
+	if approveID == "" || rejectID == "" {
+		t.Fatalf("scenario lacks an approve and a reject verdict (got %q, %q)", approveID, rejectID)
+	}
+	return approveID, rejectID
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui/engine"
+)
+
+// demoPassphrase unlocks the throw-away demo key. It is printed on purpose:
+// the demo home is deleted on exit and the key is only known to the sandbox.
+const demoPassphrase = "demo-approver-passphrase"
+
+func init() {
+	register(command{name: "demo", usage: "[--keep]", summary: "start the embedded sandbox with sample data and open the console on it", run: runDemo})
+}
+
+func runDemo(env *Env, args []string) int {
+	fs := newFlags("demo")
+	keep := fs.Bool("keep", false, "keep the throw-away home after exit (its path is printed)")
+	arrivals := fs.Duration("arrivals", 45*time.Second, "a new action arrives this often (0 = off)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return env.Errf(exitUsage, "usage: qapprove demo [--keep] [--arrivals D]")
+	}
+	home, err := os.MkdirTemp("", "qapprove-demo-")
+	if err != nil {
+		return env.Errf(exitUsage, "demo: %v", err)
+	}
+	if !*keep {
+		defer os.RemoveAll(home)
+	}
+	fmt.Fprintln(env.Stderr, "qapprove demo: starting the sandbox and registering a throw-away key…")
+	srv, baseURL, err := startDemoSandbox(*arrivals)
+	if err != nil {
+		return env.Errf(exitUsage, "demo: %v", err)
+	}
+	defer srv.Close()
+	denv := *env
+	denv.Home, denv.Keystore, denv.Profile = home, secrets.KindFile, "demo"
+	if err := setupDemoHome(&denv, srv, baseURL, []byte(demoPassphrase)); err != nil {
+		return env.Errf(exitFail, "demo: %v", err)
+	}
+	fmt.Fprintf(env.Stderr, "qapprove demo: sandbox at %s, throw-away home %s\n", baseURL, home)
+	fmt.Fprintf(env.Stderr, "qapprove demo: the demo passphrase is: %s\n", demoPassphrase)
+	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(env.Stderr, "Press Enter to open the console (u unlocks, a approves, r rejects, ? help)…")
+		buf := make([]byte, 1)
+		f.Read(buf)
+	}
+	e, code := openEngine(&denv)
+	if e == nil {
+		return code
+	}
+	return runConsoleOn(&denv, e)
+}
+
+// startDemoSandbox runs the embedded scenario on a free loopback port.
+func startDemoSandbox(arrivals time.Duration) (*sandbox.Server, string, error) {
+	srv, err := sandbox.New(sandbox.Options{ArrivalEvery: arrivals, CoApproverDelay: 20 * time.Second})
+	if err != nil {
+		return nil, "", err
+	}
+	base, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, "", err
+	}
+	return srv, base, nil
+}
+
+// setupDemoHome writes a profile for the sandbox into env's home and
+// registers a fresh key through the real registration flow.
+func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []byte) error {
+	wid, kid, secret := srv.Credentials()
+	prof := storage.Profile{APIBaseURL: baseURL, WorkspaceID: wid, APIKeyID: kid}
+	paths := env.Paths()
+	cfg := &storage.Config{Profiles: map[string]storage.Profile{env.Profile: prof}}
+	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
+		return err
+	}
+	be, _, err := secrets.OpenBackend(env.Keystore, paths)
+	if err != nil {
+		return err
+	}
+	r := &engine.Registration{Paths: paths, Profile: env.Profile, Settings: prof, Backend: be}
+	defer r.Close()
+	r.SetAPISecret([]byte(secret))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.CheckCredentials(ctx); err != nil {
+		return err
+	}
+	if err := r.GenerateKeys(); err != nil {
+		return err
+	}
+	if err := r.Store(passphrase); err != nil {
+		return err
+	}
+	if err := r.Register(ctx); err != nil {
+		r.Abort(false)
+		return err
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// e2ePass is a passphrase the strength estimator accepts.
+const e2ePass = "tundra-Violet-88-lantern-quartz"
+
+var tmuxSeq atomic.Int64
+
+// tmuxTerm is one tmux server (own socket) running one command in a
+// 120x40 window; the command's exit code is printed as EXIT=n and the
+// pane stays open so the last screen can be read.
+type tmuxTerm struct {
+	t              *testing.T
+	socket, target string
+}
+
+func startTmux(t *testing.T, argv ...string) *tmuxTerm {
+	t.Helper()
+	tm := &tmuxTerm{t: t, socket: fmt.Sprintf("qapprove-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)), target: "qa"}
+	var q []string
+	for _, a := range argv {
+		q = append(q, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+	}
+	script := strings.Join(q, " ") + `; echo "EXIT=$?"; sleep 600`
+	out, err := exec.Command("tmux", "-L", tm.socket, "-f", "/dev/null", "new-session", "-d", "-s", tm.target,
+		"-x", "120", "-y", "40", "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("tmux", "-L", tm.socket, "kill-server").Run() })
+	return tm
+}
+
+// keys sends tmux key names (Enter, Tab, q …).
+func (tm *tmuxTerm) keys(keys ...string) {
+	tm.t.Helper()
+	args := append([]string{"-L", tm.socket, "send-keys", "-t", tm.target}, keys...)
+	if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
+	}
+}
+
+// text types text literally.
+func (tm *tmuxTerm) text(text string) {
+	tm.t.Helper()
+	if out, err := exec.Command("tmux", "-L", tm.socket, "send-keys", "-t", tm.target, "-l", text).CombinedOutput(); err != nil {
+		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
+	}
+}
+
+// line types text literally, then presses Enter.
+func (tm *tmuxTerm) line(text string) {
+	tm.t.Helper()
+	tm.text(text)
+	tm.keys("Enter")
+}
+
+// resize changes the window size.
+func (tm *tmuxTerm) resize(w, h int) error {
+	return exec.Command("tmux", "-L", tm.socket, "resize-window", "-t", tm.target, "-x", fmt.Sprint(w), "-y", fmt.Sprint(h)).Run()
+}
+
+func (tm *tmuxTerm) screen() string {
+	out, err := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p", "-t", tm.target).Output()
+	if err != nil {
+		return "(capture-pane failed: " + err.Error() + ")"
+	}
+	return string(out)
+}
+
+// waitFor polls the screen until it shows every one of want (bounded).
+func (tm *tmuxTerm) waitFor(timeout time.Duration, want ...string) string {
+	tm.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := tm.screen()
+		ok := true
+		for _, w := range want {
+			ok = ok && strings.Contains(s, w)
+		}
+		if ok {
+			return s
+		}
+		if strings.Contains(s, "EXIT=") || time.Now().After(deadline) {
+			tm.t.Fatalf("the screen never showed %q; it shows:\n%s", want, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// buildBinary builds qapprove from the repository root once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's working directory")
+		}
+		dir = parent
+	}
+	bin := filepath.Join(t.TempDir(), "qapprove")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/qapprove")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// needTmux skips (saying why) when tmux or the go tool is missing.
+func needTmux(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed: the end-to-end terminal test cannot run")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("the go tool is not on PATH: cannot build the binary for the end-to-end test")
+	}
+}

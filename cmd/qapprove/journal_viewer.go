@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/qapprove/qapprove/ui/journalview"
+)
+
+func init() {
+	register(command{name: "journal", usage: "", summary: "journal viewer", run: runJournalViewer})
+}
+
+// runJournalViewer opens the journal viewer of the active profile. When the
+// keystore holds the profile's bundle, the journal is verified against its
+// BLS public key and the stored anchor.
+func runJournalViewer(env *Env, args []string) int {
+	flags := flag.NewFlagSet("journal", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	if err := flags.Parse(args); err != nil || flags.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove journal (the viewer takes no arguments; see journal verify|export)")
+	}
+	opts := journalViewerOptions(env)
+	if code, ok := journalReadable(env, opts.Path); !ok {
+		return code
+	}
+	c := journalview.NewContext(false)
+	v := journalview.New(c, opts)
+	defer v.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := journalview.Run(ctx, c, v); err != nil && !errors.Is(err, context.Canceled) {
+		return env.Errf(exitFail, "journal viewer: %v", err)
+	}
+	return exitOK
+}
+
+// journalReadable prints one clear line and exit 2 when the journal of the
+// profile is missing or cannot be read.
+func journalReadable(env *Env, path string) (int, bool) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return env.Errf(exitUsage, "profile %s has no journal yet (%s): it is created when a key is registered (qapprove keys register)", env.Profile, path), false
+	case err != nil:
+		return env.Errf(exitUsage, "cannot read the journal %s: %v", path, errors.Unwrap(err)), false
+	case !st.Mode().IsRegular():
+		return env.Errf(exitUsage, "the journal %s is not a regular file", path), false
+	}
+	return exitOK, true
+}

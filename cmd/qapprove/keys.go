@@ -1,0 +1,531 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/qapprove/qapprove/crypto/eckey"
+	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui/engine"
+	"github.com/qapprove/qapprove/ui/journalview"
+	"github.com/qapprove/qapprove/ui/wizard"
+	"golang.org/x/term"
+)
+
+func init() {
+	register(command{name: "keys register", usage: "[--non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S [--keep-on-failure]]", summary: "key registration wizard", run: runKeysRegister})
+	register(command{name: "keys show", usage: "[--json]", summary: "public keys and status", run: runKeysShow})
+	register(command{name: "keys export", usage: "FILE [--force]", summary: "encrypted backup of the key bundle", run: runKeysExport})
+	register(command{name: "keys import", usage: "FILE [--passphrase-file F] [--force]", summary: "restore an encrypted backup", run: runKeysImport})
+	register(command{name: "keys remove", usage: "--yes", summary: "delete the profile's key from the keystore (after rotating)", run: runKeysRemove})
+}
+
+// maxSmallFile bounds passphrase and API secret files.
+const maxSmallFile = 4096
+
+// readSecretFile reads a small secret file and trims one trailing newline
+// (and surrounding spaces for the API secret). Callers clear the result.
+func readSecretFile(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the %s file: %v", what, errors.Unwrap(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err != nil {
+		clear(b)
+		return nil, fmt.Errorf("cannot read the %s file", what)
+	}
+	if len(b) > maxSmallFile {
+		clear(b)
+		return nil, fmt.Errorf("the %s file is larger than %d bytes", what, maxSmallFile)
+	}
+	t := bytes.TrimRight(b, "\r\n")
+	if len(t) == 0 {
+		clear(b)
+		return nil, fmt.Errorf("the %s file is empty", what)
+	}
+	out := append([]byte(nil), t...)
+	clear(b)
+	return out, nil
+}
+
+// openBackend opens the keystore and prints its warning on stderr.
+func openBackend(env *Env) (secrets.Backend, error) {
+	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		fmt.Fprintf(env.Stderr, "qapprove: warning: %s\n", warning)
+	}
+	return be, nil
+}
+
+// saveProfile writes the profile's settings to config.toml, keeping the
+// other profiles and the profile's other settings.
+func saveProfile(paths storage.Paths, name string, p storage.Profile) error {
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		return err
+	}
+	old := cfg.Profiles[name]
+	old.APIBaseURL, old.WorkspaceID, old.APIKeyID = p.APIBaseURL, p.WorkspaceID, p.APIKeyID
+	cfg.Profiles[name] = old
+	return storage.SaveConfig(paths.ConfigFile(), cfg)
+}
+
+// alreadyRegistered refuses to register over an existing key or journal.
+func alreadyRegistered(be secrets.Backend, paths storage.Paths, profile string) error {
+	if _, err := be.Get(profile); err == nil {
+		return fmt.Errorf("profile %s already has a key; to rotate, register under a new profile (see docs/KEYS.md)", profile)
+	} else if !errors.Is(err, secrets.ErrNotFound) {
+		return err
+	}
+	if _, err := os.Stat(paths.JournalFile(profile)); err == nil {
+		return fmt.Errorf("profile %s already has a journal at %s; register under a new profile", profile, paths.JournalFile(profile))
+	}
+	return nil
+}
+
+func runKeysRegister(env *Env, args []string) int {
+	fs := flag.NewFlagSet("keys register", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	nonInteractive := fs.Bool("non-interactive", false, "")
+	passFile := fs.String("passphrase-file", "", "")
+	apiURL := fs.String("api-url", "", "")
+	workspace := fs.String("workspace", "", "")
+	keyID := fs.String("api-key-id", "", "")
+	secretFile := fs.String("api-secret-file", "", "")
+	keep := fs.Bool("keep-on-failure", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove keys register [--non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S]")
+	}
+	if !*nonInteractive && !stdinIsTerminal(env.Stdin) {
+		return env.Errf(exitUsage, "keys register needs a terminal for the wizard; for scripts use --non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S")
+	}
+	paths := env.Paths()
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	settings := cfg.Profiles[env.Profile]
+	for _, f := range []struct {
+		v   string
+		dst *string
+	}{{*apiURL, &settings.APIBaseURL}, {*workspace, &settings.WorkspaceID}, {*keyID, &settings.APIKeyID}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	be, err := openBackend(env)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	if err := alreadyRegistered(be, paths, env.Profile); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	if !*nonInteractive {
+		return runWizard(env, be, settings)
+	}
+	if *passFile == "" || *secretFile == "" {
+		return env.Errf(exitUsage, "--non-interactive needs --passphrase-file and --api-secret-file")
+	}
+	if err := wizard.ValidateSettings(settings); err != nil {
+		return env.Errf(exitUsage, "%v (give --api-url, --workspace and --api-key-id)", err)
+	}
+	pass, err := readSecretFile(*passFile, "passphrase")
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	defer clear(pass)
+	if s := wizard.Estimate(pass); !s.OK {
+		return env.Errf(exitFail, "passphrase too weak (%.0f bits, %d characters; need %d+ characters and %d+ bits): %s",
+			s.Bits, s.Length, wizard.MinLength, wizard.MinBits, strings.Join(s.Feedback, "; "))
+	}
+	secret, err := readSecretFile(*secretFile, "API secret")
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	secret = bytes.TrimSpace(secret)
+	defer clear(secret)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	reg := &engine.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
+	defer reg.Close()
+	reg.SetAPISecret(secret)
+	step := func(name string, err error) int {
+		if err == nil {
+			return exitOK
+		}
+		msg := fmt.Sprintf("%s failed: %v", name, err)
+		if aerr := reg.Abort(*keep); aerr != nil {
+			msg += fmt.Sprintf("; the unregistered key could not be removed from the keystore: %v", aerr)
+		} else if reg.Approved() {
+			msg += "; the key was accepted by the API and is kept in the keystore"
+		} else if *keep {
+			msg += "; the unregistered key is kept in the keystore (--keep-on-failure)"
+		} else {
+			msg += "; nothing was kept"
+		}
+		return env.Errf(exitFail, "%s", msg)
+	}
+	if c := step("checking the API key", reg.CheckCredentials(ctx)); c != exitOK {
+		return c
+	}
+	if c := step("generating keys", reg.GenerateKeys()); c != exitOK {
+		return c
+	}
+	if c := step("storing the key", reg.Store(pass)); c != exitOK {
+		return c
+	}
+	if c := step("registering the key", reg.Register(ctx)); c != exitOK {
+		return c
+	}
+	if err := saveProfile(paths, env.Profile, settings); err != nil {
+		return env.Errf(exitFail, "keys registered but config.toml could not be written: %v", err)
+	}
+	blsPub, ecPub, _ := reg.PublicKeys()
+	fmt.Fprintf(env.Stdout, "registered keys for profile %s (API key %s, action %s)\n", env.Profile, settings.APIKeyID, reg.ActionID())
+	printKeys(env.Stdout, blsPub, ecPub)
+	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, paths, env.Profile), env.Profile)
+	return exitOK
+}
+
+func printKeys(w io.Writer, blsPub qbls.PublicKey, ecPub eckey.PublicKey) {
+	fmt.Fprintf(w, "BLS public key: %x\nBLS fingerprint: %s\nEC public key: %x\nEC fingerprint: %s\n",
+		blsPub[:], qbls.Fingerprint(blsPub), ecPub[:], wizard.ECFingerprint(ecPub))
+}
+
+func whereStored(be secrets.Backend, paths storage.Paths, profile string) string {
+	if fb, ok := be.(*secrets.FileBackend); ok {
+		if p, err := fb.Path(profile); err == nil {
+			return "file keystore " + p
+		}
+	}
+	return "OS keychain (service " + secrets.Service + ", user " + profile + ")"
+}
+
+func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
+	paths := env.Paths()
+	c := journalview.NewContext(false)
+	w := wizard.New(c, wizard.Options{
+		Paths: paths, Profile: env.Profile, Backend: be, Defaults: settings,
+		Where:       whereStored(be, paths, env.Profile),
+		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
+	})
+	defer w.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := journalview.RunUntil(ctx, c, w, wizard.IsDone); err != nil && !errors.Is(err, context.Canceled) {
+		return env.Errf(exitFail, "wizard: %v", err)
+	}
+	if msg := w.Cleanup(); msg != "" {
+		fmt.Fprintln(env.Stderr, "qapprove: "+msg)
+	}
+	if !w.Registered() {
+		return env.Errf(exitFail, "registration not completed")
+	}
+	blsPub, ecPub, _ := w.PublicKeys()
+	fmt.Fprintf(env.Stdout, "registered keys for profile %s\n", env.Profile)
+	printKeys(env.Stdout, blsPub, ecPub)
+	return exitOK
+}
+
+// keyStatus is `keys show --json`.
+type keyStatus struct {
+	Profile        string     `json:"profile"`
+	APIBaseURL     string     `json:"api_base_url"`
+	WorkspaceID    string     `json:"workspace_id"`
+	APIKeyID       string     `json:"api_key_id"`
+	BLSPublicKey   string     `json:"bls_public_key"`
+	BLSFingerprint string     `json:"bls_fingerprint"`
+	ECPublicKey    string     `json:"ec_public_key"`
+	ECFingerprint  string     `json:"ec_fingerprint"`
+	Keystore       string     `json:"keystore"`
+	Location       string     `json:"location"`
+	Created        time.Time  `json:"created"`
+	Registered     *time.Time `json:"registered,omitempty"`
+	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
+}
+
+func runKeysShow(env *Env, args []string) int {
+	fs := flag.NewFlagSet("keys show", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove keys show [--json]")
+	}
+	be, err := openBackend(env)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	b, err := secrets.LoadBundle(be, env.Profile)
+	if err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	blsPub, err1 := b.BLSPublic()
+	ecPub, err2 := b.ECPublic()
+	if err := errors.Join(err1, err2); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	paths := env.Paths()
+	st := keyStatus{Profile: env.Profile, APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID,
+		BLSPublicKey: hex.EncodeToString(blsPub[:]), BLSFingerprint: qbls.Fingerprint(blsPub),
+		ECPublicKey: hex.EncodeToString(ecPub[:]), ECFingerprint: wizard.ECFingerprint(ecPub),
+		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered}
+	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
+		st.LastUnlock = &t
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(st); err != nil {
+			return env.Errf(exitFail, "%v", err)
+		}
+		return exitOK
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
+	fmt.Fprintf(w, "BLS public key:  %s\nBLS fingerprint: %s\nEC public key:   %s\nEC fingerprint:  %s\n", st.BLSPublicKey, st.BLSFingerprint, st.ECPublicKey, st.ECFingerprint)
+	fmt.Fprintf(w, "stored in:       %s\ncreated:         %s\n", st.Location, st.Created.UTC().Format(time.RFC3339))
+	if st.Registered != nil {
+		fmt.Fprintf(w, "registration:    registered %s\n", st.Registered.UTC().Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "registration:    NOT registered (run qapprove keys register)\n")
+	}
+	if st.LastUnlock != nil {
+		fmt.Fprintf(w, "last unlock:     %s\n", st.LastUnlock.UTC().Format(time.RFC3339))
+	} else {
+		fmt.Fprintf(w, "last unlock:     never\n")
+	}
+	return exitOK
+}
+
+// lastUnlock finds the newest unlock entry of the journal, reading lines
+// from the end (at most 200,000 of them).
+func lastUnlock(path string) (time.Time, bool) {
+	ix, err := journalview.OpenIndex(path)
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer ix.Close()
+	for i, n := ix.Len()-1, 0; i >= 0 && n < 200_000; i, n = i-1, n+1 {
+		b, err := ix.Line(i)
+		if err != nil || !bytes.Contains(b, []byte(`"kind":"unlock"`)) {
+			continue
+		}
+		if e, err := journal.ParseLine(b); err == nil && e.Kind == journal.KindUnlock {
+			return e.TS, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func runKeysExport(env *Env, args []string) int {
+	fs := flag.NewFlagSet("keys export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	force := fs.Bool("force", false, "")
+	file, rest := firstArg(args)
+	if err := fs.Parse(rest); err != nil || file == "" || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove keys export FILE [--force]")
+	}
+	be, err := openBackend(env)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	if err := wizard.ExportBundle(be, env.Profile, file, *force); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
+	return exitOK
+}
+
+// firstArg splits the first non-flag argument from the others, so FILE may
+// come before or after the flags.
+func firstArg(args []string) (string, []string) {
+	for i, a := range args {
+		if !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasSuffix(args[i-1], "-file")) {
+			return a, append(append([]string(nil), args[:i]...), args[i+1:]...)
+		}
+	}
+	return "", args
+}
+
+// stdinIsTerminal reports whether r is a terminal.
+func stdinIsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// readPassphrase reads the passphrase from file or, without one, from the
+// terminal (never echoed).
+func readPassphrase(env *Env, file, prompt string) ([]byte, error) {
+	if file != "" {
+		return readSecretFile(file, "passphrase")
+	}
+	f, ok := env.Stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no terminal to ask the passphrase: use --passphrase-file F")
+	}
+	fmt.Fprint(env.Stderr, prompt)
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(env.Stderr)
+	if err != nil {
+		return nil, errors.New("could not read the passphrase from the terminal")
+	}
+	return b, nil
+}
+
+func runKeysImport(env *Env, args []string) int {
+	fs := flag.NewFlagSet("keys import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	force := fs.Bool("force", false, "")
+	passFile := fs.String("passphrase-file", "", "")
+	file, rest := firstArg(args)
+	if err := fs.Parse(rest); err != nil || file == "" || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove keys import FILE [--passphrase-file F] [--force]")
+	}
+	data, err := readBounded(file, secrets.MaxValueSize+2)
+	if err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	b, err := secrets.ParseBundle(bytes.TrimSpace(data))
+	if err != nil {
+		return env.Errf(exitFail, "%s: %v", file, err)
+	}
+	be, err := openBackend(env)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	if old, err := secrets.LoadBundle(be, env.Profile); err == nil {
+		if old.BLSPublicKey == b.BLSPublicKey && old.ECPublicKey == b.ECPublicKey {
+			fmt.Fprintf(env.Stdout, "profile %s already holds this key; nothing to do\n", env.Profile)
+			return exitOK
+		}
+		if !*force {
+			return env.Errf(exitFail, "profile %s already holds a different key (%s); use --force to replace it (export it first)", env.Profile, fingerprintOf(old))
+		}
+	} else if !errors.Is(err, secrets.ErrNotFound) {
+		if !*force {
+			return env.Errf(exitFail, "the stored key of profile %s cannot be read (%v); use --force to replace it", env.Profile, err)
+		}
+	}
+	pass, err := readPassphrase(env, *passFile, "Passphrase of the backup: ")
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	s, err := b.Open(pass)
+	clear(pass)
+	if err != nil {
+		return env.Errf(exitFail, "the backup cannot be opened: %v", err)
+	}
+	defer s.Zero()
+	b.Profile = env.Profile
+	if err := secrets.SaveBundle(be, env.Profile, b); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	paths := env.Paths()
+	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s)\n", fingerprintOf(b), env.Profile, whereStored(be, paths, env.Profile))
+	return setUpImported(env, be, b, s)
+}
+
+// setUpImported makes an imported key usable on a new machine: it writes
+// the profile settings from the backup when config.toml has none, and
+// starts the journal (a genesis signed by the imported key) when the
+// profile has none.
+func setUpImported(env *Env, be secrets.Backend, b *secrets.Bundle, s *secrets.Secrets) int {
+	paths := env.Paths()
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		return env.Errf(exitFail, "key imported, but config.toml cannot be read: %v", err)
+	}
+	if _, ok := cfg.Profiles[env.Profile]; !ok {
+		p := storage.Profile{APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID}
+		if err := saveProfile(paths, env.Profile, p); err != nil {
+			return env.Errf(exitFail, "key imported, but config.toml could not be written: %v", err)
+		}
+		fmt.Fprintf(env.Stdout, "wrote the profile settings of the backup to %s\n", paths.ConfigFile())
+	}
+	path := paths.JournalFile(env.Profile)
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return exitOK // an existing journal is kept as it is
+	}
+	signer := &engine.KeySigner{Key: &s.BLS}
+	j, err := journal.Create(path, signer, journal.Options{Profile: env.Profile, Anchors: engine.Anchors(be, env.Profile)})
+	if err == nil {
+		_, err = j.Checkpoint(signer, "imported")
+		if cerr := j.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return env.Errf(exitFail, "key imported, but the journal could not be created: %v", err)
+	}
+	fmt.Fprintf(env.Stdout, "started the audit journal at %s\n", path)
+	return exitOK
+}
+
+func fingerprintOf(b *secrets.Bundle) string {
+	pk, err := b.BLSPublic()
+	if err != nil {
+		return "unreadable"
+	}
+	return qbls.Fingerprint(pk)
+}
+
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s", path)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a qapprove key backup", path, max)
+	}
+	return b, nil
+}
+
+func runKeysRemove(env *Env, args []string) int {
+	fs := flag.NewFlagSet("keys remove", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	yes := fs.Bool("yes", false, "")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return env.Errf(exitUsage, "usage: qapprove keys remove --yes")
+	}
+	if !*yes {
+		return env.Errf(exitUsage, "keys remove deletes the key of profile %s from the keystore: export it first, then pass --yes", env.Profile)
+	}
+	be, err := openBackend(env)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	b, err := secrets.LoadBundle(be, env.Profile)
+	if err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	if err := be.Delete(env.Profile); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "removed the key %s of profile %s from the keystore (the journal is kept)\n", fingerprintOf(b), env.Profile)
+	return exitOK
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/sandbox"
+)
+
+// e2eSandbox starts an in-process sandbox.
+func e2eSandbox(t *testing.T) (srv *sandbox.Server, url, ws, kid, sec string) {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err = srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ws, kid, sec = srv.Credentials()
+	return
+}
+
+// registerThroughWizard drives the wizard already on screen in tm.
+func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) {
+	t.Helper()
+	tm.waitFor(30*time.Second, "step 1 of 6: Profile")
+	tm.line(url)
+	tm.line(ws)
+	tm.line(kid)
+	tm.line(sec)
+	tm.waitFor(60*time.Second, "step 2 of 6: Keys", "BLS fingerprint")
+	tm.keys("Enter")
+	tm.waitFor(10*time.Second, "step 3 of 6: Passphrase")
+	tm.line(e2ePass)
+	tm.line(e2ePass)
+	// Real scrypt: one run to seal and one to prove the round trip.
+	tm.waitFor(60*time.Second, "Encrypted, saved and read back")
+	tm.keys("Enter")
+	tm.waitFor(60*time.Second, "step 6 of 6: Backup", "approved with the new key")
+	tm.line(backup)
+	tm.waitFor(30*time.Second, "Backup written")
+	tm.keys("Enter")
+}
+
+// TestE2EWizardApproveJournal registers a key through the wizard in a
+// real terminal (tmux) against the sandbox, approves an action with it
+// from a script, sees both entries in the journal viewer, and verifies
+// the journal.
+func TestE2EWizardApproveJournal(t *testing.T) {
+	needTmux(t)
+	bin := buildBinary(t)
+	srv, url, ws, kid, sec := e2eSandbox(t)
+	home := t.TempDir()
+	passFile := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(passFile, []byte(e2ePass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	global := []string{bin, "--home", home, "--keystore", "file", "--profile", "e2e"}
+
+	// 1. The wizard.
+	backup := filepath.Join(t.TempDir(), "backup.json")
+	tm := startTmux(t, append(global, "keys", "register")...)
+	registerThroughWizard(t, tm, url, ws, kid, sec, backup)
+	s := tm.waitFor(30*time.Second, "EXIT=")
+	if !strings.Contains(s, "EXIT=0") || !strings.Contains(s, "registered keys for profile e2e") {
+		t.Fatalf("keys register did not succeed:\n%s", s)
+	}
+	if strings.Contains(s, sec) || strings.Contains(s, e2ePass) {
+		t.Fatal("a secret is visible on the screen")
+	}
+	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup: %v", err)
+	}
+	if !srv.OperatorRegistered() {
+		t.Fatal("the sandbox has no BLS key for the operator")
+	}
+
+	// 2. Approve an action whose verdict is approve, from a script.
+	qapprove := func(args ...string) (int, string, string) {
+		cmd := exec.Command(global[0], append(global[1:], args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return code, out.String(), errb.String()
+	}
+	code, out, errs := qapprove("pending", "--json", "--passphrase-file", passFile)
+	if code != exitOK {
+		t.Fatalf("pending: exit %d: %s", code, errs)
+	}
+	var pending []struct {
+		ID      string `json:"id"`
+		Verdict struct {
+			Verdict string `json:"verdict"`
+		} `json:"verdict"`
+	}
+	if err := json.Unmarshal([]byte(out), &pending); err != nil {
+		t.Fatalf("pending --json: %v\n%s", err, out)
+	}
+	id := ""
+	for _, p := range pending {
+		if p.Verdict.Verdict == "approve" {
+			id = p.ID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatalf("no pending action with verdict approve:\n%s", out)
+	}
+	if code, out, errs := qapprove("approve", id, "--yes", "--passphrase-file", passFile); code != exitOK {
+		t.Fatalf("approve %s: exit %d\n%s%s", id, code, out, errs)
+	}
+	if a, ok := srv.Action(id); !ok || a.Decisions[kid] != client.StatusApproved {
+		t.Fatalf("the sandbox did not record the approval of %s: %+v", id, a)
+	}
+
+	// 3. The journal viewer shows the decision and the registration.
+	jv := startTmux(t, append(global, "journal")...)
+	s = jv.waitFor(30*time.Second, "intact", "key-registered", "decision", id)
+	if strings.Contains(s, "TAMPERED") {
+		t.Fatalf("the viewer reports tampering:\n%s", s)
+	}
+	jv.keys("/")
+	jv.line("kind:decision")
+	jv.waitFor(10*time.Second, "(1 of ")
+	jv.keys("Escape")
+	jv.waitFor(10*time.Second, "newest first")
+	jv.keys("q")
+	if s := jv.waitFor(10*time.Second, "EXIT="); !strings.Contains(s, "EXIT=0") {
+		t.Fatalf("the viewer did not exit cleanly:\n%s", s)
+	}
+
+	// 4. The journal verifies.
+	if code, out, errs := qapprove("journal", "verify"); code != exitOK {
+		t.Fatalf("journal verify: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestE2EConsoleOnboarding opens the console on a profile without a key:
+// the wizard runs first, then the console opens with the journal tab.
+func TestE2EConsoleOnboarding(t *testing.T) {
+	needTmux(t)
+	bin := buildBinary(t)
+	_, url, ws, kid, sec := e2eSandbox(t)
+	home := t.TempDir()
+	tm := startTmux(t, bin, "--home", home, "--keystore", "file", "--profile", "new")
+	registerThroughWizard(t, tm, url, ws, kid, sec, filepath.Join(t.TempDir(), "b.json"))
+	tm.waitFor(30*time.Second, "Pending  Journal")
+	tm.keys("C-n") // next tab
+	tm.waitFor(30*time.Second, "intact", "key-registered")
+	tm.keys("q")
+	if s := tm.waitFor(10*time.Second, "EXIT="); !strings.Contains(s, "EXIT=0") {
+		t.Fatalf("the console did not exit cleanly:\n%s", s)
+	}
+}
+
+// TestJournalViewerMissingJournal: one clear line and exit 2.
+func TestJournalViewerMissingJournal(t *testing.T) {
+	code, out, errs := qa(t, t.TempDir(), "p", "journal")
+	if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "no journal yet") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}

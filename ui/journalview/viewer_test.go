@@ -1,0 +1,299 @@
+package journalview
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/qapprove/qapprove/ui"
+)
+
+func TestIndexCountsLinesAndTornTail(t *testing.T) {
+	path, _ := writeJournal(t, 5)
+	ix, err := OpenIndex(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// genesis + 5×(decision, outcome) + checkpoint
+	if ix.Len() != 12 || ix.TornBytes() != 0 {
+		t.Fatalf("len %d torn %d", ix.Len(), ix.TornBytes())
+	}
+	b, _ := ix.Line(0)
+	if !strings.Contains(string(b), `"kind":"genesis"`) {
+		t.Fatalf("line 1 = %s", b)
+	}
+	ix.Close()
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"v":1,"seq":`)
+	f.Close()
+	ix, err = OpenIndex(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if ix.Len() != 12 || ix.TornBytes() != 13 {
+		t.Fatalf("with torn tail: len %d torn %d", ix.Len(), ix.TornBytes())
+	}
+}
+
+func TestViewerNewestFirstFilterAndVerify(t *testing.T) {
+	path, s := writeJournal(t, 6)
+	pk := s.PublicKey()
+	v := New(testContext(), Options{Path: path, ExpectedPublicKey: &pk})
+	defer v.Close()
+	v.SetSize(120, 40)
+	var scr = drive(v, nil)
+	if cmd := v.Init(); cmd != nil {
+		scr = drive(scr, cmd())
+	}
+	view := ansi.Strip(v.View())
+	if !strings.Contains(view, "intact ✓ 14 entries") {
+		t.Fatalf("verification not shown:\n%s", view)
+	}
+	first := strings.Index(view, "checkpoint")
+	genesis := strings.Index(view, "genesis")
+	if first < 0 || genesis < 0 || first > genesis {
+		t.Fatalf("not newest first:\n%s", view)
+	}
+	for _, m := range append([]tea.Msg{keyMsg("/")}, typeText("kind:decision verdict:reject")...) {
+		scr = drive(scr, m)
+	}
+	scr = drive(scr, keyMsg("enter"))
+	if v.Visible() != 2 {
+		t.Fatalf("filter kept %d rows, want 2 (act-0002, act-0005)", v.Visible())
+	}
+	if got := v.row(v.lineAt(0)).Action; got != "act-0005" {
+		t.Fatalf("first filtered row %q", got)
+	}
+	for _, m := range typeText("ACT-0001") {
+		scr = drive(scr, m)
+	}
+	_ = scr
+}
+
+func TestViewerReportsFirstBadLine(t *testing.T) {
+	path, _ := writeJournal(t, 4)
+	tamper(t, path, 4)
+	v := New(testContext(), Options{Path: path})
+	defer v.Close()
+	v.SetSize(80, 24)
+	scr := drive(v, v.Init()())
+	rep, err := v.Report()
+	if err != nil || rep == nil || rep.Problem == nil {
+		t.Fatalf("tampering not found: %v %+v", err, rep)
+	}
+	view := ansi.Strip(v.View())
+	if !strings.Contains(view, fmt.Sprintf("TAMPERED at line %d", rep.Problem.Line)) {
+		t.Fatalf("header does not name the bad line:\n%s", view)
+	}
+	drive(scr, keyMsg("b"))
+	if got := v.lineAt(v.cursor) + 1; got != rep.Problem.Line {
+		t.Fatalf("b went to line %d, want %d", got, rep.Problem.Line)
+	}
+}
+
+func TestExportJSONAndCSV(t *testing.T) {
+	path, _ := writeJournal(t, 3)
+	dir := t.TempDir()
+	v := New(testContext(), Options{Path: path, NoVerify: true})
+	defer v.Close()
+	v.SetSize(80, 24)
+	var scr = drive(v, keyMsg("/"))
+	for _, m := range typeText("kind:outcome") {
+		scr = drive(scr, m)
+	}
+	scr = drive(scr, keyMsg("enter"))
+	for _, name := range []string{"out.json", "out.csv"} {
+		out := filepath.Join(dir, name)
+		scr = drive(scr, keyMsg("e"))
+		for _, m := range typeText(out) {
+			scr = drive(scr, m)
+		}
+		scr = drive(scr, keyMsg("enter"))
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatalf("%s: %v (viewer says %q)", name, err, v.errNote)
+		}
+		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s mode %v", name, st.Mode())
+		}
+		if name == "out.json" {
+			var recs []exportRecord
+			if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 3 || recs[0].Action != "act-0002" || recs[0].Kind != "outcome" {
+				t.Fatalf("json export: %v %+v", err, recs)
+			}
+		} else {
+			rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+			if err != nil || len(rows) != 4 || rows[1][4] != "act-0002" {
+				t.Fatalf("csv export: %v %v", err, rows)
+			}
+		}
+	}
+	// Never overwrite.
+	scr = drive(scr, keyMsg("e"))
+	for _, m := range typeText(filepath.Join(dir, "out.json")) {
+		scr = drive(scr, m)
+	}
+	drive(scr, keyMsg("enter"))
+	if !strings.Contains(v.errNote, "already exists") {
+		t.Fatalf("overwrite not refused: %q", v.errNote)
+	}
+}
+
+func TestMissingJournal(t *testing.T) {
+	v := New(testContext(), Options{Path: filepath.Join(t.TempDir(), "none.jsonl")})
+	v.SetSize(80, 24)
+	if v.Init() != nil {
+		t.Fatal("verification started without a journal")
+	}
+	if !strings.Contains(ansi.Strip(v.View()), "No journal yet") {
+		t.Fatal(v.View())
+	}
+}
+
+// TestGolden drives the viewer in a real program (teatest) into each state
+// at two sizes and compares the frame with testdata/.
+func TestGolden(t *testing.T) {
+	states := []struct {
+		name, wait string
+		tamper     bool
+		keys       []tea.Msg
+	}{
+		{name: "list", wait: "intact ✓"},
+		{name: "filter", wait: "(4 of 26", keys: append(append([]tea.Msg{keyMsg("/")}, typeText("verdict:reject")...), keyMsg("enter"))},
+		{name: "detail", wait: "message_sha256", keys: []tea.Msg{keyMsg("down"), keyMsg("down"), keyMsg("enter")}},
+		{name: "tampered", wait: "TAMPERED", tamper: true},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, st := range states {
+			t.Run(fmt.Sprintf("%s_%dx%d", st.name, size[0], size[1]), func(t *testing.T) {
+				path, _ := writeJournal(t, 12)
+				if st.tamper {
+					tamper(t, path, 8)
+				}
+				c := testContext()
+				v := New(c, Options{Path: path})
+				defer v.Close()
+				h := &Host{Screen: v, Ctx: c}
+				tm := teatest.NewTestModel(t, h, teatest.WithInitialTermSize(size[0], size[1]),
+					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+				waitFrame(t, h, tm, "Journal")
+				waitFrame(t, h, tm, "entries  ") // verification done or not, keys go in order
+				waitVerified(t, h, tm)
+				for _, k := range st.keys {
+					tm.Send(k)
+				}
+				frame := waitFrame(t, h, tm, st.wait)
+				if err := tm.Quit(); err != nil {
+					t.Fatal(err)
+				}
+				tm.WaitFinished(t, teatest.WithFinalTimeout(3*time.Second))
+				// The journal ID is random, so hashes and signatures are too.
+				golden.RequireEqual(t, []byte(hexRun.ReplaceAllString(frame, "<hex>")))
+			})
+		}
+	}
+}
+
+type probe struct{}
+
+var hexRun = regexp.MustCompile(`[0-9a-f]{16,}…?`)
+
+func waitVerified(t *testing.T, h *Host, tm *teatest.TestModel) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.Send(probe{})
+		time.Sleep(20 * time.Millisecond)
+		if f := h.LastFrame(); strings.Contains(f, "intact") || strings.Contains(f, "TAMPERED") || strings.Contains(f, "could not verify") {
+			return
+		}
+	}
+	t.Fatalf("verification never finished:\n%s", h.LastFrame())
+}
+
+func waitFrame(t *testing.T, h *Host, tm *teatest.TestModel, s string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tm.Send(probe{})
+		time.Sleep(20 * time.Millisecond)
+		if f := h.LastFrame(); strings.Contains(f, s) {
+			return f
+		}
+	}
+	t.Fatalf("screen never showed %q; last frame:\n%s", s, h.LastFrame())
+	return ""
+}
+
+// TestViewerFollowsAppends: the console tab picks up entries appended
+// while it is open and keeps the selected entry selected.
+func TestViewerFollowsAppends(t *testing.T) {
+	path, _ := writeJournal(t, 3) // 8 lines
+	v := New(testContext(), Options{Path: path, NoVerify: true, Follow: true})
+	defer v.Close()
+	v.SetSize(120, 40)
+	var scr ui.Screen = v
+	scr = drive(scr, keyMsg("down"))
+	scr = drive(scr, keyMsg("down"))
+	selected := v.lineAt(v.cursor)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:]
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(last)
+	f.Write(last)
+	f.Write([]byte(`{"v":1,`)) // a torn tail is not an entry yet
+	f.Close()
+	scr = drive(scr, ui.TickMsg{Now: base})
+	if v.Len() != 10 {
+		t.Fatalf("after the append: %d entries, want 10", v.Len())
+	}
+	if got := v.lineAt(v.cursor); got != selected {
+		t.Fatalf("selection moved from line %d to %d", selected, got)
+	}
+	if v.ix.TornBytes() != 7 {
+		t.Fatalf("torn tail %d", v.ix.TornBytes())
+	}
+	drive(scr, ui.TickMsg{Now: base})
+	if v.Len() != 10 {
+		t.Fatalf("a quiet tick changed the count to %d", v.Len())
+	}
+}
+
+func TestViewerFollowOpensLateJournal(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "journal.jsonl")
+	v := New(testContext(), Options{Path: path, NoVerify: true, Follow: true})
+	defer v.Close()
+	v.SetSize(80, 24)
+	if !strings.Contains(ansi.Strip(v.View()), "No journal yet") {
+		t.Fatalf("missing journal not explained:\n%s", v.View())
+	}
+	src, _ := writeJournal(t, 1)
+	b, _ := os.ReadFile(src)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drive(v, ui.TickMsg{Now: base})
+	if v.Len() != 4 {
+		t.Fatalf("late journal: %d entries, want 4", v.Len())
+	}
+}
