@@ -26,6 +26,20 @@ type listAnswer struct {
 // docs/PROTOCOL.md). An action that fails validation fails the call.
 func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
 	var all []*Action
+	err := c.ListPendingPages(ctx, func(page []*Action) error {
+		all = append(all, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// ListPendingPages is ListPending handing each page to fn as it arrives,
+// so a caller can keep only what it needs of a long list. Actions seen on
+// an earlier page are left out; an error from fn stops the listing.
+func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) error) error {
 	seen := map[string]bool{}
 	token := ""
 	for page := 0; page < maxListPages; page++ {
@@ -35,28 +49,32 @@ func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
 		}
 		var out listAnswer
 		if err := c.do(ctx, request{method: http.MethodGet, path: "/workspaces/" + c.cfg.WorkspaceID + "/actions", query: q, auth: true, retry: true, out: &out}); err != nil {
-			return nil, err
+			return err
 		}
+		page := make([]*Action, 0, len(out.Actions))
 		for i := range out.Actions {
 			a, err := DecodeWire(&out.Actions[i], true)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if seen[a.ID] {
 				continue
 			}
 			seen[a.ID] = true
-			all = append(all, a)
+			page = append(page, a)
+		}
+		if err := fn(page); err != nil {
+			return err
 		}
 		if out.NextPageToken == "" {
-			return all, nil
+			return nil
 		}
 		if len(out.NextPageToken) > 512 || out.NextPageToken == token {
-			return nil, errf(KindBadResponse, "the API returned an unusable page token")
+			return errf(KindBadResponse, "the API returned an unusable page token")
 		}
 		token = out.NextPageToken
 	}
-	return nil, errf(KindBadResponse, "the action list has more than %d pages; giving up", maxListPages)
+	return errf(KindBadResponse, "the action list has more than %d pages; giving up", maxListPages)
 }
 
 // GetAction reads one action (messages in hex).

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
+	"unique"
 )
 
 // Bounds on what the client accepts from the network.
@@ -135,7 +138,54 @@ func DecodePayload(raw []byte) (*Payload, error) {
 			return nil, fmt.Errorf("payload asset decimals %d are out of range", t.Asset.Decimals)
 		}
 	}
+	p.intern()
 	return &p, nil
+}
+
+// intern makes the strings that repeat across actions (policies, members,
+// networks, assets, wallets, addresses, names) share one copy, so a list of
+// 100,000 actions does not hold 100,000 copies of each.
+func (p *Payload) intern() {
+	in := func(s *string) { *s = unique.Make(*s).Value() }
+	in(&p.PolicyName)
+	in(&p.Policy.ID)
+	in(&p.Policy.Name)
+	in(&p.Policy.Kind)
+	p.Policy.Members = internList(p.Policy.Members)
+	if t := p.Transaction; t != nil {
+		for _, s := range []*string{&t.Network.Name, &t.Network.Family, &t.Network.ChainID, &t.WalletID,
+			&t.From, &t.To, &t.ToName, &t.Asset.Symbol, &t.Asset.Contract, &t.Note, &t.InitiatorName} {
+			in(s)
+		}
+	}
+}
+
+// memberLists shares identical member lists between actions (bounded);
+// a shared list must never be modified.
+var memberLists = struct {
+	sync.Mutex
+	m map[unique.Handle[string]][]string
+}{m: map[unique.Handle[string]][]string{}}
+
+const maxMemberLists = 4096
+
+func internList(l []string) []string {
+	if len(l) == 0 {
+		return l
+	}
+	key := unique.Make(strings.Join(l, "\x00"))
+	memberLists.Lock()
+	defer memberLists.Unlock()
+	if shared, ok := memberLists.m[key]; ok {
+		return shared
+	}
+	for i := range l {
+		l[i] = unique.Make(l[i]).Value()
+	}
+	if len(memberLists.m) < maxMemberLists {
+		memberLists.m[key] = l
+	}
+	return l
 }
 
 func allDigits(s string) bool {

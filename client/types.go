@@ -4,7 +4,6 @@
 package client
 
 import (
-	"math/big"
 	"strings"
 	"time"
 )
@@ -130,11 +129,18 @@ func (a *Action) Pending(now time.Time) bool {
 // given decimals, without rounding and without trailing zeros
 // ("1500000000000000000", 18 → "1.5"). Bad input is returned unchanged.
 func FormatAmount(base string, decimals int) string {
-	n, ok := new(big.Int).SetString(base, 10)
-	if !ok || n.Sign() < 0 || decimals < 0 || decimals > 77 {
+	if base == "" || decimals < 0 || decimals > 77 {
 		return base
 	}
-	s := n.String()
+	for i := 0; i < len(base); i++ {
+		if base[i] < '0' || base[i] > '9' {
+			return base
+		}
+	}
+	s := strings.TrimLeft(base, "0")
+	if s == "" {
+		return "0"
+	}
 	if decimals == 0 {
 		return s
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +122,7 @@ type workspace struct {
 	walletIDs []string
 	assets    map[string]ScenarioAsset
 	actions   map[string]*action
+	order     []*action // every action in seq order (actions are never removed)
 	seq       int
 	rng       *rand.Rand
 }
@@ -153,6 +153,7 @@ func (w *workspace) addAction(a *action) {
 	pj, _ := json.Marshal(a.payload) // approvals are 0 at creation
 	a.message = client.ActionMessage(a.id, a.typ, pj)
 	w.actions[a.id] = a
+	w.order = append(w.order, a)
 }
 
 // txAction builds a transaction action from spec. Caller holds mu.
@@ -218,12 +219,11 @@ func (w *workspace) expire(now time.Time) []*action {
 // in creation order, filtered by status (0 = any). Caller holds mu.
 func (w *workspace) sorted(key string, status int) []*action {
 	var out []*action
-	for _, a := range w.actions {
+	for _, a := range w.order {
 		if (key == "" || a.visible(key)) && (status == 0 || a.status == status) {
 			out = append(out, a)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
 

@@ -152,4 +152,8 @@ type Backend interface {
 	// SelftestOK reports the built-in crypto self-test; when false the UI
 	// refuses to sign and shows why.
 	SelftestOK() (ok bool, why string)
+	// RawPayload returns the payload of an action exactly as the API sends
+	// it (slow: the backend may keep only the decoded form in memory and
+	// fetch the bytes). Called from a tea.Cmd.
+	RawPayload(ctx context.Context, id string) ([]byte, error)
 }

@@ -43,6 +43,8 @@ type FakeBackend struct {
 	// DecideFunc, when set, chooses the outcome of each decision after the
 	// local checks passed.
 	DecideFunc func(Decision) (Outcome, error)
+	// RawFunc, when set, answers RawPayload for known actions.
+	RawFunc func(id string) ([]byte, error)
 }
 
 // FakeOptions configure NewFakeBackend.
@@ -218,6 +220,21 @@ func (f *FakeBackend) Touch() {
 	if !f.locked {
 		f.lastTouch = f.now()
 	}
+}
+
+// RawPayload implements Backend: the item's own raw payload.
+func (f *FakeBackend) RawPayload(ctx context.Context, id string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, it := range f.items {
+		if it.Action != nil && it.Action.ID == id {
+			if f.RawFunc != nil {
+				return f.RawFunc(id)
+			}
+			return append([]byte(nil), it.Action.RawPayload...), nil
+		}
+	}
+	return nil, errors.New("no such action")
 }
 
 // SelftestOK implements Backend.

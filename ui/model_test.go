@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -354,7 +356,7 @@ func TestFilterLargeListDropsStaleResults(t *testing.T) {
 		t.Fatalf("stale result applied: query %q", p.Query())
 	}
 	for _, r := range p.rows.visible {
-		if !strings.Contains(r.search, "btc") {
+		if !r.matches("btc") {
 			t.Fatalf("row %s does not match btc", r.item.Action.ID)
 		}
 	}
@@ -467,4 +469,44 @@ func TestUnlockKeyOpensPassphraseAlone(t *testing.T) {
 		t.Fatal("u opened a dialog while already unlocked")
 	}
 	f.mustShow("already unlocked")
+}
+
+func TestRawPayloadFetchedWhenNotHeld(t *testing.T) {
+	its := items(2)
+	want := its[0].Action.RawPayload
+	for i := range its {
+		a := *its[i].Action
+		a.RawPayload = nil
+		its[i].Action = &a
+	}
+	f := newFixture(t, its, true)
+	calls := 0
+	f.b.RawFunc = func(id string) ([]byte, error) { calls++; return want, nil }
+	f.key("p")
+	if calls == 0 {
+		t.Fatal("p did not ask the backend for the raw payload")
+	}
+	f.mustShow("Raw payload")
+	f.mustShow(fmt.Sprintf("(%d bytes)", len(want)))
+	f.key("j") // another action: fetched too
+	if calls < 2 {
+		t.Fatal("moving while the raw view is open did not fetch the next payload")
+	}
+	f.b.RawFunc = func(string) ([]byte, error) { return nil, errors.New("offline") }
+	f.key("k")
+	f.mustShow("Could not load the raw payload: offline")
+}
+
+func TestFilterTermsMatchAnyFieldIgnoringCase(t *testing.T) {
+	r := newRow(items(1)[0])
+	a := r.item.Action
+	tx := a.Payload.Transaction
+	for _, q := range []string{strings.ToLower(a.ID[:6]), strings.ToLower(tx.Network.Name), strings.ToLower(tx.Asset.Symbol) + " " + strings.ToLower(a.ID[:4])} {
+		if !r.matches(q) {
+			t.Errorf("row does not match %q", q)
+		}
+	}
+	if r.matches(strings.ToLower(tx.Network.Name) + " zzzz-no-such-thing") {
+		t.Error("a term that occurs nowhere still matched")
+	}
 }

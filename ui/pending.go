@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type PendingScreen struct {
 	focus   int
 	scroll  int // detail scroll
 	showRaw bool
+	raw     rawState // the raw payload fetched for the detail pane
 
 	width, height int
 	listX, listY  int // where list rows start on screen (for mouse)
@@ -127,8 +129,19 @@ func (p *PendingScreen) FullHelp() [][]key.Binding {
 	}
 }
 
-// Update implements Screen.
+// Update implements Screen. While the raw payload is shown, moving to
+// another action fetches that action's raw payload.
 func (p *PendingScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
+	s, cmd := p.updateMsg(msg)
+	if p.showRaw {
+		if r := p.selected(); r != nil && r.item.Action.ID != p.raw.id {
+			cmd = tea.Batch(cmd, p.fetchRaw())
+		}
+	}
+	return s, cmd
+}
+
+func (p *PendingScreen) updateMsg(msg tea.Msg) (Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		return p, p.handleKey(msg)
@@ -151,8 +164,56 @@ func (p *PendingScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 		}
 	case listResultMsg:
 		return p, p.applyResult(msg)
+	case rawMsg:
+		if msg.id == p.raw.id {
+			p.raw = rawState{id: msg.id, data: msg.data, err: msg.err, done: true}
+		}
 	}
 	return p, nil
+}
+
+// rawState is the raw payload of one action, fetched on demand: the
+// backend may keep only the decoded payload in memory.
+type rawState struct {
+	id   string
+	data []byte
+	err  string
+	done bool
+}
+
+// rawMsg carries a fetched raw payload.
+type rawMsg struct {
+	id   string
+	data []byte
+	err  string
+}
+
+// fetchRaw makes sure the selected action's raw payload is at hand:
+// from the action itself when it holds it, else from the backend.
+func (p *PendingScreen) fetchRaw() tea.Cmd {
+	r := p.selected()
+	if r == nil {
+		return nil
+	}
+	a := r.item.Action
+	if p.raw.id == a.ID && p.raw.done && p.raw.err == "" {
+		return nil
+	}
+	if len(a.RawPayload) > 0 {
+		p.raw = rawState{id: a.ID, data: a.RawPayload, done: true}
+		return nil
+	}
+	p.raw = rawState{id: a.ID}
+	b, id := p.ctx.Backend, a.ID
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		data, err := b.RawPayload(ctx, id)
+		if err != nil {
+			return rawMsg{id: id, err: err.Error()}
+		}
+		return rawMsg{id: id, data: data}
+	}
 }
 
 func (p *PendingScreen) wheel(d, x int) {
@@ -206,6 +267,9 @@ func (p *PendingScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Raw):
 		p.showRaw = !p.showRaw
 		p.scroll = 0
+		if p.showRaw {
+			return p.fetchRaw()
+		}
 	case key.Matches(msg, k.Sort):
 		return p.setSort((p.rows.sort + 1) % numSorts)
 	case key.Matches(msg, k.Up):

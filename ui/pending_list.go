@@ -32,12 +32,12 @@ const filterDebounce = 60 * time.Millisecond
 // row is one action of the list with what the list needs precomputed.
 type row struct {
 	item     *Item
-	search   string // lower-case text the filter matches against
-	rank     int    // verdict rank for SortVerdict
-	expires  int64  // sort keys, copied out of the action so sorting
-	created  int64  // does not chase pointers
+	rank     int   // verdict rank for SortVerdict
+	expires  int64 // sort keys, copied out of the action so sorting
+	created  int64 // does not chase pointers
 	net      string
-	inflight bool // a decision is being sent
+	search   string // lower-case text the filter matches against
+	inflight bool   // a decision is being sent
 }
 
 // rowSet is the list data: every row sorted in the current order, the rows
@@ -65,6 +65,34 @@ func newRow(it Item) *row {
 	default:
 		r.rank = 2
 	}
+	r.search = searchText(it)
+	return r
+}
+
+// matches reports whether every space-separated term of q (lower case)
+// occurs in the row's search text.
+func (r *row) matches(q string) bool {
+	for {
+		q = strings.TrimLeft(q, " ")
+		if q == "" {
+			return true
+		}
+		term := q
+		if i := strings.IndexByte(q, ' '); i >= 0 {
+			term, q = q[:i], q[i:]
+		} else {
+			q = ""
+		}
+		if !strings.Contains(r.search, term) {
+			return false
+		}
+	}
+}
+
+// searchText is what the filter matches: ID, verdict, policy, network,
+// chain ID, amount and asset, destination and its name, initiator, key
+// update; lower case, in a string of exactly its size.
+func searchText(it Item) string {
 	var b strings.Builder
 	a := it.Action
 	b.WriteString(a.ID)
@@ -84,8 +112,7 @@ func newRow(it Item) *row {
 			b.WriteString(ku.APIKeyID)
 		}
 	}
-	r.search = strings.ToLower(b.String())
-	return r
+	return strings.Clone(strings.ToLower(b.String()))
 }
 
 // less orders rows for a sort mode; the action ID breaks ties, so the order
@@ -139,7 +166,7 @@ func (s *rowSet) upsert(r *row) *row {
 	}
 	s.byID[r.item.Action.ID] = r
 	s.sorted = slices.Insert(s.sorted, insertAt(s.sorted, s.sort, r), r)
-	if s.filtered() && strings.Contains(r.search, s.query) {
+	if s.filtered() && r.matches(s.query) {
 		s.visible = slices.Insert(s.visible, insertAt(s.visible, s.sort, r), r)
 	}
 	if !s.filtered() {
@@ -206,7 +233,7 @@ func sortRows(rows []*row, mode int) []*row {
 	return out
 }
 
-// filterRows returns the rows whose search text contains q (lower case),
+// filterRows returns the rows that match q (lower case; see row.matches),
 // keeping their order. Large inputs are split over two goroutines.
 func filterRows(rows []*row, q string) []*row {
 	if q == "" {
@@ -227,7 +254,7 @@ func filterRows(rows []*row, q string) []*row {
 func filterPart(rows []*row, q string) []*row {
 	out := make([]*row, 0, 64)
 	for _, r := range rows {
-		if strings.Contains(r.search, q) {
+		if r.matches(q) {
 			out = append(out, r)
 		}
 	}

@@ -269,8 +269,17 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	}
 	add("")
 	if p.showRaw {
-		add(st.Title.Render("Raw payload") + st.Muted.Render(fmt.Sprintf(" (%d bytes)", len(a.RawPayload))))
-		for _, l := range rawLines(a) {
+		raw := p.raw
+		switch {
+		case raw.id != a.ID || !raw.done:
+			add(st.Muted.Render("Loading the raw payload…"))
+			return out
+		case raw.err != "":
+			add(st.Error.Render("Could not load the raw payload: " + clean(raw.err)))
+			return out
+		}
+		add(st.Title.Render("Raw payload") + st.Muted.Render(fmt.Sprintf(" (%d bytes)", len(raw.data))))
+		for _, l := range rawLines(raw.data) {
 			for _, wl := range hardWrap(l, w) {
 				add(wl)
 			}
@@ -370,8 +379,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 }
 
 // rawLines is the raw payload, indented when it is JSON, bounded in size.
-func rawLines(a *client.Action) []string {
-	raw := a.RawPayload
+func rawLines(raw []byte) []string {
 	if len(raw) == 0 {
 		return []string{"(no payload)"}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -78,18 +79,26 @@ func runConsole(env *Env, args []string) int {
 	if len(args) > 0 {
 		return env.Errf(exitUsage, "unknown command %q (see qapprove --help)", strings.Join(args, " "))
 	}
-	e, err := engine.Open(engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
+	e, err := engine.Open(consoleOptions(env))
 	if err != nil && (errors.Is(err, engine.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
 		// No key yet: run the registration wizard, then open the console.
 		if code := onboard(env); code != exitOK {
 			return code
 		}
-		e, err = engine.Open(engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
+		e, err = engine.Open(consoleOptions(env))
 	}
 	if err != nil {
 		return engineError(env, err)
 	}
 	return runConsoleOn(env, e)
+}
+
+// consoleOptions are the engine options of a long-lived console session:
+// the engine may tune the memory limit unless GOMEMLIMIT is set
+// (docs/BENCHMARKS.md).
+func consoleOptions(env *Env) engine.Options {
+	return engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
+		ManageMemory: os.Getenv("GOMEMLIMIT") == ""}
 }
 
 // onboard, when set, registers a key for a profile that has none (the
@@ -103,6 +112,7 @@ func runConsoleOn(env *Env, e *engine.Engine) int {
 	e.Start(ctx)
 	opts := ui.Options{Context: ctx, ExtraScreens: consoleExtraScreens(env)}
 	err := ui.Run(ctx, e, opts)
+	writeHeapProfile()
 	if cerr := e.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -360,4 +370,17 @@ func signalContext(d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	return ctx, func() { stop(); cancel() }
+}
+
+// writeHeapProfile writes a heap profile to $QAPPROVE_HEAPPROFILE when set:
+// a diagnostic for the memory benchmark of docs/BENCHMARKS.md.
+func writeHeapProfile() {
+	path := os.Getenv("QAPPROVE_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 }

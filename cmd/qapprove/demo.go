@@ -52,9 +52,9 @@ func runDemo(env *Env, args []string) int {
 		buf := make([]byte, 1)
 		f.Read(buf)
 	}
-	e, code := openEngine(&denv)
-	if e == nil {
-		return code
+	e, err := engine.Open(consoleOptions(&denv))
+	if err != nil {
+		return engineError(&denv, err)
 	}
 	return runConsoleOn(&denv, e)
 }

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"time"
 
@@ -59,12 +59,14 @@ func (e *Engine) loadCache() int {
 	}
 	now := e.now()
 	var list []*client.Action
+	var prints []uint64
 	for sc.Scan() && len(list) < maxCacheEntries {
 		var w client.WireAction
 		if json.Unmarshal(sc.Bytes(), &w) != nil {
 			continue
 		}
 		if a, err := client.DecodeWire(&w, true); err == nil && a.Pending(now) {
+			prints = append(prints, slim(a))
 			list = append(list, a)
 		}
 	}
@@ -74,9 +76,9 @@ func (e *Engine) loadCache() int {
 		return 0 // a fresh list from the API arrived first
 	}
 	n := 0
-	for _, a := range list {
+	for i, a := range list {
 		if _, ok := e.items[a.ID]; !ok {
-			e.items[a.ID] = a
+			e.items[a.ID], e.prints[a.ID] = a, prints[i]
 			n++
 		}
 	}
@@ -84,7 +86,8 @@ func (e *Engine) loadCache() int {
 }
 
 // saveCacheIfDirty writes the cache when the list changed, at most once
-// per cacheSaveInterval unless force is set (exit).
+// per cacheSaveInterval unless force is set (exit). It streams to the file
+// so a long list does not need a second copy in memory.
 func (e *Engine) saveCacheIfDirty(force bool) {
 	now := e.now()
 	e.mu.Lock()
@@ -98,17 +101,19 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 		list = append(list, a)
 	}
 	e.mu.Unlock()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	if enc.Encode(cacheHeader{Version: cacheVersion, Saved: now.UTC()}) != nil {
-		return
-	}
-	for _, a := range list {
-		if enc.Encode(encodeWire(a)) != nil {
-			return
+	_ = storage.WriteFileAtomicFunc(e.cachePath(), 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 256<<10)
+		enc := json.NewEncoder(bw)
+		if err := enc.Encode(cacheHeader{Version: cacheVersion, Saved: now.UTC()}); err != nil {
+			return err
 		}
-	}
-	_ = storage.WriteFileAtomic(e.cachePath(), buf.Bytes(), 0o600)
+		for _, a := range list {
+			if err := enc.Encode(encodeWire(a)); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
 }
 
 // encodeWire is the inverse of client.DecodeWire with hex messages.
@@ -126,8 +131,14 @@ func encodeWire(a *client.Action) client.WireAction {
 	for i, m := range a.Messages {
 		w.Messages[i] = hex.EncodeToString(m)
 	}
-	if a.RawPayload != nil {
-		w.Payload = base64.StdEncoding.EncodeToString(a.RawPayload)
+	raw := a.RawPayload
+	if raw == nil && a.Payload != nil {
+		// The engine keeps only the decoded payload: the cache holds it
+		// re-encoded. Signing always re-reads the action from the API.
+		raw, _ = json.Marshal(a.Payload)
+	}
+	if raw != nil {
+		w.Payload = base64.StdEncoding.EncodeToString(raw)
 	}
 	return w
 }

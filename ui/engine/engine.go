@@ -8,10 +8,15 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"runtime"
+	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +41,9 @@ type Options struct {
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
+	// ManageMemory lets the engine tune the Go runtime's memory limit after
+	// bulk loads (the console sets it; unset when GOMEMLIMIT is given).
+	ManageMemory bool
 	// SelftestFailure, when set, replaces the built-in crypto self-test
 	// with this failure (tests).
 	SelftestFailure string
@@ -63,8 +71,12 @@ type Engine struct {
 
 	events chan ui.Event
 
-	mu         sync.Mutex
-	items      map[string]*client.Action
+	mu     sync.Mutex
+	items  map[string]*client.Action
+	prints map[string]uint64 // fingerprint of each held action (see hold)
+
+	verdictMu  sync.Mutex
+	verdicts   map[string]ui.Verdict // shared verdicts (see item)
 	lockReason string
 	failures   int
 	connecting bool
@@ -74,7 +86,9 @@ type Engine struct {
 	wg         sync.WaitGroup
 	cacheDirty bool
 	cacheSaved time.Time
-	loaded     bool // a list from the API has arrived
+	loaded     bool      // a list from the API has arrived
+	wasLive    bool      // the feed has been live before
+	tidyAt     time.Time // when to tidy memory next (zero: not scheduled)
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -93,7 +107,7 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]*client.Action{}}
+	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]*client.Action{}, prints: map[string]uint64{}, verdicts: map[string]ui.Verdict{}}
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -301,8 +315,9 @@ func (e *Engine) Start(ctx context.Context) {
 	go func() {
 		defer e.wg.Done()
 		e.runSelftest()
-		if e.loadCache() > 0 {
+		if n := e.loadCache(); n > 0 {
 			e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+			e.releaseBulkGarbage(n)
 		}
 	}()
 	if e.sess.Locked() {
@@ -348,26 +363,68 @@ func (e *Engine) connect() {
 	}()
 }
 
-// Refresh reloads the pending actions from the API.
+// Refresh reloads the pending actions from the API. Pages are taken in as
+// they arrive (keeping only the decoded payloads), so memory does not
+// hold a second copy of a long list.
 func (e *Engine) Refresh(ctx context.Context) error {
-	list, err := e.cl.ListPending(ctx)
+	now := e.now()
+	items := map[string]*client.Action{}
+	prints := map[string]uint64{}
+	err := e.cl.ListPendingPages(ctx, func(page []*client.Action) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, a := range page {
+			if !a.Pending(now) || a.MyDecision != 0 {
+				continue
+			}
+			fp := slim(a)
+			if old, ok := e.items[a.ID]; ok && e.prints[a.ID] == fp {
+				a = old // unchanged: keep the copy already held
+			}
+			prints[a.ID] = fp
+			items[a.ID] = a
+		}
+		return nil
+	})
 	if err != nil {
 		e.emit(ui.Notice{Text: "could not load pending actions: " + err.Error()})
 		return err
 	}
-	now := e.now()
 	e.mu.Lock()
-	e.items = map[string]*client.Action{}
+	e.items, e.prints = items, prints
 	e.loaded = true
-	for _, a := range list {
-		if a.Pending(now) && a.MyDecision == 0 {
-			e.items[a.ID] = a
-		}
-	}
 	e.cacheDirty = true
 	e.mu.Unlock()
 	e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+	e.releaseBulkGarbage(len(items))
 	return nil
+}
+
+// releaseBulkGarbage schedules a memory tidy a few seconds after a large
+// load (pages, feed replay, the old list), once that garbage is dead.
+func (e *Engine) releaseBulkGarbage(n int) {
+	if n < tidyMinActions || !e.opts.ManageMemory {
+		return
+	}
+	e.mu.Lock()
+	e.tidyAt = e.now().Add(5 * time.Second)
+	e.mu.Unlock()
+}
+
+// Memory tidying of a long-lived console (Options.ManageMemory).
+const (
+	tidyMinActions = 10_000          // below this the defaults are fine
+	tidyEvery      = 2 * time.Minute // while holding many actions
+)
+
+// tidyMemory returns free memory to the OS and sets a soft memory limit a
+// quarter above the live heap, so a console holding 100,000 actions keeps
+// neither its loading peak nor twice its live heap (docs/BENCHMARKS.md).
+func tidyMemory() {
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	debug.SetMemoryLimit(int64(ms.HeapAlloc)*5/4 + 32<<20)
 }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
@@ -375,8 +432,15 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 		switch fe.State {
 		case client.StateLive:
 			e.emit(ui.Conn{State: ui.ConnLive})
-			// Catch up on what happened while disconnected.
-			go e.Refresh(ctx)
+			// After a reconnect, catch up on what happened while
+			// disconnected (the first connection follows a fresh list).
+			e.mu.Lock()
+			again := e.wasLive
+			e.wasLive = true
+			e.mu.Unlock()
+			if again {
+				go e.Refresh(ctx)
+			}
 		case client.StateReconnecting:
 			e.emit(ui.Conn{State: ui.ConnReconnecting, RetryAt: fe.RetryAt})
 		default:
@@ -389,13 +453,19 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	e.mu.Lock()
 	_, had := e.items[a.ID]
 	if a.Pending(now) && a.MyDecision == 0 {
-		e.items[a.ID] = a
+		if had && e.prints[a.ID] == fingerprint(a) {
+			// Unchanged (the feed replays what is pending on every
+			// connect): nothing to tell the UI.
+			e.mu.Unlock()
+			return
+		}
+		e.hold(a)
 		e.cacheDirty = true
 		e.mu.Unlock()
 		e.emit(ui.ActionUpserted{Item: e.item(a)})
 		return
 	}
-	delete(e.items, a.ID)
+	e.forget(a.ID)
 	e.cacheDirty = e.cacheDirty || had
 	e.mu.Unlock()
 	if had {
@@ -425,7 +495,7 @@ func (e *Engine) ticker() {
 		for id, a := range e.items {
 			if !now.Before(a.Expires) {
 				expired = append(expired, id)
-				delete(e.items, id)
+				e.forget(id)
 				e.cacheDirty = true
 			}
 		}
@@ -439,14 +509,56 @@ func (e *Engine) ticker() {
 			}
 		}
 		e.saveCacheIfDirty(false)
+		if e.opts.ManageMemory {
+			e.mu.Lock()
+			due := !e.tidyAt.IsZero() && !now.Before(e.tidyAt)
+			if due {
+				e.tidyAt = time.Time{}
+				if len(e.items) >= tidyMinActions {
+					e.tidyAt = now.Add(tidyEvery)
+				}
+			}
+			e.mu.Unlock()
+			if due {
+				tidyMemory()
+			}
+		}
 	}
 }
 
-// item evaluates the rules for a and builds the UI item.
+// item evaluates the rules for a and builds the UI item. Identical
+// verdicts share one ui.Verdict (the UI never modifies them), which keeps
+// memory flat with many actions.
 func (e *Engine) item(a *client.Action) ui.Item {
-	v, _ := Evaluate(e.rules, a, e.now())
+	gv := e.rules.Evaluate(GovernanceInput(a, e.now()))
+	var key strings.Builder
+	key.WriteString(gv.Level.String())
+	for _, m := range gv.Matched {
+		key.WriteString("\x00")
+		key.WriteString(m.Rule)
+		key.WriteString("\x01")
+		key.WriteString(m.Reason)
+	}
+	for _, w := range gv.Warnings {
+		key.WriteString("\x02")
+		key.WriteString(w)
+	}
+	k := key.String()
+	e.verdictMu.Lock()
+	defer e.verdictMu.Unlock()
+	v, ok := e.verdicts[k]
+	if !ok {
+		v = UIVerdict(gv)
+		if len(e.verdicts) >= maxSharedVerdicts {
+			clear(e.verdicts)
+		}
+		e.verdicts[k] = v
+	}
 	return ui.Item{Action: a, Verdict: v}
 }
+
+// maxSharedVerdicts bounds the table of shared verdicts.
+const maxSharedVerdicts = 4096
 
 // snapshot is the current pending list, soonest expiry first.
 func (e *Engine) snapshot() []ui.Item {
@@ -540,7 +652,7 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	}
 	if sendErr == nil {
 		e.mu.Lock()
-		delete(e.items, a.ID)
+		e.forget(a.ID)
 		e.cacheDirty = true
 		e.mu.Unlock()
 		return out, nil
@@ -551,7 +663,7 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 	e.mu.Lock()
 	_, had := e.items[id]
-	delete(e.items, id)
+	e.forget(id)
 	e.cacheDirty = e.cacheDirty || had
 	e.mu.Unlock()
 	if had {
@@ -625,4 +737,62 @@ func (e *Engine) failedAttempt() int {
 	defer e.mu.Unlock()
 	e.failures++
 	return e.failures
+}
+
+// hold keeps a in the pending list (e.mu held). To keep memory flat at
+// 100,000 actions only the decoded payload stays in memory: the raw bytes
+// are dropped (RawPayload fetches them again) unless the payload could not
+// be decoded, in which case the raw bytes are all there is to show.
+func (e *Engine) hold(a *client.Action) {
+	e.prints[a.ID] = slim(a)
+	e.items[a.ID] = a
+}
+
+// slim drops the raw payload bytes of a decodable action and returns its
+// fingerprint, taken before.
+func slim(a *client.Action) uint64 {
+	fp := fingerprint(a)
+	if a.Payload != nil {
+		a.RawPayload = nil
+	}
+	return fp
+}
+
+// forget drops an action from the pending list (e.mu held).
+func (e *Engine) forget(id string) {
+	delete(e.items, id)
+	delete(e.prints, id)
+}
+
+// fingerprint identifies what the console shows of an action, to skip
+// feed frames that change nothing.
+func fingerprint(a *client.Action) uint64 {
+	h := fnv.New64a()
+	h.Write(a.RawPayload)
+	var b [8 * 4]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(a.Status))
+	binary.BigEndian.PutUint64(b[8:], uint64(a.MyDecision))
+	binary.BigEndian.PutUint64(b[16:], uint64(a.Expires.Unix()))
+	binary.BigEndian.PutUint64(b[24:], uint64(len(a.Messages)))
+	h.Write(b[:])
+	for _, m := range a.Messages {
+		h.Write(m)
+	}
+	return h.Sum64()
+}
+
+// RawPayload implements ui.Backend: the payload exactly as the API sends
+// it now (the engine keeps only the decoded form in memory).
+func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
+	e.mu.Lock()
+	a := e.items[id]
+	e.mu.Unlock()
+	if a != nil && len(a.RawPayload) > 0 {
+		return append([]byte(nil), a.RawPayload...), nil
+	}
+	fresh, err := e.cl.GetAction(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the raw payload: %w", err)
+	}
+	return fresh.RawPayload, nil
 }

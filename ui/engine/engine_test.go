@@ -245,3 +245,31 @@ func TestPendingCacheSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart %d cached actions, want %d", got, want)
 	}
 }
+
+func TestRawPayloadOnDemand(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	defer e.Close()
+	ctx := context.Background()
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	it := e.Pending()[0]
+	if it.Action.RawPayload != nil {
+		t.Fatal("the engine keeps raw payload bytes of a decodable action in memory")
+	}
+	raw, err := e.RawPayload(ctx, it.Action.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := client.DecodePayload(raw)
+	if err != nil || p.PolicyName != it.Action.Payload.PolicyName {
+		t.Fatalf("raw payload does not decode to the held payload: %v", err)
+	}
+}
