@@ -14,7 +14,7 @@ import (
 
 // Run runs the console in the alternate screen until the operator quits or
 // ctx ends. SIGINT and SIGTERM lock the key (Backend.Lock("signal")) before
-// quitting, and the key is locked on every exit (Backend.Lock("exit")).
+// quitting (SIGHUP too: the terminal went away), and the key is locked on every exit (Backend.Lock("exit")).
 // NO_COLOR (any non-empty value) or opts.NoColor turns every colour off.
 func Run(ctx context.Context, b Backend, opts Options) (err error) {
 	defer b.Lock("exit")
@@ -29,7 +29,7 @@ func Run(ctx context.Context, b Backend, opts Options) (err error) {
 	p := tea.NewProgram(m, popts...)
 
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 	done := make(chan struct{})
 	defer close(done)

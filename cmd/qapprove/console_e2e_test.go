@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/ui/engine"
 )
 
@@ -103,6 +105,26 @@ func TestConsoleEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "intact") || !strings.Contains(string(out), "2 decisions") {
 		t.Fatalf("journal verify says: %s", out)
+	}
+
+	// Tampering with a decision line is caught by the command, exit 1.
+	jpath := storage.ResolvePaths(home).JournalFile("e2e")
+	data, err := os.ReadFile(jpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte(`"decision":"approve"`))
+	if i < 0 {
+		t.Fatal("no approve decision in the journal")
+	}
+	tampered := bytes.Replace(data, []byte(`"decision":"approve"`), []byte(`"decision":"reject!"`), 1)
+	if err := os.WriteFile(jpath, tampered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--home", home, "--keystore", "file", "--profile", "e2e", "journal", "verify")
+	out, err = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "modified") {
+		t.Fatalf("tampered journal: exit %d (%v): %s", code, err, out)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 const demoPassphrase = "demo-approver-passphrase"
 
 func init() {
-	register(command{name: "demo", usage: "[--keep]", summary: "start the embedded sandbox with sample data and open the console on it", run: runDemo})
+	register(command{name: "demo", usage: "[--keep] [--arrivals D]", summary: "start the embedded sandbox with sample data and open the console on it", run: runDemo})
 }
 
 func runDemo(env *Env, args []string) int {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/awnumar/memguard"
+
 	"github.com/qapprove/qapprove/storage"
 )
 
@@ -76,6 +78,7 @@ var contract = []command{
 	{name: "keys show", summary: "public keys and status"},
 	{name: "keys export", usage: "FILE", summary: "encrypted backup of the key bundle"},
 	{name: "keys import", usage: "FILE", summary: "restore an encrypted backup"},
+	{name: "keys remove", usage: "--yes", summary: "delete the profile's stored key (after rotating to a new one)"},
 	{name: "pending", usage: "[--json]", summary: "pending actions with verdicts"},
 	{name: "approve", usage: "ID [--yes] [--passphrase-file F]", summary: "approve one action without the TUI"},
 	{name: "reject", usage: "ID [--reason TEXT] [--yes] [--passphrase-file F]", summary: "reject one action without the TUI"},
@@ -97,7 +100,9 @@ func init() {
 
 func main() {
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	os.Exit(run(env, os.Args[1:]))
+	code := run(env, os.Args[1:])
+	memguard.Purge() // wipe any locked buffer left before exiting
+	os.Exit(code)
 }
 
 // run parses the global flags, finds the sub-command and runs it.
@@ -205,12 +210,18 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "qapprove %s — approve and reject Qredo API actions from the terminal\n\n", version)
 	fmt.Fprintln(w, "Usage:")
 	for _, c := range contract {
-		line := strings.TrimSpace("qapprove " + c.name + " " + c.usage)
 		status := ""
 		if r, ok := commands[c.name]; !ok || r.run == nil {
 			status = " (not built yet)"
+		} else if r.usage != "" {
+			c.usage = r.usage
 		}
-		fmt.Fprintf(w, "  %-58s %s%s\n", line, c.summary, status)
+		line := strings.TrimSpace("qapprove " + c.name + " " + c.usage)
+		if len(line) > 44 {
+			fmt.Fprintf(w, "  %s\n  %-44s %s%s\n", line, "", c.summary, status)
+			continue
+		}
+		fmt.Fprintf(w, "  %-44s %s%s\n", line, c.summary, status)
 	}
 	fmt.Fprintln(w, `
 Global options (before the command):

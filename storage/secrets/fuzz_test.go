@@ -1,0 +1,40 @@
+package secrets
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzParseBundle feeds arbitrary bytes to the keystore parser: it must
+// never panic, and whatever it accepts must marshal and parse again to
+// the same bundle.
+func FuzzParseBundle(f *testing.F) {
+	b, _ := newBundle(f, "default")
+	good, err := b.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"version":1}`))
+	f.Add(bytes.Replace(good, []byte(`"scrypt"`), []byte(`"pbkdf2"`), 1))
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ParseBundle(data)
+		if err != nil {
+			return
+		}
+		out, err := b.Marshal()
+		if err != nil {
+			t.Fatalf("accepted bundle does not marshal: %v", err)
+		}
+		again, err := ParseBundle(out)
+		if err != nil {
+			t.Fatalf("re-marshalled bundle rejected: %v", err)
+		}
+		out2, _ := again.Marshal()
+		if !bytes.Equal(out, out2) {
+			t.Fatal("bundle does not round-trip")
+		}
+	})
+}
