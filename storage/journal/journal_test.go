@@ -218,3 +218,24 @@ func TestBackendAnchors(t *testing.T) {
 		t.Error("malformed anchor accepted")
 	}
 }
+
+func TestVerifyReportsProgress(t *testing.T) {
+	fx := newFixture(t, 300) // with 2 MiB chunks, several reads
+	path := fx.path
+	var last, total int64
+	calls := 0
+	rep, err := Verify(path, VerifyOptions{Progress: func(done, tot int64) {
+		if done < last {
+			t.Errorf("progress went backwards: %d after %d", done, last)
+		}
+		last, total = done, tot
+		calls++
+	}})
+	if err != nil || !rep.Intact {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	st, _ := os.Stat(path)
+	if calls == 0 || last != st.Size() || total != st.Size() {
+		t.Fatalf("progress ended at %d/%d after %d calls, file is %d bytes", last, total, calls, st.Size())
+	}
+}

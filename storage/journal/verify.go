@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -92,6 +93,10 @@ type VerifyOptions struct {
 	ExpectedPublicKey *qbls.PublicKey
 	// Workers is the number of parsing and signature goroutines (0: GOMAXPROCS).
 	Workers int
+	// Progress, when set, is called after each chunk of the file has been
+	// checked, with the bytes done and the file size (from the goroutine
+	// running Verify; keep it cheap).
+	Progress func(done, total int64)
 
 	sealOnly bool // Open: check only the genesis and last signatures
 	noSigs   bool // benchmarks: skip signatures entirely
@@ -123,7 +128,13 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	if !opts.sealOnly && !opts.noSigs {
 		c.startSigWorkers()
 	}
-	err = scanFile(f, opts.Workers, c.visit)
+	var reader io.Reader = f
+	if opts.Progress != nil {
+		if st, err := f.Stat(); err == nil {
+			reader = &progressReader{r: f, total: st.Size(), fn: opts.Progress}
+		}
+	}
+	err = scanFile(reader, opts.Workers, c.visit)
 	if err != nil && !errors.Is(err, errOverlong) {
 		c.stopSigWorkers()
 		return nil, fmt.Errorf("read journal: %w", err)
@@ -492,4 +503,21 @@ func (c *checker) classify() {
 // lineSigOK verifies a window line's signature when the line is signed.
 func (c *checker) lineSigOK(l link) bool {
 	return l.signed && qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig))
+}
+
+// progressReader reports how much of the file has been read. Reading runs
+// at most a few chunks ahead of checking, so this is the checked share
+// within a few MiB.
+type progressReader struct {
+	r     io.Reader
+	done  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	p.fn(p.done, p.total)
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -48,6 +49,8 @@ type verifyState struct {
 	started time.Time
 	rep     *journal.Report
 	err     error
+	done    *atomic.Int64 // bytes checked so far (set by the Verify goroutine)
+	total   *atomic.Int64 // size of the file
 }
 
 // Messages of the viewer's commands; gen tags drop stale results.
@@ -199,10 +202,12 @@ func (v *Viewer) row(line int) Row {
 
 func (v *Viewer) startVerify() tea.Cmd {
 	v.gen++
-	v.ver = verifyState{running: true, gen: v.gen, started: v.clock()}
+	v.ver = verifyState{running: true, gen: v.gen, started: v.clock(), done: new(atomic.Int64), total: new(atomic.Int64)}
 	v.newSince = 0
 	gen, path := v.gen, v.opts.Path
-	opts := journal.VerifyOptions{Anchor: v.opts.Anchor, ExpectedPublicKey: v.opts.ExpectedPublicKey}
+	done, total := v.ver.done, v.ver.total
+	opts := journal.VerifyOptions{Anchor: v.opts.Anchor, ExpectedPublicKey: v.opts.ExpectedPublicKey,
+		Progress: func(d, t int64) { done.Store(d); total.Store(t) }}
 	load := v.opts.LoadAnchor
 	return func() tea.Msg {
 		if load != nil {
@@ -512,7 +517,11 @@ func (v *Viewer) verifyText() (string, int) {
 	switch {
 	case v.ver.running:
 		el := max(v.now.Sub(v.ver.started), 0).Truncate(time.Second)
-		return fmt.Sprintf("%s verifying… %s", spinFrames[int(el/time.Second)%len(spinFrames)], el), neutral
+		pct := ""
+		if t := v.ver.total.Load(); t > 0 {
+			pct = fmt.Sprintf(" %d%%", min(100, v.ver.done.Load()*100/t))
+		}
+		return fmt.Sprintf("%s verifying…%s %s", spinFrames[int(el/time.Second)%len(spinFrames)], pct, el), neutral
 	case v.ver.err != nil:
 		return "could not verify: " + clean(v.ver.err.Error()), bad
 	case v.ver.rep == nil:

@@ -297,3 +297,20 @@ func TestViewerFollowOpensLateJournal(t *testing.T) {
 		t.Fatalf("late journal: %d entries, want 4", v.Len())
 	}
 }
+
+func TestVerifyProgressShown(t *testing.T) {
+	path, _ := writeJournal(t, 2)
+	v := New(testContext(), Options{Path: path, NoVerify: true})
+	defer v.Close()
+	v.SetSize(120, 40)
+	cmd := v.startVerify()
+	v.ver.done.Store(50)
+	v.ver.total.Store(200)
+	if txt, _ := v.verifyText(); !strings.Contains(txt, "verifying… 25%") {
+		t.Fatalf("progress not shown: %q", txt)
+	}
+	drive(v, cmd()) // the real run finishes and replaces the progress
+	if txt, _ := v.verifyText(); !strings.Contains(txt, "intact") {
+		t.Fatalf("after the run: %q", txt)
+	}
+}
