@@ -30,7 +30,7 @@ func sendKeys(tm *teatest.TestModel, ks ...string) {
 }
 
 var goldenStates = []goldenState{
-	{name: "empty", wait: "No pending actions"},
+	{name: "empty", wait: "press u to unlock"},
 	{name: "list", items: 30, unlocked: true, wait: "Pending 30"},
 	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
 		sendKeys(tm, "j", "j", "tab", "p")

@@ -644,15 +644,23 @@ func (m *Model) footer(w int) string {
 
 func (m *Model) fullHelp(w, h int) string {
 	st := m.ctx.Styles
-	groups := append(m.screens[m.active].FullHelp(), m.globalHelp())
+	k := m.ctx.Keys
+	global := []key.Binding{k.Help, k.Unlock, k.Lock, k.Quit}
+	if len(m.screens) > 1 {
+		global = append(global, k.NextTab, k.PrevTab)
+	}
+	groups := append(m.screens[m.active].FullHelp(), global)
 	var lines []string
 	lines = append(lines, st.Title.Render("Keys"), "")
 	lines = append(lines, strings.Split(m.help.FullHelpView(groups), "\n")...)
-	lines = append(lines, "",
-		"Deciding: a approves, r rejects. A dialog repeats what matters; confirm with y",
-		"(Enter alone never confirms; keys typed just before a dialog opens are ignored).",
+	lines = append(lines, "")
+	for _, para := range []string{
+		"Deciding: a approves, r rejects. A dialog repeats what matters; confirm with y (Enter alone never confirms; keys typed just before a dialog opens are ignored).",
 		"Going against the verdict asks for a reason, which is journaled.",
-		"The key locks after idle time, on L, on exit and on SIGINT/SIGTERM.")
+		"u unlocks the key with your passphrase. It locks after idle time, on L, on exit and on SIGINT/SIGTERM/SIGHUP.",
+	} {
+		lines = append(lines, hardWrapWords(para, max(20, w-2))...)
+	}
 	out := make([]string, h)
 	for i := range h {
 		if i < len(lines) {

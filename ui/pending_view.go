@@ -63,6 +63,9 @@ func (p *PendingScreen) listLines(w, h int, now time.Time) []string {
 	vis := p.rows.visible
 	if len(vis) == 0 {
 		msg := "  No pending actions."
+		if locked, _ := p.ctx.Backend.Locked(); locked && len(p.rows.sorted) == 0 {
+			msg = "  No pending actions known yet: press u to unlock, connect and load them."
+		}
 		if p.rows.query != "" || p.filterOn {
 			msg = "  No action matches the filter."
 		}
