@@ -27,6 +27,10 @@ func countdown(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
+// Fit makes s exactly w cells wide: truncated with "…" or padded with
+// spaces (ANSI-aware). Screens of other packages use it for their lines.
+func Fit(s string, w int) string { return fit(s, w) }
+
 // fit makes s exactly w cells wide: truncated with "…" or padded with spaces.
 func fit(s string, w int) string {
 	if w <= 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -207,12 +206,7 @@ func runPending(env *Env, args []string) int {
 			_, gv := engine.Evaluate(e.Rules(), it.Action, now)
 			out = append(out, toPendingJSON(it.Action, gv))
 		}
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return env.Errf(exitFail, "%v", err)
-		}
-		return exitOK
+		return writeJSON(env, out)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(env.Stdout, "no pending actions")

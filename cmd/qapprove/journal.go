@@ -66,6 +66,22 @@ func loadJournalRefs(env *Env) (*journalRefs, error) {
 	return r, nil
 }
 
+// verifyActiveJournal verifies the active profile's journal against its
+// anchor and public key. On failure to run it prints why and returns a nil
+// report with exit code 2; what is the verb for that message.
+func verifyActiveJournal(env *Env, what string) (string, *journalRefs, *journal.Report, int) {
+	path := env.Paths().JournalFile(env.Profile)
+	refs, err := loadJournalRefs(env)
+	if err != nil {
+		return path, nil, nil, env.Errf(exitUsage, "cannot read the keystore: %v", err)
+	}
+	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key})
+	if err != nil {
+		return path, refs, nil, env.Errf(exitUsage, "cannot %s the journal: %v", what, err)
+	}
+	return path, refs, rep, exitOK
+}
+
 // verifyJSON is the --json output of journal verify (a stable contract).
 type verifyJSON struct {
 	Intact           bool                 `json:"intact"`
@@ -92,16 +108,11 @@ func runJournalVerify(env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove journal verify [--json]")
 	}
-	path := env.Paths().JournalFile(env.Profile)
-	refs, err := loadJournalRefs(env)
-	if err != nil {
-		return env.Errf(exitUsage, "cannot read the keystore: %v", err)
+	path, refs, rep, code := verifyActiveJournal(env, "verify")
+	if rep == nil {
+		return code
 	}
-	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key})
-	if err != nil {
-		return env.Errf(exitUsage, "cannot verify the journal: %v", err)
-	}
-	code := exitOK
+	code = exitOK
 	if !rep.Intact {
 		code = exitFail
 	}
@@ -146,14 +157,9 @@ func runJournalExport(env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*format != "json" && *format != "csv") {
 		return env.Errf(exitUsage, "usage: qapprove journal export [--format json|csv]")
 	}
-	path := env.Paths().JournalFile(env.Profile)
-	refs, err := loadJournalRefs(env)
-	if err != nil {
-		return env.Errf(exitUsage, "cannot read the keystore: %v", err)
-	}
-	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key})
-	if err != nil {
-		return env.Errf(exitUsage, "cannot read the journal: %v", err)
+	path, _, rep, code := verifyActiveJournal(env, "read")
+	if rep == nil {
+		return code
 	}
 	if err := journal.Export(path, env.Stdout, *format); err != nil {
 		return env.Errf(exitFail, "export: %v", err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -293,12 +292,7 @@ func runKeysShow(env *Env, args []string) int {
 		st.LastUnlock = &t
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(st); err != nil {
-			return env.Errf(exitFail, "%v", err)
-		}
-		return exitOK
+		return writeJSON(env, st)
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
@@ -489,18 +483,11 @@ func fingerprintOf(b *secrets.Bundle) string {
 	return qbls.Fingerprint(pk)
 }
 
+// readBounded reads a key backup of at most max bytes.
 func readBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := readFileBounded(path, max)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s", path)
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a qapprove key backup", path, max)
+		return nil, fmt.Errorf("cannot read the key backup: %v", err)
 	}
 	return b, nil
 }

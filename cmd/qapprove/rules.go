@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode"
@@ -74,7 +73,7 @@ func rulesActiveFile(env *Env) (string, error) {
 // rulesLoad reads and compiles path, printing positioned errors on
 // stderr. It returns nil and the exit code on failure.
 func rulesLoad(env *Env, path string) (*governance.RuleSet, int) {
-	data, err := rulesReadBounded(path, governance.MaxRulesFileSize)
+	data, err := readFileBounded(path, governance.MaxRulesFileSize)
 	if err != nil {
 		return nil, env.Errf(exitUsage, "cannot read rules file: %v", err)
 	}
@@ -92,22 +91,6 @@ func rulesLoad(env *Env, path string) (*governance.RuleSet, int) {
 	return rs, exitOK
 }
 
-// rulesReadBounded reads a whole file of at most limit bytes.
-func rulesReadBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
 
 // rulesTestResult is one line of rules test --json.
 type rulesTestResult struct {
@@ -139,7 +122,7 @@ func runRulesTest(env *Env, args []string) int {
 	if rs == nil {
 		return code
 	}
-	data, err := rulesReadBounded(*actions, maxRulesActionsFile)
+	data, err := readFileBounded(*actions, maxRulesActionsFile)
 	if err != nil {
 		return env.Errf(exitUsage, "cannot read actions: %v", err)
 	}
@@ -155,12 +138,7 @@ func runRulesTest(env *Env, args []string) int {
 		count[v.Level]++
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(results); err != nil {
-			return env.Errf(exitFail, "write JSON: %v", err)
-		}
-		return exitOK
+		return writeJSON(env, results)
 	}
 	for _, r := range results {
 		rulesPrintVerdict(env.Stdout, r)

@@ -42,7 +42,7 @@ func runSandbox(env *Env, args []string) int {
 	}
 	opts := sandbox.Options{ExtraActions: *actions, ArrivalEvery: *arrivals, CoApproverDelay: *coDelay}
 	if *scenario != "" {
-		b, err := sandboxReadFile(*scenario, sandbox.MaxScenarioBytes)
+		b, err := readFileBounded(*scenario, sandbox.MaxScenarioBytes)
 		if err != nil {
 			return env.Errf(exitUsage, "sandbox: %v", err)
 		}
@@ -78,19 +78,3 @@ func sandboxAdminBase(base string) string {
 	return base
 }
 
-// sandboxReadFile reads a file of at most max bytes.
-func sandboxReadFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
-	}
-	return b, nil
-}

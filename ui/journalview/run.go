@@ -88,7 +88,7 @@ func (m *Host) View() tea.View {
 		parts = append(parts, h.Key+" "+h.Desc)
 	}
 	parts = append(parts, "q quit")
-	footer := m.Ctx.Styles.Footer.Render(fitLine(strings.Join(parts, " · "), m.w))
+	footer := m.Ctx.Styles.Footer.Render(ui.Fit(strings.Join(parts, " · "), m.w))
 	content := m.Screen.View() + "\n" + footer
 	m.frameMu.Lock()
 	m.frame = content

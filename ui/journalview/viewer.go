@@ -11,7 +11,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/ui"
@@ -544,7 +543,7 @@ func (v *Viewer) View() string {
 	st := v.ctx.Styles
 	w := v.width
 	var out []string
-	add := func(s string) { out = append(out, fitLine(s, w)) }
+	add := func(s string) { out = append(out, ui.Fit(s, w)) }
 	if v.ix == nil {
 		msg := "cannot open the journal: " + clean(fmt.Sprint(v.openErr))
 		if errors.Is(v.openErr, fs.ErrNotExist) {
@@ -593,7 +592,7 @@ func (v *Viewer) View() string {
 	}
 	for i := v.offset; i < n && i < v.offset+lh; i++ {
 		r := v.row(v.lineAt(i))
-		s := fitLine(cols.row(r), w)
+		s := ui.Fit(cols.row(r), w)
 		switch {
 		case r.Line == badLine:
 			s = st.Bad.Render(s)
@@ -673,7 +672,7 @@ func (c columns) row(r Row) string {
 	return c.cells(itoa(r.Line), r.Entry.TS.UTC().Format(layout), r.Entry.Kind, r.Action, r.Verdict, r.Decision, r.Outcome, r.SigStatus())
 }
 
-func cell(s string, w int) string { return fitLine(s, w) }
+func cell(s string, w int) string { return ui.Fit(s, w) }
 
 func cellR(s string, w int) string {
 	if len(s) >= w {
@@ -682,17 +681,6 @@ func cellR(s string, w int) string {
 	return strings.Repeat(" ", w-len(s)) + s
 }
 
-// fitLine makes s exactly w cells wide.
-func fitLine(s string, w int) string {
-	if w <= 0 {
-		return ""
-	}
-	sw := ansi.StringWidth(s)
-	if sw > w {
-		return ansi.Truncate(s, w, "…")
-	}
-	return s + strings.Repeat(" ", w-sw)
-}
 
 // pad makes the body exactly h lines of w cells.
 func pad(lines []string, w, h int) string {
