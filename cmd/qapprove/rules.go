@@ -91,7 +91,6 @@ func rulesLoad(env *Env, path string) (*governance.RuleSet, int) {
 	return rs, exitOK
 }
 
-
 // rulesTestResult is one line of rules test --json.
 type rulesTestResult struct {
 	ID string `json:"id"`

@@ -77,4 +77,3 @@ func sandboxAdminBase(base string) string {
 	}
 	return base
 }
-

@@ -681,7 +681,6 @@ func cellR(s string, w int) string {
 	return strings.Repeat(" ", w-len(s)) + s
 }
 
-
 // pad makes the body exactly h lines of w cells.
 func pad(lines []string, w, h int) string {
 	if len(lines) > h {
