@@ -38,3 +38,29 @@ func ActionMessage(id string, typ int, payloadJSON []byte) []byte {
 	m = binary.AppendUvarint(m, uint64(typ))
 	return m
 }
+
+// MessageNamesAction checks that a message in the ActionMessage layout
+// names this action's ID and type, so a message meant for another action
+// is never signed for this one. known is false when msg is not in that
+// layout (nothing can be said about it then).
+func MessageNamesAction(msg []byte, id string, typ int) (match, known bool) {
+	const hashEnd = 4 + sha256.Size
+	if len(msg) < hashEnd+2 || msg[0] != 0x08 || msg[1] != 0x01 || msg[2] != 0x12 || msg[3] != 0x20 || msg[hashEnd] != 0x1a {
+		return false, false
+	}
+	rest := msg[hashEnd+1:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)-k) {
+		return false, false
+	}
+	gotID := rest[k : k+int(n)]
+	rest = rest[k+int(n):]
+	if len(rest) < 2 || rest[0] != 0x20 {
+		return false, false
+	}
+	t, k := binary.Uvarint(rest[1:])
+	if k <= 0 || 1+k != len(rest) {
+		return false, false
+	}
+	return string(gotID) == id && t == uint64(typ), true
+}

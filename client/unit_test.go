@@ -132,3 +132,21 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 		t.Fatal("escape sequence passed through")
 	}
 }
+
+func TestMessageNamesAction(t *testing.T) {
+	msg := ActionMessage("2AbC", TypeTransaction, []byte(`{"x":1}`))
+	if ok, known := MessageNamesAction(msg, "2AbC", TypeTransaction); !ok || !known {
+		t.Fatal("a message does not name its own action")
+	}
+	if ok, known := MessageNamesAction(msg, "2Other", TypeTransaction); ok || !known {
+		t.Fatal("a message for another action was accepted")
+	}
+	if ok, known := MessageNamesAction(msg, "2AbC", TypeAPIKeyUpdate); ok || !known {
+		t.Fatal("a message for another action type was accepted")
+	}
+	for _, bad := range [][]byte{nil, {0x08, 0x01}, append(append([]byte(nil), msg...), 0x00), msg[:len(msg)-1], []byte("opaque bytes of another format, long enough to look at")} {
+		if ok, known := MessageNamesAction(bad, "2AbC", TypeTransaction); ok || known {
+			t.Errorf("%x: ok=%v known=%v", bad, ok, known)
+		}
+	}
+}

@@ -611,12 +611,18 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	if err != nil {
 		return refuse("action %s: %v", a.ID, err)
 	}
+	if ok, known := client.MessageNamesAction(msg, a.ID, a.Type); known && !ok {
+		return refuse("the message to sign for %s names another action: nothing was signed", a.ID)
+	}
 	_, gv := Evaluate(e.rules, a, now)
 	decision := "reject"
 	if d.Approve {
 		decision = "approve"
 	}
 	level := gv.Level.String()
+	if d.Verdict != "" && d.Verdict != level {
+		return refuse("the verdict on %s is now %s, not the %s you saw: look again; nothing was signed", a.ID, level, d.Verdict)
+	}
 	if Against(decision, level) && d.Override == "" {
 		return refuse("%s goes against the %s verdict: a reason is required", decision, level)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,5 +272,34 @@ func TestRawPayloadOnDemand(t *testing.T) {
 	p, err := client.DecodePayload(raw)
 	if err != nil || p.PolicyName != it.Action.Payload.PolicyName {
 		t.Fatalf("raw payload does not decode to the held payload: %v", err)
+	}
+}
+
+func TestDecideRefusesWhenTheVerdictChanged(t *testing.T) {
+	srv, paths := setup(t)
+	e := open(t, paths)
+	defer e.Close()
+	ctx := context.Background()
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ok := pick(t, e.Pending(), "approve")
+	// The operator saw "review", but the rules now say "approve".
+	out, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true, Verdict: "review", Override: "x"})
+	if err == nil || out.Result != ui.ResultRefused || !strings.Contains(out.Err, "verdict") {
+		t.Fatalf("decision on a changed verdict: %+v %v", out, err)
+	}
+	if info, _ := srv.Action(ok.Action.ID); len(info.Decisions) != 0 {
+		for k, v := range info.Decisions {
+			if _, kid, _ := srv.Credentials(); k == kid && v != 0 {
+				t.Fatal("a refused decision reached the sandbox")
+			}
+		}
 	}
 }
