@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/qapprove/qapprove/client"
 )
 
@@ -508,5 +509,32 @@ func TestFilterTermsMatchAnyFieldIgnoringCase(t *testing.T) {
 	}
 	if r.matches(strings.ToLower(tx.Network.Name) + " zzzz-no-such-thing") {
 		t.Error("a term that occurs nowhere still matched")
+	}
+}
+
+func TestMouseClickSelectsAndWheelScrolls(t *testing.T) {
+	f := newFixture(t, items(30), true)
+	p := f.m.pending
+	before := p.SelectedID()
+	// Find the screen row of the third list entry and click it.
+	lines := strings.Split(f.screen(), "\n")
+	want := p.rows.visible[2].item.Action
+	y := -1
+	for i, l := range lines {
+		if strings.Contains(l, amountText(want.Payload.Transaction)) && strings.Contains(l, want.Payload.Transaction.Network.Name[:4]) {
+			y = i
+			break
+		}
+	}
+	if y < 0 {
+		t.Fatalf("row not on screen:\n%s", f.screen())
+	}
+	f.send(tea.MouseClickMsg{X: 3, Y: y, Button: tea.MouseLeft})
+	if got := p.SelectedID(); got == before || got != want.ID {
+		t.Fatalf("click on line %d selected %q, want %q", y, got, want.ID)
+	}
+	f.send(tea.MouseWheelMsg{X: 3, Y: y, Button: tea.MouseWheelDown})
+	if got := p.SelectedID(); got == want.ID {
+		t.Fatal("wheel down did not move the selection")
 	}
 }
