@@ -494,11 +494,10 @@ func (p *PendingScreen) update(id string, fn func(*row)) {
 	if !ok {
 		return
 	}
-	cp := *old
 	it := *old.item
-	cp.item = &it
-	fn(&cp)
-	p.rows.upsert(&cp)
+	cp := &row{item: &it, rank: old.rank, expires: old.expires, created: old.created, net: old.net, search: old.search, inflight: old.inflight}
+	fn(cp)
+	p.rows.upsert(cp)
 	p.reselect()
 }
 

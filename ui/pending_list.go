@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	"github.com/qapprove/qapprove/client"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -91,28 +94,44 @@ func (r *row) matches(q string) bool {
 
 // searchText is what the filter matches: ID, verdict, policy, network,
 // chain ID, amount and asset, destination and its name, initiator, key
-// update; lower case, in a string of exactly its size.
+// update; lower case, built with one allocation for ASCII text.
 func searchText(it Item) string {
-	var b strings.Builder
-	a := it.Action
-	b.WriteString(a.ID)
-	b.WriteByte(' ')
-	b.WriteString(level(it.Verdict))
-	if p := a.Payload; p != nil {
-		b.WriteByte(' ')
-		b.WriteString(p.PolicyName)
+	var buf [320]byte
+	b := lowerAppend(buf[:0], it.Action.ID)
+	b = append(b, ' ')
+	b = lowerAppend(b, level(it.Verdict))
+	if p := it.Action.Payload; p != nil {
+		b = append(b, ' ')
+		b = lowerAppend(b, p.PolicyName)
 		if tx := p.Transaction; tx != nil {
-			for _, s := range []string{tx.Network.Name, tx.Network.ChainID, amountText(tx), tx.To, tx.ToName, tx.InitiatorName} {
-				b.WriteByte(' ')
-				b.WriteString(s)
+			for _, f := range [...]string{tx.Network.Name, tx.Network.ChainID, client.FormatAmount(tx.Amount, tx.Asset.Decimals), clean(tx.Asset.Symbol), tx.To, tx.ToName, tx.InitiatorName} {
+				b = append(b, ' ')
+				b = lowerAppend(b, f)
 			}
 		}
 		if ku := p.KeyUpdate; ku != nil {
-			b.WriteString(" key update ")
-			b.WriteString(ku.APIKeyID)
+			b = append(b, " key update "...)
+			b = lowerAppend(b, ku.APIKeyID)
 		}
 	}
-	return strings.Clone(strings.ToLower(b.String()))
+	return string(b)
+}
+
+// lowerAppend appends s in lower case: ASCII is lowered in place after one
+// copy; text with other letters goes through strings.ToLower.
+func lowerAppend(b []byte, s string) []byte {
+	n := len(b)
+	b = append(b, s...)
+	for i := n; i < len(b); i++ {
+		c := b[i]
+		if c >= utf8.RuneSelf {
+			return append(b[:n], strings.ToLower(s)...)
+		}
+		if c-'A' < 26 {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return b
 }
 
 // less orders rows for a sort mode; the action ID breaks ties, so the order
