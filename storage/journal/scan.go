@@ -37,8 +37,13 @@ type chunk struct {
 
 // scanFile reads path in chunks, hashes and parses the lines on workers and
 // hands them to visit in file order. visit returns false to stop early.
-// Memory stays bounded by the number of buffers in flight.
-func scanFile(f io.Reader, workers int, visit func(r *lineRec) bool) error {
+// Memory stays bounded by the number of buffers in flight. size, when
+// known (> 0), is the file size: a small file gets small buffers.
+func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool) error {
+	chunkLen, carryMax := chunkSize, MaxLineBytes
+	if size > 0 && size < int64(chunkSize) {
+		chunkLen, carryMax = int(size)+1, int(size)+1
+	}
 	if workers < 1 {
 		workers = 1
 	}
@@ -71,9 +76,9 @@ func scanFile(f io.Reader, workers int, visit func(r *lineRec) bool) error {
 			case <-stop:
 				return
 			}
-			buf := sl.get()
+			buf := sl.get(chunkLen + carryMax + 1)
 			n0 := copy(buf, carry)
-			n, err := io.ReadFull(f, buf[n0:n0+chunkSize])
+			n, err := io.ReadFull(f, buf[n0:n0+chunkLen])
 			data := buf[:n0+n]
 			c := &chunk{slot: sl, off: off, recs: sl.recs[:0], done: make(chan struct{})}
 			eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
@@ -95,7 +100,7 @@ func scanFile(f io.Reader, workers int, visit func(r *lineRec) bool) error {
 				order <- c
 				jobs <- c
 				ts := <-free
-				tb := ts.get()
+				tb := ts.get(chunkLen + carryMax + 1)
 				t := &chunk{slot: ts, data: tb[:copy(tb, carry)], off: off, final: true, recs: ts.recs[:0], done: make(chan struct{})}
 				order <- t
 				jobs <- t
@@ -171,9 +176,9 @@ type slot struct {
 	recs []lineRec
 }
 
-func (s *slot) get() []byte {
-	if s.buf == nil {
-		s.buf = make([]byte, chunkSize+MaxLineBytes+1)
+func (s *slot) get(n int) []byte {
+	if len(s.buf) < n {
+		s.buf = make([]byte, n)
 	}
 	return s.buf
 }

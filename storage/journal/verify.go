@@ -129,12 +129,14 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 		c.startSigWorkers()
 	}
 	var reader io.Reader = f
-	if opts.Progress != nil {
-		if st, err := f.Stat(); err == nil {
-			reader = &progressReader{r: f, total: st.Size(), fn: opts.Progress}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+		if opts.Progress != nil {
+			reader = &progressReader{r: f, total: size, fn: opts.Progress}
 		}
 	}
-	err = scanFile(reader, opts.Workers, c.visit)
+	err = scanFile(reader, size, opts.Workers, c.visit)
 	if err != nil && !errors.Is(err, errOverlong) {
 		c.stopSigWorkers()
 		return nil, fmt.Errorf("read journal: %w", err)
