@@ -68,6 +68,21 @@ func open(t *testing.T, paths storage.Paths) *Engine {
 	return e
 }
 
+// connect unlocks e, signs in and loads the pending actions.
+func connect(t *testing.T, e *Engine) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Unlock(testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pick returns a pending item whose verdict is level.
 func pick(t *testing.T, items []ui.Item, level string) ui.Item {
 	t.Helper()
@@ -102,15 +117,7 @@ func TestDecideEndToEnd(t *testing.T) {
 	}
 	e = open(t, paths)
 	defer e.Close()
-	if err := e.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Client().Token(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, e)
 	items := e.Pending()
 	if len(items) == 0 {
 		t.Fatal("no pending actions from the sandbox")
@@ -223,16 +230,7 @@ func TestSelftestFailureRefusesToSign(t *testing.T) {
 func TestPendingCacheSurvivesRestart(t *testing.T) {
 	_, paths := setup(t)
 	e := open(t, paths)
-	ctx := context.Background()
-	if err := e.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Client().Token(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, e)
 	want := len(e.Pending())
 	if want == 0 {
 		t.Fatal("nothing pending")
@@ -252,15 +250,7 @@ func TestRawPayloadOnDemand(t *testing.T) {
 	e := open(t, paths)
 	defer e.Close()
 	ctx := context.Background()
-	if err := e.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Client().Token(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, e)
 	it := e.Pending()[0]
 	if it.Action.RawPayload != nil {
 		t.Fatal("the engine keeps raw payload bytes of a decodable action in memory")
@@ -280,15 +270,7 @@ func TestDecideRefusesWhenTheVerdictChanged(t *testing.T) {
 	e := open(t, paths)
 	defer e.Close()
 	ctx := context.Background()
-	if err := e.Unlock(testPass); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Client().Token(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, e)
 	ok := pick(t, e.Pending(), "approve")
 	// The operator saw "review", but the rules now say "approve".
 	out, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true, Verdict: "review", Override: "x"})
