@@ -538,3 +538,36 @@ func TestMouseClickSelectsAndWheelScrolls(t *testing.T) {
 		t.Fatal("wheel down did not move the selection")
 	}
 }
+
+func TestFilterTextBuiltOnDemandAndDroppedOnClear(t *testing.T) {
+	f := newFixture(t, items(5), true)
+	s := &f.m.pending.rows
+	for _, r := range s.sorted {
+		if r.search.Load() != nil {
+			t.Fatal("an unfiltered list holds filter text")
+		}
+	}
+	f.key("/")
+	f.typeText("eth")
+	built := 0
+	for _, r := range s.sorted {
+		if r.search.Load() != nil {
+			built++
+		}
+	}
+	if built != len(s.sorted) {
+		t.Fatalf("filtering built %d of %d filter texts", built, len(s.sorted))
+	}
+	f.key("esc")
+	for _, r := range s.sorted {
+		if r.search.Load() != nil {
+			t.Fatal("clearing the filter kept the filter text")
+		}
+	}
+	warmSearch(s.sorted)()
+	for _, r := range s.sorted {
+		if p := r.search.Load(); p == nil || *p != searchText(*r.item) {
+			t.Fatal("warmSearch did not build every row's text")
+		}
+	}
+}

@@ -259,6 +259,9 @@ func (p *PendingScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Filter):
 		p.filterOn = true
 		p.focus = focusList
+		if len(p.rows.sorted) > syncLimit {
+			return warmSearch(slices.Clone(p.rows.sorted))
+		}
 	case key.Matches(msg, k.FilterCancel) && p.rows.query != "":
 		p.filter.Wipe()
 		return p.setQuery("")
@@ -353,6 +356,9 @@ func (p *PendingScreen) setQuery(q string) tea.Cmd {
 	if len(p.rows.sorted) <= syncLimit {
 		p.rows.query = q
 		p.rows.visible = filterRows(p.rows.sorted, q)
+		if q == "" {
+			p.rows.dropSearch()
+		}
 		p.reselect()
 		return nil
 	}
@@ -409,6 +415,7 @@ func (p *PendingScreen) applyResult(res listResultMsg) tea.Cmd {
 	p.rows.visible = res.visible
 	if res.query == "" {
 		p.rows.visible = p.rows.sorted
+		p.rows.dropSearch()
 	}
 	p.reselect()
 	return nil
@@ -495,7 +502,7 @@ func (p *PendingScreen) update(id string, fn func(*row)) {
 		return
 	}
 	it := *old.item
-	cp := &row{item: &it, rank: old.rank, expires: old.expires, created: old.created, net: old.net, search: old.search, inflight: old.inflight}
+	cp := &row{item: &it, rank: old.rank, expires: old.expires, created: old.created, net: old.net, inflight: old.inflight}
 	fn(cp)
 	p.rows.upsert(cp)
 	p.reselect()

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/qapprove/qapprove/client"
@@ -39,8 +40,8 @@ type row struct {
 	expires  int64 // sort keys, copied out of the action so sorting
 	created  int64 // does not chase pointers
 	net      string
-	search   string // lower-case text the filter matches against
-	inflight bool   // a decision is being sent
+	search   atomic.Pointer[string] // lower-case filter text, built when a filter needs it (see text)
+	inflight bool                   // a decision is being sent
 }
 
 // rowSet is the list data: every row sorted in the current order, the rows
@@ -68,8 +69,46 @@ func newRow(it Item) *row {
 	default:
 		r.rank = 2
 	}
-	r.search = searchText(it)
 	return r
+}
+
+// text is the row's filter text. It is built when a filter needs it —
+// opening the filter builds them all in the background — and dropped when
+// the filter is cleared, so an unfiltered list of 100,000 actions holds
+// none of them.
+func (r *row) text() string {
+	if p := r.search.Load(); p != nil {
+		return *p
+	}
+	t := searchText(*r.item)
+	r.search.Store(&t)
+	return t
+}
+
+// dropSearch forgets every row's filter text (the filter was cleared).
+func (s *rowSet) dropSearch() {
+	for _, r := range s.sorted {
+		r.search.Store(nil)
+	}
+}
+
+// warmSearch builds the filter texts of rows on both cores, so the first
+// keystroke of a filter does not pay for them.
+func warmSearch(rows []*row) tea.Cmd {
+	return func() tea.Msg {
+		half := len(rows) / 2
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for _, r := range rows[half:] {
+				r.text()
+			}
+		})
+		for _, r := range rows[:half] {
+			r.text()
+		}
+		wg.Wait()
+		return nil
+	}
 }
 
 // matches reports whether every space-separated term of q (lower case)
@@ -86,7 +125,7 @@ func (r *row) matches(q string) bool {
 		} else {
 			q = ""
 		}
-		if !strings.Contains(r.search, term) {
+		if !strings.Contains(r.text(), term) {
 			return false
 		}
 	}

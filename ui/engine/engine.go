@@ -418,13 +418,16 @@ const (
 )
 
 // tidyMemory returns free memory to the OS and sets a soft memory limit a
-// quarter above the live heap, so a console holding 100,000 actions keeps
-// neither its loading peak nor twice its live heap (docs/BENCHMARKS.md).
+// tenth (and 16 MiB) above what the runtime then holds, so a console
+// holding 100,000 actions keeps neither its loading peak nor twice its
+// live heap (docs/BENCHMARKS.md). The limit stays above what is held: at
+// or below it the collector would run without pause.
 func tidyMemory() {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	debug.SetMemoryLimit(int64(ms.HeapAlloc)*5/4 + 32<<20)
+	inUse := int64(ms.Sys - ms.HeapReleased) // what the limit is measured against
+	debug.SetMemoryLimit(inUse*11/10 + 16<<20)
 }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
@@ -754,13 +757,15 @@ func (e *Engine) hold(a *client.Action) {
 	e.items[a.ID] = a
 }
 
-// slim drops the raw payload bytes of a decodable action and returns its
-// fingerprint, taken before.
+// slim drops what the console does not show of a held action — the raw
+// payload bytes of a decodable payload (fetched again on demand) and the
+// free-text description — and returns its fingerprint, taken before.
 func slim(a *client.Action) uint64 {
 	fp := fingerprint(a)
 	if a.Payload != nil {
 		a.RawPayload = nil
 	}
+	a.Description = ""
 	return fp
 }
 
