@@ -285,3 +285,58 @@ func TestDecideRefusesWhenTheVerdictChanged(t *testing.T) {
 		}
 	}
 }
+
+func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	defer e.Close()
+	connect(t, e)
+	items := e.Pending()
+	if len(items) < 2 {
+		t.Fatal("need two pending actions")
+	}
+	drain := func() []ui.Event {
+		var evs []ui.Event
+		for {
+			select {
+			case ev := <-e.Subscribe():
+				evs = append(evs, ev)
+			default:
+				return evs
+			}
+		}
+	}
+	drain()
+	ctx := context.Background()
+
+	// Unchanged replay: nothing reaches the UI.
+	same := *items[0].Action
+	raw, err := e.RawPayload(ctx, same.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same.RawPayload = raw
+	e.onFeed(ctx, client.FeedEvent{Action: &same})
+	if evs := drain(); len(evs) != 0 {
+		t.Fatalf("an unchanged feed frame produced %d events", len(evs))
+	}
+
+	decided := *items[0].Action
+	decided.Status = client.StatusApproved
+	e.onFeed(ctx, client.FeedEvent{Action: &decided})
+	expired := *items[1].Action
+	expired.Status = client.StatusExpired
+	e.onFeed(ctx, client.FeedEvent{Action: &expired})
+	why := map[string]string{}
+	for _, ev := range drain() {
+		if r, ok := ev.(ui.ActionRemoved); ok {
+			why[r.ID] = r.Why
+		}
+	}
+	if why[decided.ID] != ui.RemovedElsewhere || why[expired.ID] != ui.RemovedExpired {
+		t.Fatalf("removals: %v", why)
+	}
+	if got := len(e.Pending()); got != len(items)-2 {
+		t.Fatalf("%d pending after two removals, want %d", got, len(items)-2)
+	}
+}
