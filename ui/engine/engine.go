@@ -198,7 +198,11 @@ func (e *Engine) UnlockBackoff() time.Duration { return e.sess.Backoff() }
 // Unlock implements ui.Backend: runs the KDF, journals the unlock and
 // connects to the API if not connected yet.
 func (e *Engine) Unlock(passphrase []byte) error {
-	if err := e.sess.Unlock(passphrase); err != nil {
+	err := e.sess.Unlock(passphrase)
+	// scrypt at n=2^18 leaves 256 MiB of garbage: hand it back to the OS
+	// now rather than keep it resident for minutes.
+	debug.FreeOSMemory()
+	if err != nil {
 		return err
 	}
 	e.connect()

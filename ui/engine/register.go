@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -106,6 +107,8 @@ func (r *Registration) Store(passphrase []byte) error {
 	if r.sec == nil {
 		return errors.New("no keys generated yet")
 	}
+	// Two scrypt runs (seal, then the read-back) leave 512 MiB of garbage.
+	defer debug.FreeOSMemory()
 	r.sec.APISecret = append(r.sec.APISecret[:0], r.apiSecret...)
 	pub := secrets.BundlePublic{
 		Profile: r.Profile, APIBaseURL: r.Settings.APIBaseURL,
