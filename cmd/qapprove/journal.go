@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/qapprove/qapprove/crypto/qbls"
@@ -102,8 +100,7 @@ type verifyJSON struct {
 }
 
 func runJournalVerify(env *Env, args []string) int {
-	fs := flag.NewFlagSet("journal verify", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("journal verify")
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove journal verify [--json]")
@@ -151,8 +148,7 @@ func runJournalVerify(env *Env, args []string) int {
 }
 
 func runJournalExport(env *Env, args []string) int {
-	fs := flag.NewFlagSet("journal export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("journal export")
 	format := fs.String("format", "json", "json or csv")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*format != "json" && *format != "csv") {
 		return env.Errf(exitUsage, "usage: qapprove journal export [--format json|csv]")

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -21,8 +19,7 @@ func init() {
 // keystore holds the profile's bundle, the journal is verified against its
 // BLS public key and the stored anchor.
 func runJournalViewer(env *Env, args []string) int {
-	flags := flag.NewFlagSet("journal", flag.ContinueOnError)
-	flags.SetOutput(io.Discard)
+	flags := newFlags("journal")
 	if err := flags.Parse(args); err != nil || flags.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove journal (the viewer takes no arguments; see journal verify|export)")
 	}

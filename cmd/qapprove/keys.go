@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -102,8 +101,7 @@ func alreadyRegistered(be secrets.Backend, paths storage.Paths, profile string) 
 }
 
 func runKeysRegister(env *Env, args []string) int {
-	fs := flag.NewFlagSet("keys register", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys register")
 	nonInteractive := fs.Bool("non-interactive", false, "")
 	passFile := fs.String("passphrase-file", "", "")
 	apiURL := fs.String("api-url", "", "")
@@ -264,8 +262,7 @@ type keyStatus struct {
 }
 
 func runKeysShow(env *Env, args []string) int {
-	fs := flag.NewFlagSet("keys show", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys show")
 	asJSON := fs.Bool("json", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove keys show [--json]")
@@ -332,13 +329,13 @@ func lastUnlock(path string) (time.Time, bool) {
 }
 
 func runKeysExport(env *Env, args []string) int {
-	fs := flag.NewFlagSet("keys export", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys export")
 	force := fs.Bool("force", false, "")
-	file, rest := firstArg(args)
-	if err := fs.Parse(rest); err != nil || file == "" || fs.NArg() > 0 {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) != 1 {
 		return env.Errf(exitUsage, "usage: qapprove keys export FILE [--force]")
 	}
+	file := pos[0]
 	be, err := openBackend(env)
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
@@ -348,17 +345,6 @@ func runKeysExport(env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
 	return exitOK
-}
-
-// firstArg splits the first non-flag argument from the others, so FILE may
-// come before or after the flags.
-func firstArg(args []string) (string, []string) {
-	for i, a := range args {
-		if !strings.HasPrefix(a, "-") && (i == 0 || !strings.HasSuffix(args[i-1], "-file")) {
-			return a, append(append([]string(nil), args[:i]...), args[i+1:]...)
-		}
-	}
-	return "", args
 }
 
 // stdinIsTerminal reports whether r is a terminal.
@@ -387,14 +373,14 @@ func readPassphrase(env *Env, file, prompt string) ([]byte, error) {
 }
 
 func runKeysImport(env *Env, args []string) int {
-	fs := flag.NewFlagSet("keys import", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys import")
 	force := fs.Bool("force", false, "")
 	passFile := fs.String("passphrase-file", "", "")
-	file, rest := firstArg(args)
-	if err := fs.Parse(rest); err != nil || file == "" || fs.NArg() > 0 {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil || len(pos) != 1 {
 		return env.Errf(exitUsage, "usage: qapprove keys import FILE [--passphrase-file F] [--force]")
 	}
+	file := pos[0]
 	data, err := readBounded(file, secrets.MaxValueSize+2)
 	if err != nil {
 		return env.Errf(exitFail, "%v", err)
@@ -493,8 +479,7 @@ func readBounded(path string, max int64) ([]byte, error) {
 }
 
 func runKeysRemove(env *Env, args []string) int {
-	fs := flag.NewFlagSet("keys remove", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("keys remove")
 	yes := fs.Bool("yes", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove keys remove --yes")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -99,8 +98,7 @@ type rulesTestResult struct {
 
 // runRulesTest replays the actions of --actions through FILE.
 func runRulesTest(env *Env, args []string) int {
-	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("rules test")
 	actions := fs.String("actions", "", "JSON array of input documents")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var files []string

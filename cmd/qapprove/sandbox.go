@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,8 +22,7 @@ func init() {
 // runSandbox starts the sandbox on loopback, prints how to reach it (one
 // "key: value" per line) and serves until SIGINT/SIGTERM.
 func runSandbox(env *Env, args []string) int {
-	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("sandbox")
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	scenario := fs.String("scenario", "", "scenario TOML file (default: the embedded demo)")
 	actions := fs.Int("actions", 0, "generate this many more pending actions")

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/qapprove/qapprove/crypto/selftest"
@@ -23,8 +21,7 @@ func init() {
 // "N passed, M failed". Exit 0 when nothing failed, 1 when something did,
 // 2 for bad usage or an unreadable or invalid vectors file.
 func runSelftest(env *Env, args []string) int {
-	fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("selftest")
 	vectors := fs.String("vectors", "", "extra vectors file in the shared/vectors JSON format")
 	if err := fs.Parse(args); err != nil {
 		return env.Errf(exitUsage, "selftest: %v (usage: qapprove selftest [--vectors FILE])", err)
