@@ -162,7 +162,7 @@ func TestListGetAndKeyName(t *testing.T) {
 	}
 	_, kid, _ := e.srv.Credentials()
 	for _, a := range list {
-		if a.Status != client.StatusPending || a.Payload == nil || a.PayloadErr != "" {
+		if a.Status != client.StatusPending || a.Payload == nil || a.PayloadErr() != "" {
 			t.Fatalf("bad listed action %+v", a)
 		}
 		if a.Payload.Policy.ID == "pol-payroll" {
@@ -184,7 +184,7 @@ func TestListGetAndKeyName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ID != list[0].ID || string(a.RawPayload) != string(list[0].RawPayload) {
+	if a.ID != list[0].ID || string(a.RawPayload()) != string(list[0].RawPayload()) {
 		t.Fatal("GetAction differs from ListPending")
 	}
 	name, err := e.c.APIKeyName(ctx(t))

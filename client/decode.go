@@ -58,10 +58,9 @@ func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 	if len(w.Messages) > MaxMessages {
 		return nil, errf(KindBadResponse, "action %s has %d messages (at most %d)", w.ID, len(w.Messages), MaxMessages)
 	}
-	a := &Action{
-		ID: w.ID, Type: w.Type, Status: w.Status, MyDecision: w.MyDecision,
-		Description: sanitize(w.Description, 500),
-	}
+	a := &Action{ID: w.ID, Type: w.Type, Status: w.Status, MyDecision: w.MyDecision}
+	d := &ActionDetail{Description: sanitize(w.Description, 500)}
+	a.Detail = d
 	if w.MyDecision != 0 && w.MyDecision != StatusApproved && w.MyDecision != StatusRejected {
 		return nil, errf(KindBadResponse, "action %s has an unknown decision code %d", w.ID, w.MyDecision)
 	}
@@ -99,23 +98,23 @@ func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 	}
 	if w.Payload != "" {
 		if len(w.Payload) > base64.StdEncoding.EncodedLen(MaxPayloadBytes) {
-			a.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
+			d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
 			return a, nil
 		}
 		raw, err := decodeB64(w.Payload)
 		if err != nil {
-			a.PayloadErr = "payload is not valid base64"
+			d.PayloadErr = "payload is not valid base64"
 			return a, nil
 		}
-		a.RawPayload = raw
+		d.RawPayload = raw
 		p, err := DecodePayload(raw)
 		if err != nil {
-			a.PayloadErr = err.Error()
+			d.PayloadErr = err.Error()
 			return a, nil
 		}
 		a.Payload = p
 	} else {
-		a.PayloadErr = "the action has no payload"
+		d.PayloadErr = "the action has no payload"
 	}
 	return a, nil
 }
@@ -131,6 +130,12 @@ func DecodePayload(raw []byte) (*Payload, error) {
 		return nil, fmt.Errorf("payload policy has impossible numbers")
 	}
 	if t := p.Transaction; t != nil {
+		if t.Network == nil {
+			t.Network = &Network{}
+		}
+		if t.Asset == nil {
+			t.Asset = &Asset{}
+		}
 		if t.Amount == "" || !allDigits(t.Amount) || len(t.Amount) > 80 {
 			return nil, fmt.Errorf("payload amount %q is not a base-unit decimal number", sanitize(t.Amount, 40))
 		}
@@ -153,11 +158,45 @@ func (p *Payload) intern() {
 	in(&p.Policy.Kind)
 	p.Policy.Members = internList(p.Policy.Members)
 	if t := p.Transaction; t != nil {
-		for _, s := range []*string{&t.Network.Name, &t.Network.Family, &t.Network.ChainID, &t.WalletID,
-			&t.From, &t.To, &t.ToName, &t.Asset.Symbol, &t.Asset.Contract, &t.Note, &t.InitiatorName} {
+		t.Network = shared(&networks, *t.Network)
+		t.Asset = shared(&assets, *t.Asset)
+		for _, s := range []*string{&t.WalletID, &t.From, &t.ToName, &t.Note, &t.InitiatorName} {
 			in(s)
 		}
+		// A whitelisted destination recurs; others are mostly one-off,
+		// and interning them would cost more than it saves.
+		if t.Whitelisted {
+			in(&t.To)
+		}
 	}
+}
+
+// sharedTable hands out one pointer per distinct value (bounded); the
+// values behind the pointers must never be modified.
+type sharedTable[T comparable] struct {
+	sync.Mutex
+	m map[T]*T
+}
+
+var (
+	networks sharedTable[Network]
+	assets   sharedTable[Asset]
+)
+
+const maxShared = 4096
+
+func shared[T comparable](t *sharedTable[T], v T) *T {
+	t.Lock()
+	defer t.Unlock()
+	if p, ok := t.m[v]; ok {
+		return p
+	}
+	if t.m == nil || len(t.m) >= maxShared {
+		t.m = map[T]*T{}
+	}
+	p := &v
+	t.m[v] = p
+	return p
 }
 
 // memberLists shares identical member lists between actions (bounded);

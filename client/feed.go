@@ -72,10 +72,11 @@ func (c *Client) FeedURL() string {
 
 // Feed connects to the WebSocket feed and reports events until ctx is done,
 // reconnecting with jittered exponential backoff. Actions are deduplicated
-// by ID: a frame for an ID already reported is passed on only when its
-// status changed. Feed closes nothing: the caller owns events.
+// by ID: a frame for an ID reported recently is passed on only when the
+// action changed (its Fingerprint: status, payload — approvals so far —,
+// messages, expiry). Feed closes nothing: the caller owns events.
 func (c *Client) Feed(ctx context.Context, events chan<- FeedEvent) {
-	dd := newDedup(1 << 16)
+	dd := newDedup(feedDedupWindow)
 	failures := 0
 	for ctx.Err() == nil {
 		emit(ctx, events, FeedEvent{State: StateReconnecting})
@@ -195,7 +196,7 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 			emit(ctx, events, FeedEvent{State: StateLive, Err: err})
 			continue
 		}
-		if !dd.fresh(a.ID, a.Status) {
+		if !dd.fresh(a.ID, a.Fingerprint()) {
 			continue
 		}
 		if !emit(ctx, events, FeedEvent{Action: a, State: StateLive}) {
@@ -204,25 +205,31 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 	}
 }
 
-// dedup remembers the last status seen per action ID, bounded with FIFO
-// eviction.
+// feedDedupWindow is how many action IDs the feed remembers. It only
+// spares the caller repeats of recent frames (a replay after a reconnect
+// of a longer list passes through), so it is small: the engine compares
+// fingerprints of everything it holds.
+const feedDedupWindow = 4096
+
+// dedup remembers the fingerprint last seen per action ID, bounded with
+// FIFO eviction.
 type dedup struct {
-	seen  map[string]int
+	seen  map[string]uint64
 	order []string
 	next  int
 }
 
 func newDedup(n int) *dedup {
-	return &dedup{seen: make(map[string]int, n), order: make([]string, n)}
+	return &dedup{seen: make(map[string]uint64, n), order: make([]string, n)}
 }
 
-// fresh reports whether (id, status) is new, and records it.
-func (d *dedup) fresh(id string, status int) bool {
+// fresh reports whether (id, fingerprint) is new, and records it.
+func (d *dedup) fresh(id string, fp uint64) bool {
 	if s, ok := d.seen[id]; ok {
-		if s == status {
+		if s == fp {
 			return false
 		}
-		d.seen[id] = status
+		d.seen[id] = fp
 		return true
 	}
 	if old := d.order[d.next]; old != "" {
@@ -230,6 +237,6 @@ func (d *dedup) fresh(id string, status int) bool {
 	}
 	d.order[d.next] = id
 	d.next = (d.next + 1) % len(d.order)
-	d.seen[id] = status
+	d.seen[id] = fp
 	return true
 }

@@ -126,3 +126,40 @@ func TestFeedOfflineWhenLocked(t *testing.T) {
 		return fe.State == client.StateOffline && fe.Err != nil && client.KindOf(fe.Err) == client.KindAuth && !fe.RetryAt.IsZero()
 	})
 }
+
+// An approval by another member leaves the action pending but changes its
+// policy progress: the feed passes that frame on (deduplication is by the
+// action's fingerprint, not its status).
+func TestFeedPassesPolicyProgress(t *testing.T) {
+	e := start(t, sandbox.Options{}, nil)
+	pending, err := e.c.ListPending(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, a := range pending {
+		if info, ok := e.srv.Action(a.ID); ok && info.Threshold >= 2 && info.Approvals == 0 {
+			id = a.ID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("the default scenario has no pending action with a threshold of 2 or more")
+	}
+	ev := runFeed(t, e)
+	collect(t, ev, 10*time.Second, func(fe client.FeedEvent) bool {
+		return fe.Action != nil && fe.Action.ID == id
+	})
+	if err := e.srv.DecideAsOther(id, true); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, ev, 10*time.Second, func(fe client.FeedEvent) bool {
+		if fe.Action == nil || fe.Action.ID != id {
+			return false
+		}
+		if fe.Action.Status != client.StatusPending || fe.Action.Payload == nil || fe.Action.Payload.Policy.Approvals != 1 {
+			t.Fatalf("after one approval elsewhere: status %d, payload %+v", fe.Action.Status, fe.Action.Payload)
+		}
+		return true
+	})
+}

@@ -30,7 +30,7 @@ func FuzzDecodeFeedFrame(f *testing.F) {
 				t.Fatal("oversized message accepted")
 			}
 		}
-		if (a.Payload == nil) == (a.PayloadErr == "") {
+		if (a.Payload == nil) == (a.PayloadErr() == "") {
 			t.Fatal("payload and PayloadErr inconsistent")
 		}
 	})

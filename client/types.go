@@ -4,6 +4,8 @@
 package client
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -84,18 +86,20 @@ type Asset struct {
 	Contract string `json:"contract,omitempty"` // token contract, "" for the native coin
 }
 
-// Transaction is the transfer an action asks to approve.
+// Transaction is the transfer an action asks to approve. Network and Asset
+// are never nil in a decoded payload; they are shared between the actions
+// on the same chain and asset, so they must never be modified.
 type Transaction struct {
-	Network       Network `json:"network"`
-	WalletID      string  `json:"walletID"`
-	From          string  `json:"from"`
-	To            string  `json:"to"`
-	ToName        string  `json:"toName,omitempty"` // whitelist entry name
-	Whitelisted   bool    `json:"whitelisted"`
-	Asset         Asset   `json:"asset"`
-	Amount        string  `json:"amount"` // base units, decimal digits only
-	Note          string  `json:"note,omitempty"`
-	InitiatorName string  `json:"initiatorName,omitempty"`
+	Network       *Network `json:"network"`
+	WalletID      string   `json:"walletID"`
+	From          string   `json:"from"`
+	To            string   `json:"to"`
+	ToName        string   `json:"toName,omitempty"` // whitelist entry name
+	Whitelisted   bool     `json:"whitelisted"`
+	Asset         *Asset   `json:"asset"`
+	Amount        string   `json:"amount"` // base units, decimal digits only
+	Note          string   `json:"note,omitempty"`
+	InitiatorName string   `json:"initiatorName,omitempty"`
 }
 
 // KeyUpdate is the payload of an API key update (key registration).
@@ -106,18 +110,49 @@ type KeyUpdate struct {
 }
 
 // Action is a decoded, validated action: what the rest of qapprove uses.
+// Lists hold many of them, so what is seldom needed sits in Detail.
 type Action struct {
-	ID          string
-	Type        int
-	Status      int
-	Description string
-	Created     time.Time
-	Expires     time.Time
-	Messages    [][]byte // decoded message bytes; Messages[0] is what gets signed
-	Payload     *Payload // nil when the payload could not be decoded
-	PayloadErr  string   // why the payload could not be decoded ("" when it could)
-	RawPayload  []byte   // the payload JSON as received (bounded)
-	MyDecision  int      // this key's recorded decision: 0, StatusApproved or StatusRejected
+	ID         string
+	Type       int
+	Status     int
+	Created    time.Time
+	Expires    time.Time
+	Messages   [][]byte      // decoded message bytes; Messages[0] is what gets signed
+	Payload    *Payload      // nil when the payload could not be decoded
+	MyDecision int           // this key's recorded decision: 0, StatusApproved or StatusRejected
+	Detail     *ActionDetail // nil when it would be empty
+}
+
+// ActionDetail is the part of an action that is seldom needed: a holder of
+// a long list may drop it (RawPayload can be fetched again).
+type ActionDetail struct {
+	Description string // free text from the initiator (sanitized)
+	PayloadErr  string // why the payload could not be decoded ("" when it could)
+	RawPayload  []byte // the payload JSON as received (bounded)
+}
+
+// Description is the initiator's free-text description ("" when none).
+func (a *Action) Description() string {
+	if a.Detail == nil {
+		return ""
+	}
+	return a.Detail.Description
+}
+
+// PayloadErr says why the payload could not be decoded ("" when it could).
+func (a *Action) PayloadErr() string {
+	if a.Detail == nil {
+		return ""
+	}
+	return a.Detail.PayloadErr
+}
+
+// RawPayload is the payload JSON as received (nil when not held).
+func (a *Action) RawPayload() []byte {
+	if a.Detail == nil {
+		return nil
+	}
+	return a.Detail.RawPayload
 }
 
 // Pending reports whether the action is pending and not yet expired at now.
@@ -152,4 +187,23 @@ func FormatAmount(base string, decimals int) string {
 		return whole
 	}
 	return whole + "." + frac
+}
+
+// Fingerprint identifies what a decision and the console depend on in an
+// action — status, this key's decision, expiry, the messages and the raw
+// payload (which carries the approvals so far) — so that frames that
+// change nothing can be skipped. It is not a security check.
+func (a *Action) Fingerprint() uint64 {
+	h := fnv.New64a()
+	h.Write(a.RawPayload())
+	var b [8 * 4]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(a.Status))
+	binary.BigEndian.PutUint64(b[8:], uint64(a.MyDecision))
+	binary.BigEndian.PutUint64(b[16:], uint64(a.Expires.Unix()))
+	binary.BigEndian.PutUint64(b[24:], uint64(len(a.Messages)))
+	h.Write(b[:])
+	for _, m := range a.Messages {
+		h.Write(m)
+	}
+	return h.Sum64()
 }

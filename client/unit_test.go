@@ -38,7 +38,7 @@ func TestDedup(t *testing.T) {
 	d := newDedup(3)
 	steps := []struct {
 		id     string
-		status int
+		status uint64
 		want   bool
 	}{{"a", 1, true}, {"a", 1, false}, {"b", 1, true}, {"a", 3, true}, {"a", 3, false}, {"c", 1, true}, {"d", 1, true}, {"a", 3, true}}
 	for i, s := range steps {
@@ -74,7 +74,7 @@ func TestBackoffAndRetryAfter(t *testing.T) {
 }
 
 func TestDecodeWireValidation(t *testing.T) {
-	p, _ := json.Marshal(Payload{PolicyName: "p", Transaction: &Transaction{Amount: "10", Asset: Asset{Decimals: 6}}})
+	p, _ := json.Marshal(Payload{PolicyName: "p", Transaction: &Transaction{Amount: "10", Asset: &Asset{Decimals: 6}}})
 	ok := WireAction{ID: "2Abc", Type: TypeTransaction, Status: StatusPending, ExpireTime: 2e9, Messages: []string{"0801"}, Payload: base64.StdEncoding.EncodeToString(p)}
 	a, err := DecodeWire(&ok, true)
 	if err != nil || a.Payload == nil || string(a.Messages[0]) != "\x08\x01" {
@@ -102,7 +102,7 @@ func TestDecodeWireValidation(t *testing.T) {
 		w := ok
 		w.Payload = pl
 		a, err := DecodeWire(&w, true)
-		if err != nil || a.Payload != nil || a.PayloadErr == "" {
+		if err != nil || a.Payload != nil || a.PayloadErr() == "" {
 			t.Errorf("payload %q: %v %+v", pl, err, a)
 		}
 	}
@@ -148,5 +148,33 @@ func TestMessageNamesAction(t *testing.T) {
 		if ok, known := MessageNamesAction(bad, "2AbC", TypeTransaction); ok || known {
 			t.Errorf("%x: ok=%v known=%v", bad, ok, known)
 		}
+	}
+}
+
+// A decoded transaction always has a Network and an Asset, and payloads on
+// the same chain and asset share one copy of each (long lists stay small).
+func TestDecodePayloadSharesNetworkAndAsset(t *testing.T) {
+	bare, err := DecodePayload([]byte(`{"policyName":"p","externalExtension":{"amount":"1"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bare.Transaction.Network == nil || bare.Transaction.Asset == nil || *bare.Transaction.Network != (Network{}) {
+		t.Fatalf("missing network/asset not filled in: %+v", bare.Transaction)
+	}
+	mk := func(amount, chain string) *Transaction {
+		b, _ := json.Marshal(Payload{PolicyName: "p", Transaction: &Transaction{Amount: amount,
+			Network: &Network{Name: "Ethereum", Family: "evm", ChainID: chain}, Asset: &Asset{Symbol: "ETH", Decimals: 18}}})
+		p, err := DecodePayload(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Transaction
+	}
+	a, b, c := mk("1", "1"), mk("2", "1"), mk("3", "137")
+	if a.Network != b.Network || a.Asset != b.Asset || a.Asset != c.Asset {
+		t.Fatal("equal networks or assets are not shared")
+	}
+	if a.Network == c.Network || c.Network.ChainID != "137" || a.Network.ChainID != "1" {
+		t.Fatalf("different networks were merged: %+v %+v", a.Network, c.Network)
 	}
 }

@@ -180,9 +180,9 @@ func (w *workspace) txAction(spec ActionSpec, now time.Time) (*action, error) {
 			PolicyName: wal.pol.name,
 			Policy:     client.Policy{ID: wal.pol.id, Name: wal.pol.name, Kind: wal.pol.kind, Threshold: wal.pol.threshold, Members: wal.pol.members},
 			Transaction: &client.Transaction{
-				Network:  client.Network{Name: wal.net.Name, Family: wal.net.Family, ChainID: wal.net.ChainID, Testnet: wal.net.Testnet},
+				Network:  &client.Network{Name: wal.net.Name, Family: wal.net.Family, ChainID: wal.net.ChainID, Testnet: wal.net.Testnet},
 				WalletID: wal.ID, From: wal.Address, To: spec.To, ToName: toName, Whitelisted: wl,
-				Asset:  client.Asset{Symbol: as.Symbol, Decimals: as.Decimals, Contract: as.Contract},
+				Asset:  &client.Asset{Symbol: as.Symbol, Decimals: as.Decimals, Contract: as.Contract},
 				Amount: spec.Amount, Note: spec.Note, InitiatorName: spec.Initiator,
 			},
 		},

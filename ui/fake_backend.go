@@ -231,7 +231,7 @@ func (f *FakeBackend) RawPayload(ctx context.Context, id string) ([]byte, error)
 			if f.RawFunc != nil {
 				return f.RawFunc(id)
 			}
-			return append([]byte(nil), it.Action.RawPayload...), nil
+			return append([]byte(nil), it.Action.RawPayload()...), nil
 		}
 	}
 	return nil, errors.New("no such action")
@@ -304,8 +304,8 @@ func SampleItems(n int, now time.Time) []Item {
 	levels := []string{VerdictApprove, VerdictReview, VerdictReject, VerdictApprove}
 	items := make([]Item, n)
 	for i := range n {
-		net := nets[i%len(nets)]
-		asset := assets[i%len(assets)]
+		net := &nets[i%len(nets)]
+		asset := &assets[i%len(assets)]
 		to := fmt.Sprintf("0x%040x", uint64(i)*0x9e3779b97f4a7c15+1)
 		from := fmt.Sprintf("0x%040x", uint64(i%7)*0x1234567+0xabc)
 		if net.Family == "bitcoin" {
@@ -331,15 +331,14 @@ func SampleItems(n int, now time.Time) []Item {
 		raw, _ := json.Marshal(p)
 		msg := fmt.Appendf(nil, "\x08\x01\x12\x20qapprove-sample-action-%08d-%s", i, asset.Symbol)
 		a := &client.Action{
-			ID:          fmt.Sprintf("act-%08d-%04x", i, (i*2654435761)&0xffff),
-			Type:        client.TypeTransaction,
-			Status:      client.StatusPending,
-			Description: "transfer",
-			Created:     now.Add(-time.Duration(i%600) * time.Second),
-			Expires:     now.Add(time.Duration(90+(i*37)%3600) * time.Second),
-			Messages:    [][]byte{msg},
-			Payload:     p,
-			RawPayload:  raw,
+			ID:       fmt.Sprintf("act-%08d-%04x", i, (i*2654435761)&0xffff),
+			Type:     client.TypeTransaction,
+			Status:   client.StatusPending,
+			Created:  now.Add(-time.Duration(i%600) * time.Second),
+			Expires:  now.Add(time.Duration(90+(i*37)%3600) * time.Second),
+			Messages: [][]byte{msg},
+			Payload:  p,
+			Detail:   &client.ActionDetail{Description: "transfer", RawPayload: raw},
 		}
 		lvl := levels[i%len(levels)]
 		v := Verdict{Level: lvl}

@@ -373,7 +373,7 @@ func (m *Model) checkSignable(r *row) string {
 	if ok, why := m.ctx.Backend.SelftestOK(); !ok {
 		return "Signing is disabled: the crypto self-test failed (" + clean(why) + ")."
 	}
-	it := r.item
+	it := r.item()
 	switch {
 	case r.inflight:
 		return "A decision for this action is already being sent."
@@ -398,9 +398,9 @@ func (m *Model) startDecision(approve bool) {
 		m.errLine = why
 		return
 	}
-	lvl := level(r.item.Verdict)
+	lvl := level(*r.verdict)
 	against := (approve && lvl != VerdictApprove) || (!approve && lvl == VerdictApprove)
-	id := r.item.Action.ID
+	id := r.action.ID
 	if against {
 		m.pushDialog(&overrideDialog{id: id, approve: approve, verdict: lvl, field: input.Field{Limit: 500}})
 		return
@@ -421,7 +421,7 @@ func (m *Model) proceed(d Decision) tea.Cmd {
 		m.errLine = why
 		return nil
 	}
-	if level(r.item.Verdict) != d.Verdict {
+	if level(*r.verdict) != d.Verdict {
 		m.errLine = "The verdict changed while you were deciding: look again. Nothing was signed."
 		return nil
 	}
@@ -431,7 +431,7 @@ func (m *Model) proceed(d Decision) tea.Cmd {
 		return nil
 	}
 	m.inflight++
-	m.pending.update(d.ActionID, func(r *row) { r.inflight = true; r.item.LastErr = "" })
+	m.pending.update(d.ActionID, func(r *row) { r.inflight = true; r.setOutcome(r.decided(), "") })
 	b, ctx := m.ctx.Backend, m.opts.Context
 	return func() tea.Msg {
 		out, err := b.Decide(ctx, d)
@@ -479,7 +479,7 @@ func (m *Model) onDecided(msg decisionDoneMsg) {
 		if msg.d.Approve {
 			done = "approved"
 		}
-		m.pending.update(id, func(r *row) { r.inflight = false; r.item.Decided = done; r.item.LastErr = "" })
+		m.pending.update(id, func(r *row) { r.inflight = false; r.setOutcome(done, "") })
 		m.note(fmt.Sprintf("%s %s.", strings.ToUpper(done[:1])+done[1:], clean(id)))
 		return
 	}
@@ -489,7 +489,7 @@ func (m *Model) onDecided(msg decisionDoneMsg) {
 	if res == ResultUnknown {
 		why = "outcome unknown: " + why
 	}
-	m.pending.update(id, func(r *row) { r.inflight = false; r.item.LastErr = why })
+	m.pending.update(id, func(r *row) { r.inflight = false; r.setOutcome(r.decided(), why) })
 	m.errLine = fmt.Sprintf("Could not %s %s: %s", verb(msg.d.Approve), clean(id), why)
 }
 

@@ -30,7 +30,7 @@ func TestLiveUpsertKeepsSelection(t *testing.T) {
 	if f.m.Pending().Len() != 6 {
 		t.Fatalf("len = %d, want 6", f.m.Pending().Len())
 	}
-	if f.m.Pending().Visible() != 6 || f.m.Pending().rows.visible[0].item.Action.ID != it.Action.ID {
+	if f.m.Pending().Visible() != 6 || f.m.Pending().rows.visible[0].action.ID != it.Action.ID {
 		t.Fatal("new action not at the top of the expiry order")
 	}
 }
@@ -358,7 +358,7 @@ func TestFilterLargeListDropsStaleResults(t *testing.T) {
 	}
 	for _, r := range p.rows.visible {
 		if !r.matches("btc") {
-			t.Fatalf("row %s does not match btc", r.item.Action.ID)
+			t.Fatalf("row %s does not match btc", r.action.ID)
 		}
 	}
 }
@@ -474,10 +474,10 @@ func TestUnlockKeyOpensPassphraseAlone(t *testing.T) {
 
 func TestRawPayloadFetchedWhenNotHeld(t *testing.T) {
 	its := items(2)
-	want := its[0].Action.RawPayload
+	want := its[0].Action.RawPayload()
 	for i := range its {
 		a := *its[i].Action
-		a.RawPayload = nil
+		a.Detail = nil
 		its[i].Action = &a
 	}
 	f := newFixture(t, its, true)
@@ -499,8 +499,8 @@ func TestRawPayloadFetchedWhenNotHeld(t *testing.T) {
 }
 
 func TestFilterTermsMatchAnyFieldIgnoringCase(t *testing.T) {
-	r := newRow(items(1)[0])
-	a := r.item.Action
+	r := newRow(items(1)[0], verdictPool{})
+	a := r.action
 	tx := a.Payload.Transaction
 	for _, q := range []string{strings.ToLower(a.ID[:6]), strings.ToLower(tx.Network.Name), strings.ToLower(tx.Asset.Symbol) + " " + strings.ToLower(a.ID[:4])} {
 		if !r.matches(q) {
@@ -518,7 +518,7 @@ func TestMouseClickSelectsAndWheelScrolls(t *testing.T) {
 	before := p.SelectedID()
 	// Find the screen row of the third list entry and click it.
 	lines := strings.Split(f.screen(), "\n")
-	want := p.rows.visible[2].item.Action
+	want := p.rows.visible[2].action
 	y := -1
 	for i, l := range lines {
 		if strings.Contains(l, amountText(want.Payload.Transaction)) && strings.Contains(l, want.Payload.Transaction.Network.Name[:4]) {
@@ -566,7 +566,7 @@ func TestFilterTextBuiltOnDemandAndDroppedOnClear(t *testing.T) {
 	}
 	warmSearch(s.sorted)()
 	for _, r := range s.sorted {
-		if p := r.search.Load(); p == nil || *p != searchText(*r.item) {
+		if p := r.search.Load(); p == nil || *p != searchText(r.item()) {
 			t.Fatal("warmSearch did not build every row's text")
 		}
 	}

@@ -71,7 +71,8 @@ func (p *PendingScreen) Visible() int { return len(p.rows.visible) }
 // Selected returns the selected action, or nil when the list is empty.
 func (p *PendingScreen) Selected() *Item {
 	if r := p.selected(); r != nil {
-		return r.item
+		it := r.item()
+		return &it
 	}
 	return nil
 }
@@ -85,7 +86,8 @@ func (p *PendingScreen) Item(id string) (*Item, bool) {
 	if !ok {
 		return nil, false
 	}
-	return r.item, true
+	it := r.item()
+	return &it, true
 }
 
 // Query is the applied filter text.
@@ -134,7 +136,7 @@ func (p *PendingScreen) FullHelp() [][]key.Binding {
 func (p *PendingScreen) Update(msg tea.Msg) (Screen, tea.Cmd) {
 	s, cmd := p.updateMsg(msg)
 	if p.showRaw {
-		if r := p.selected(); r != nil && r.item.Action.ID != p.raw.id {
+		if r := p.selected(); r != nil && r.action.ID != p.raw.id {
 			cmd = tea.Batch(cmd, p.fetchRaw())
 		}
 	}
@@ -195,12 +197,12 @@ func (p *PendingScreen) fetchRaw() tea.Cmd {
 	if r == nil {
 		return nil
 	}
-	a := r.item.Action
+	a := r.action
 	if p.raw.id == a.ID && p.raw.done && p.raw.err == "" {
 		return nil
 	}
-	if len(a.RawPayload) > 0 {
-		p.raw = rawState{id: a.ID, data: a.RawPayload, done: true}
+	if raw := a.RawPayload(); len(raw) > 0 {
+		p.raw = rawState{id: a.ID, data: raw, done: true}
 		return nil
 	}
 	p.raw = rawState{id: a.ID}
@@ -316,7 +318,7 @@ func (p *PendingScreen) setCursor(i int) {
 		return
 	}
 	i = max(0, min(i, n-1))
-	if id := p.rows.visible[i].item.Action.ID; id != p.selID {
+	if id := p.rows.visible[i].action.ID; id != p.selID {
 		p.selID = id
 		p.scroll = 0
 	}
@@ -426,11 +428,12 @@ func (p *PendingScreen) load(items []Item, cached bool) tea.Cmd {
 	p.cached = cached
 	rows := make([]*row, 0, len(items))
 	p.rows.byID = make(map[string]*row, len(items))
+	p.rows.verdicts = verdictPool{}
 	for _, it := range items {
 		if it.Action == nil || it.Action.ID == "" {
 			continue
 		}
-		r := newRow(it)
+		r := newRow(it, p.rows.verdicts)
 		if _, dup := p.rows.byID[it.Action.ID]; dup {
 			continue
 		}
@@ -469,7 +472,7 @@ func (p *PendingScreen) afterLoad() {
 // visible rows may not be sorted yet).
 func (p *PendingScreen) reselectAny() {
 	for i, r := range p.rows.visible {
-		if r.item.Action.ID == p.selID {
+		if r.action.ID == p.selID {
 			p.cursor = i
 			p.clampOffset()
 			return
@@ -483,7 +486,10 @@ func (p *PendingScreen) upsert(it Item) {
 	if it.Action == nil || it.Action.ID == "" {
 		return
 	}
-	r := newRow(it)
+	if p.rows.verdicts == nil {
+		p.rows.verdicts = verdictPool{}
+	}
+	r := newRow(it, p.rows.verdicts)
 	if old := p.rows.byID[it.Action.ID]; old != nil {
 		r.inflight = old.inflight
 	}
@@ -501,8 +507,7 @@ func (p *PendingScreen) update(id string, fn func(*row)) {
 	if !ok {
 		return
 	}
-	it := *old.item
-	cp := &row{item: &it, rank: old.rank, expires: old.expires, created: old.created, net: old.net, inflight: old.inflight}
+	cp := &row{action: old.action, verdict: old.verdict, outcome: old.outcome, rank: old.rank, expires: old.expires, created: old.created, inflight: old.inflight}
 	fn(cp)
 	p.rows.upsert(cp)
 	p.reselect()
@@ -523,7 +528,7 @@ func (p *PendingScreen) remove(id string) bool {
 // flight for them) and returns how many went.
 func (p *PendingScreen) expire(now time.Time) int {
 	gone := p.rows.removeWhere(func(r *row) bool {
-		return !r.inflight && r.item.Decided == "" && !now.Before(r.item.Action.Expires)
+		return !r.inflight && r.decided() == "" && !now.Before(r.action.Expires)
 	})
 	if len(gone) > 0 {
 		p.reselect()

@@ -33,34 +33,113 @@ const syncLimit = 2000
 // filtered again.
 const filterDebounce = 60 * time.Millisecond
 
-// row is one action of the list with what the list needs precomputed.
+// row is one action of the list with what the list needs precomputed. It
+// is kept small (64 bytes) because a list holds one per pending action:
+// the verdict is shared between rows (see verdictPool) and the rare
+// outcome of a decision lives in a side struct.
 type row struct {
-	item     *Item
-	rank     int   // verdict rank for SortVerdict
-	expires  int64 // sort keys, copied out of the action so sorting
-	created  int64 // does not chase pointers
-	net      string
+	action   *client.Action
+	verdict  *Verdict               // shared between rows with the same verdict; never modified
+	outcome  *rowState              // nil until a decision on this action succeeded or failed
+	expires  int64                  // sort keys, copied out of the action so sorting
+	created  int64                  // does not chase pointers
 	search   atomic.Pointer[string] // lower-case filter text, built when a filter needs it (see text)
+	rank     int8                   // verdict rank for SortVerdict
 	inflight bool                   // a decision is being sent
+}
+
+// rowState is what happened to a decision on one action.
+type rowState struct {
+	decided string // "" while undecided, else "approved" or "rejected"
+	lastErr string // the last failure, shown in place
+}
+
+// item is the row as the Item the backend gave (with the outcome so far).
+func (r *row) item() Item {
+	it := Item{Action: r.action, Verdict: *r.verdict}
+	if r.outcome != nil {
+		it.Decided, it.LastErr = r.outcome.decided, r.outcome.lastErr
+	}
+	return it
+}
+
+// decided is what happened to the action ("" while undecided).
+func (r *row) decided() string {
+	if r.outcome == nil {
+		return ""
+	}
+	return r.outcome.decided
+}
+
+// setOutcome records a decision's outcome on the row (a fresh copy: rows
+// are read by list jobs).
+func (r *row) setOutcome(decided, lastErr string) {
+	if decided == "" && lastErr == "" {
+		r.outcome = nil
+		return
+	}
+	r.outcome = &rowState{decided: decided, lastErr: lastErr}
+}
+
+// netName is the network of a transaction action ("" for others).
+func netName(a *client.Action) string {
+	if p := a.Payload; p != nil && p.Transaction != nil {
+		return p.Transaction.Network.Name
+	}
+	return ""
+}
+
+// verdictPool shares one Verdict between the rows whose verdicts are the
+// same: a list of 100,000 actions has a handful of distinct verdicts. Two
+// verdicts are the same when they have the same level and the same rules
+// and warnings slices (backends share those; Items are never modified).
+type verdictPool map[verdictKey]*Verdict
+
+type verdictKey struct {
+	level     string
+	rules     *RuleHit
+	nRules    int
+	warnings  *string
+	nWarnings int
+}
+
+// maxPooledVerdicts bounds the pool; past it, rows get their own copy.
+const maxPooledVerdicts = 4096
+
+func (vp verdictPool) share(v Verdict) *Verdict {
+	k := verdictKey{level: v.Level, nRules: len(v.Rules), nWarnings: len(v.Warnings)}
+	if len(v.Rules) > 0 {
+		k.rules = &v.Rules[0]
+	}
+	if len(v.Warnings) > 0 {
+		k.warnings = &v.Warnings[0]
+	}
+	if p, ok := vp[k]; ok {
+		return p
+	}
+	p := &v
+	if len(vp) < maxPooledVerdicts {
+		vp[k] = p
+	}
+	return p
 }
 
 // rowSet is the list data: every row sorted in the current order, the rows
 // that pass the filter, and an index by action ID. Rows are immutable once
 // built, so snapshots can be read from a tea.Cmd without locks.
 type rowSet struct {
-	byID    map[string]*row
-	sorted  []*row // every row, in sort order
-	visible []*row // rows passing the filter (== sorted when no filter)
-	sort    int
-	query   string // applied filter, lower case
-	ver     uint64 // bumped on every change of sorted
+	byID     map[string]*row
+	sorted   []*row // every row, in sort order
+	visible  []*row // rows passing the filter (== sorted when no filter)
+	sort     int
+	query    string      // applied filter, lower case
+	ver      uint64      // bumped on every change of sorted
+	verdicts verdictPool // shared verdicts of the rows
 }
 
-func newRow(it Item) *row {
-	r := &row{item: &it, expires: it.Action.Expires.UnixNano(), created: it.Action.Created.UnixNano()}
-	if p := it.Action.Payload; p != nil && p.Transaction != nil {
-		r.net = p.Transaction.Network.Name
-	}
+func newRow(it Item, vp verdictPool) *row {
+	r := &row{action: it.Action, verdict: vp.share(it.Verdict), expires: it.Action.Expires.UnixNano(), created: it.Action.Created.UnixNano()}
+	r.setOutcome(it.Decided, it.LastErr)
 	switch level(it.Verdict) {
 	case VerdictReject:
 		r.rank = 0
@@ -80,7 +159,7 @@ func (r *row) text() string {
 	if p := r.search.Load(); p != nil {
 		return *p
 	}
-	t := searchText(*r.item)
+	t := searchText(r.item())
 	r.search.Store(&t)
 	return t
 }
@@ -181,12 +260,12 @@ func less(mode int, a, b *row) int {
 	case SortNewest:
 		c = cmp.Compare(b.created, a.created)
 	case SortVerdict:
-		c = a.rank - b.rank
+		c = int(a.rank) - int(b.rank)
 		if c == 0 {
 			c = cmp.Compare(a.expires, b.expires)
 		}
 	case SortNetwork:
-		c = strings.Compare(a.net, b.net)
+		c = strings.Compare(netName(a.action), netName(b.action))
 		if c == 0 {
 			c = cmp.Compare(a.expires, b.expires)
 		}
@@ -194,7 +273,7 @@ func less(mode int, a, b *row) int {
 		c = cmp.Compare(a.expires, b.expires)
 	}
 	if c == 0 {
-		c = strings.Compare(a.item.Action.ID, b.item.Action.ID)
+		c = strings.Compare(a.action.ID, b.action.ID)
 	}
 	return c
 }
@@ -218,11 +297,11 @@ func insertAt(list []*row, mode int, r *row) int {
 
 // upsert adds or replaces a row. It returns the old row (nil if new).
 func (s *rowSet) upsert(r *row) *row {
-	old := s.byID[r.item.Action.ID]
+	old := s.byID[r.action.ID]
 	if old != nil {
 		s.remove(old)
 	}
-	s.byID[r.item.Action.ID] = r
+	s.byID[r.action.ID] = r
 	s.sorted = slices.Insert(s.sorted, insertAt(s.sorted, s.sort, r), r)
 	if s.filtered() && r.matches(s.query) {
 		s.visible = slices.Insert(s.visible, insertAt(s.visible, s.sort, r), r)
@@ -236,7 +315,7 @@ func (s *rowSet) upsert(r *row) *row {
 
 // remove drops a row.
 func (s *rowSet) remove(r *row) {
-	delete(s.byID, r.item.Action.ID)
+	delete(s.byID, r.action.ID)
 	if i := find(s.sorted, s.sort, r); i >= 0 {
 		s.sorted = slices.Delete(s.sorted, i, i+1)
 	}
@@ -267,7 +346,7 @@ func (s *rowSet) removeWhere(drop func(*row) bool) []*row {
 			n++
 		} else {
 			gone = append(gone, r)
-			delete(s.byID, r.item.Action.ID)
+			delete(s.byID, r.action.ID)
 		}
 	}
 	if len(gone) == 0 {
@@ -276,7 +355,7 @@ func (s *rowSet) removeWhere(drop func(*row) bool) []*row {
 	clear(s.sorted[n:])
 	s.sorted = s.sorted[:n]
 	if s.filtered() {
-		s.visible = slices.DeleteFunc(s.visible, func(r *row) bool { _, ok := s.byID[r.item.Action.ID]; return !ok || s.byID[r.item.Action.ID] != r })
+		s.visible = slices.DeleteFunc(s.visible, func(r *row) bool { _, ok := s.byID[r.action.ID]; return !ok || s.byID[r.action.ID] != r })
 	} else {
 		s.visible = s.sorted
 	}

@@ -129,7 +129,7 @@ func badgeStyle(st styles.Styles, lvl string) func(...string) string {
 
 // rowLine draws one action in exactly w cells.
 func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st styles.Styles) string {
-	it := r.item
+	it := r.item()
 	a := it.Action
 	lvl := level(it.Verdict)
 	rest := max(w-31, 12)
@@ -226,7 +226,7 @@ func ansiWidth(s string) int { return lipglossWidth(s) }
 // detailLines is the readable content of one action, already wrapped to w.
 func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	st := p.ctx.Styles
-	it := r.item
+	it := r.item()
 	a := it.Action
 	var out []string
 	add := func(s string) { out = append(out, s) }
@@ -302,7 +302,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 			}
 		}
 	}
-	if ws := hygiene(it); len(ws) > 0 {
+	if ws := hygiene(&it); len(ws) > 0 {
 		for _, wtext := range ws {
 			for i, l := range hardWrapWords(clean(wtext), w-4) {
 				if i == 0 {
@@ -362,7 +362,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 		field("Name", clean(name))
 		field("Threshold", fmt.Sprintf("%d of %d · %d approved so far", pol.Threshold, len(pol.Members), pol.Approvals))
 	} else {
-		add(st.Error.Render("Payload could not be decoded: " + clean(a.PayloadErr)))
+		add(st.Error.Render("Payload could not be decoded: " + clean(a.PayloadErr())))
 	}
 	add("")
 	add(st.Title.Render("Message to sign"))

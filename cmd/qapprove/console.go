@@ -93,11 +93,11 @@ func runConsole(env *Env, args []string) int {
 }
 
 // consoleOptions are the engine options of a long-lived console session:
-// the engine may tune the memory limit unless GOMEMLIMIT is set
+// the engine tunes the collector unless GOGC or GOMEMLIMIT is set
 // (docs/BENCHMARKS.md).
 func consoleOptions(env *Env) engine.Options {
 	return engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
-		ManageMemory: os.Getenv("GOMEMLIMIT") == ""}
+		ManageMemory: os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == ""}
 }
 
 // onboard, when set, registers a key for a profile that has none (the
@@ -220,7 +220,7 @@ func runPending(env *Env, args []string) int {
 }
 
 func toPendingJSON(a *client.Action, gv governance.Verdict) pendingJSON {
-	p := pendingJSON{ID: a.ID, Type: a.Type, Expires: a.Expires.UTC(), Verdict: gv, PayloadErr: a.PayloadErr}
+	p := pendingJSON{ID: a.ID, Type: a.Type, Expires: a.Expires.UTC(), Verdict: gv, PayloadErr: a.PayloadErr()}
 	if a.Payload != nil {
 		pol := a.Payload.Policy
 		p.Policy, p.Threshold, p.Approvals, p.Members = pol.Name, pol.Threshold, pol.Approvals, len(pol.Members)
@@ -250,7 +250,7 @@ func pendingLine(a *client.Action, gv governance.Verdict, now time.Time) string 
 	} else if a.Payload != nil && a.Payload.KeyUpdate != nil {
 		fmt.Fprintf(&b, " key update for %s", a.Payload.KeyUpdate.APIKeyID)
 	} else {
-		fmt.Fprintf(&b, " (payload unreadable: %s)", a.PayloadErr)
+		fmt.Fprintf(&b, " (payload unreadable: %s)", a.PayloadErr())
 	}
 	fmt.Fprintf(&b, " policy %q %d/%d, expires in %s", p.Policy, p.Approvals, p.Threshold, a.Expires.Sub(now).Round(time.Second))
 	for _, w := range gv.Warnings {
@@ -333,8 +333,8 @@ func describeAction(a *client.Action, gv governance.Verdict) string {
 		fmt.Fprintf(&b, "amount   %s %s\n", client.FormatAmount(t.Amount, t.Asset.Decimals), t.Asset.Symbol)
 		fmt.Fprintf(&b, "to       %s (%s)\n", t.To, wl)
 		fmt.Fprintf(&b, "network  %s (chain %s)\n", t.Network.Name, t.Network.ChainID)
-	} else if a.PayloadErr != "" {
-		fmt.Fprintf(&b, "payload  unreadable: %s\n", a.PayloadErr)
+	} else if a.PayloadErr() != "" {
+		fmt.Fprintf(&b, "payload  unreadable: %s\n", a.PayloadErr())
 	}
 	fmt.Fprintf(&b, "verdict  %s", strings.ToUpper(gv.Level.String()))
 	for _, m := range gv.Matched {

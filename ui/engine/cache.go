@@ -78,7 +78,7 @@ func (e *Engine) loadCache() int {
 	n := 0
 	for i, a := range list {
 		if _, ok := e.items[a.ID]; !ok {
-			e.items[a.ID], e.prints[a.ID] = a, prints[i]
+			e.items[a.ID] = held{a: a, fp: prints[i]}
 			n++
 		}
 	}
@@ -97,8 +97,8 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 	}
 	e.cacheDirty, e.cacheSaved = false, now
 	list := make([]*client.Action, 0, len(e.items))
-	for _, a := range e.items {
-		list = append(list, a)
+	for _, h := range e.items {
+		list = append(list, h.a)
 	}
 	e.mu.Unlock()
 	_ = storage.WriteFileAtomicFunc(e.cachePath(), 0o600, func(w io.Writer) error {
@@ -119,7 +119,7 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 // encodeWire is the inverse of client.DecodeWire with hex messages.
 func encodeWire(a *client.Action) client.WireAction {
 	w := client.WireAction{
-		ID: a.ID, Type: a.Type, Status: a.Status, Description: a.Description,
+		ID: a.ID, Type: a.Type, Status: a.Status, Description: a.Description(),
 		MyDecision: a.MyDecision, Messages: make([]string, len(a.Messages)),
 	}
 	if !a.Expires.IsZero() {
@@ -131,7 +131,7 @@ func encodeWire(a *client.Action) client.WireAction {
 	for i, m := range a.Messages {
 		w.Messages[i] = hex.EncodeToString(m)
 	}
-	raw := a.RawPayload
+	raw := a.RawPayload()
 	if raw == nil && a.Payload != nil {
 		// The engine keeps only the decoded payload: the cache holds it
 		// re-encoded. Signing always re-reads the action from the API.

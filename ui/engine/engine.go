@@ -8,12 +8,9 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -41,8 +38,9 @@ type Options struct {
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
-	// ManageMemory lets the engine tune the Go runtime's memory limit after
-	// bulk loads (the console sets it; unset when GOMEMLIMIT is given).
+	// ManageMemory lets the engine tune the Go runtime's collector for a
+	// long-lived console holding many actions (the console sets it, unless
+	// GOGC or GOMEMLIMIT is given): see tidyMemory.
 	ManageMemory bool
 	// SelftestFailure, when set, replaces the built-in crypto self-test
 	// with this failure (tests).
@@ -71,9 +69,8 @@ type Engine struct {
 
 	events chan ui.Event
 
-	mu     sync.Mutex
-	items  map[string]*client.Action
-	prints map[string]uint64 // fingerprint of each held action (see hold)
+	mu    sync.Mutex
+	items map[string]held // the pending list, by action ID
 
 	verdictMu  sync.Mutex
 	verdicts   map[string]ui.Verdict // shared verdicts (see item)
@@ -107,7 +104,10 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]*client.Action{}, prints: map[string]uint64{}, verdicts: map[string]ui.Verdict{}}
+	if o.ManageMemory {
+		debug.SetGCPercent(consoleGCPercent)
+	}
+	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]held{}, verdicts: map[string]ui.Verdict{}}
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -372,8 +372,7 @@ func (e *Engine) connect() {
 // hold a second copy of a long list.
 func (e *Engine) Refresh(ctx context.Context) error {
 	now := e.now()
-	items := map[string]*client.Action{}
-	prints := map[string]uint64{}
+	items := map[string]held{}
 	err := e.cl.ListPendingPages(ctx, func(page []*client.Action) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -381,12 +380,11 @@ func (e *Engine) Refresh(ctx context.Context) error {
 			if !a.Pending(now) || a.MyDecision != 0 {
 				continue
 			}
-			fp := slim(a)
-			if old, ok := e.items[a.ID]; ok && e.prints[a.ID] == fp {
-				a = old // unchanged: keep the copy already held
+			h := held{fp: slim(a), a: a}
+			if old, ok := e.items[a.ID]; ok && old.fp == h.fp {
+				h = old // unchanged: keep the copy already held
 			}
-			prints[a.ID] = fp
-			items[a.ID] = a
+			items[a.ID] = h
 		}
 		return nil
 	})
@@ -395,7 +393,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		return err
 	}
 	e.mu.Lock()
-	e.items, e.prints = items, prints
+	e.items = items
 	e.loaded = true
 	e.cacheDirty = true
 	e.mu.Unlock()
@@ -421,18 +419,16 @@ const (
 	tidyEvery      = 2 * time.Minute // while holding many actions
 )
 
-// tidyMemory returns free memory to the OS and sets a soft memory limit a
-// tenth (and 16 MiB) above what the runtime then holds, so a console
-// holding 100,000 actions keeps neither its loading peak nor twice its
-// live heap (docs/BENCHMARKS.md). The limit stays above what is held: at
-// or below it the collector would run without pause.
-func tidyMemory() {
-	debug.FreeOSMemory()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	inUse := int64(ms.Sys - ms.HeapReleased) // what the limit is measured against
-	debug.SetMemoryLimit(inUse*11/10 + 16<<20)
-}
+// consoleGCPercent is the collector's target (GOGC) in a console that
+// manages its memory: the heap may grow a quarter over what is live
+// rather than double it. A console allocates little once its list is
+// loaded, so the extra collections cost little, and the bound follows
+// the live heap as the list grows (a fixed memory limit would not).
+const consoleGCPercent = 25
+
+// tidyMemory returns free memory to the OS, so a console holding 100,000
+// actions does not keep its loading peak (docs/BENCHMARKS.md).
+func tidyMemory() { debug.FreeOSMemory() }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	if fe.Action == nil {
@@ -458,9 +454,9 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	a := fe.Action
 	now := e.now()
 	e.mu.Lock()
-	_, had := e.items[a.ID]
+	old, had := e.items[a.ID]
 	if a.Pending(now) && a.MyDecision == 0 {
-		if had && e.prints[a.ID] == fingerprint(a) {
+		if had && old.fp == fingerprint(a) {
 			// Unchanged (the feed replays what is pending on every
 			// connect): nothing to tell the UI.
 			e.mu.Unlock()
@@ -499,8 +495,8 @@ func (e *Engine) ticker() {
 		now := e.now()
 		var expired []string
 		e.mu.Lock()
-		for id, a := range e.items {
-			if !now.Before(a.Expires) {
+		for id, h := range e.items {
+			if !now.Before(h.a.Expires) {
 				expired = append(expired, id)
 				e.forget(id)
 				e.cacheDirty = true
@@ -571,8 +567,8 @@ const maxSharedVerdicts = 4096
 func (e *Engine) snapshot() []ui.Item {
 	e.mu.Lock()
 	list := make([]*client.Action, 0, len(e.items))
-	for _, a := range e.items {
-		list = append(list, a)
+	for _, h := range e.items {
+		list = append(list, h.a)
 	}
 	e.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool {
@@ -757,8 +753,13 @@ func (e *Engine) failedAttempt() int {
 // are dropped (RawPayload fetches them again) unless the payload could not
 // be decoded, in which case the raw bytes are all there is to show.
 func (e *Engine) hold(a *client.Action) {
-	e.prints[a.ID] = slim(a)
-	e.items[a.ID] = a
+	e.items[a.ID] = held{a: a, fp: slim(a)}
+}
+
+// held is one action of the pending list with its fingerprint.
+type held struct {
+	a  *client.Action
+	fp uint64 // see fingerprint, taken before slim
 }
 
 // slim drops what the console does not show of a held action — the raw
@@ -766,48 +767,36 @@ func (e *Engine) hold(a *client.Action) {
 // free-text description — and returns its fingerprint, taken before.
 func slim(a *client.Action) uint64 {
 	fp := fingerprint(a)
-	if a.Payload != nil {
-		a.RawPayload = nil
+	switch {
+	case a.Payload != nil:
+		a.Detail = nil
+	case a.Detail != nil:
+		a.Detail = &client.ActionDetail{PayloadErr: a.Detail.PayloadErr, RawPayload: a.Detail.RawPayload}
 	}
-	a.Description = ""
 	return fp
 }
 
 // forget drops an action from the pending list (e.mu held).
 func (e *Engine) forget(id string) {
 	delete(e.items, id)
-	delete(e.prints, id)
 }
 
 // fingerprint identifies what the console shows of an action, to skip
 // feed frames that change nothing.
-func fingerprint(a *client.Action) uint64 {
-	h := fnv.New64a()
-	h.Write(a.RawPayload)
-	var b [8 * 4]byte
-	binary.BigEndian.PutUint64(b[0:], uint64(a.Status))
-	binary.BigEndian.PutUint64(b[8:], uint64(a.MyDecision))
-	binary.BigEndian.PutUint64(b[16:], uint64(a.Expires.Unix()))
-	binary.BigEndian.PutUint64(b[24:], uint64(len(a.Messages)))
-	h.Write(b[:])
-	for _, m := range a.Messages {
-		h.Write(m)
-	}
-	return h.Sum64()
-}
+func fingerprint(a *client.Action) uint64 { return a.Fingerprint() }
 
 // RawPayload implements ui.Backend: the payload exactly as the API sends
 // it now (the engine keeps only the decoded form in memory).
 func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
 	e.mu.Lock()
-	a := e.items[id]
+	a := e.items[id].a
 	e.mu.Unlock()
-	if a != nil && len(a.RawPayload) > 0 {
-		return append([]byte(nil), a.RawPayload...), nil
+	if a != nil && len(a.RawPayload()) > 0 {
+		return append([]byte(nil), a.RawPayload()...), nil
 	}
 	fresh, err := e.cl.GetAction(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the raw payload: %w", err)
 	}
-	return fresh.RawPayload, nil
+	return fresh.RawPayload(), nil
 }

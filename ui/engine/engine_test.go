@@ -182,7 +182,7 @@ func mustKey(t *testing.T, srv *sandbox.Server) string {
 
 func TestGovernanceInputUndecodable(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
-	a := &client.Action{ID: "a1", Type: client.TypeTransaction, Status: client.StatusPending, Expires: now.Add(time.Hour), PayloadErr: "payload is not valid base64"}
+	a := &client.Action{ID: "a1", Type: client.TypeTransaction, Status: client.StatusPending, Expires: now.Add(time.Hour), Detail: &client.ActionDetail{PayloadErr: "payload is not valid base64"}}
 	in := GovernanceInput(a, now)
 	if in.DecodeError == "" {
 		t.Fatal("undecodable payload not flagged")
@@ -252,7 +252,7 @@ func TestRawPayloadOnDemand(t *testing.T) {
 	ctx := context.Background()
 	connect(t, e)
 	it := e.Pending()[0]
-	if it.Action.RawPayload != nil {
+	if it.Action.RawPayload() != nil {
 		t.Fatal("the engine keeps raw payload bytes of a decodable action in memory")
 	}
 	raw, err := e.RawPayload(ctx, it.Action.ID)
@@ -315,7 +315,7 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	same.RawPayload = raw
+	same.Detail = &client.ActionDetail{RawPayload: raw}
 	e.onFeed(ctx, client.FeedEvent{Action: &same})
 	if evs := drain(); len(evs) != 0 {
 		t.Fatalf("an unchanged feed frame produced %d events", len(evs))

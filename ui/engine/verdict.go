@@ -21,7 +21,7 @@ func GovernanceInput(a *client.Action, now time.Time) governance.Input {
 		ExpiresInSeconds: int64(a.Expires.Sub(now) / time.Second),
 	}
 	if a.Payload == nil {
-		in.DecodeError = a.PayloadErr
+		in.DecodeError = a.PayloadErr()
 		if in.DecodeError == "" {
 			in.DecodeError = "the action has no payload"
 		}
