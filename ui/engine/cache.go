@@ -28,6 +28,9 @@ const (
 	maxCacheEntries   = 500_000
 	cacheVersion      = 2
 	cacheSaveInterval = 30 * time.Second
+	// cacheSaveIntervalLarge spaces the saves of a long list (at least
+	// tidyMinActions), which rewrite tens of megabytes each.
+	cacheSaveIntervalLarge = 3 * time.Minute
 )
 
 type cacheHeader struct {
@@ -86,12 +89,18 @@ func (e *Engine) loadCache() int {
 }
 
 // saveCacheIfDirty writes the cache when the list changed, at most once
-// per cacheSaveInterval unless force is set (exit). It streams to the file
-// so a long list does not need a second copy in memory.
+// per cacheSaveInterval (cacheSaveIntervalLarge for a long list) unless
+// force is set (exit). It streams to the file so a long list does not
+// need a second copy in memory, and returns the garbage of a long one to
+// the OS afterwards.
 func (e *Engine) saveCacheIfDirty(force bool) {
 	now := e.now()
 	e.mu.Lock()
-	if !e.cacheDirty || (!force && now.Sub(e.cacheSaved) < cacheSaveInterval) {
+	every := cacheSaveInterval
+	if len(e.items) >= tidyMinActions {
+		every = cacheSaveIntervalLarge
+	}
+	if !e.cacheDirty || (!force && now.Sub(e.cacheSaved) < every) {
 		e.mu.Unlock()
 		return
 	}
@@ -114,6 +123,9 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 		}
 		return bw.Flush()
 	})
+	if e.opts.ManageMemory && !force && len(list) >= tidyMinActions {
+		tidyMemory()
+	}
 }
 
 // encodeWire is the inverse of client.DecodeWire with hex messages.

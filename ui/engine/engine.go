@@ -493,17 +493,7 @@ func (e *Engine) ticker() {
 		case <-t.C:
 		}
 		now := e.now()
-		var expired []string
-		e.mu.Lock()
-		for id, h := range e.items {
-			if !now.Before(h.a.Expires) {
-				expired = append(expired, id)
-				e.forget(id)
-				e.cacheDirty = true
-			}
-		}
-		e.mu.Unlock()
-		for _, id := range expired {
+		for _, id := range e.expireDue(now) {
 			e.emit(ui.ActionRemoved{ID: id, Why: ui.RemovedExpired})
 		}
 		if !e.sess.Locked() {
@@ -527,6 +517,23 @@ func (e *Engine) ticker() {
 			}
 		}
 	}
+}
+
+// expireDue drops the actions whose expiry has passed and returns their
+// IDs. It does not mark the cache for saving: loading it skips expired
+// actions anyway, and rewriting a long list every time one expires would
+// cost far more than it saves.
+func (e *Engine) expireDue(now time.Time) []string {
+	var expired []string
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, h := range e.items {
+		if !now.Before(h.a.Expires) {
+			expired = append(expired, id)
+			e.forget(id)
+		}
+	}
+	return expired
 }
 
 // item evaluates the rules for a and builds the UI item. Identical

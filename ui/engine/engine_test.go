@@ -340,3 +340,29 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 		t.Fatalf("%d pending after two removals, want %d", got, len(items)-2)
 	}
 }
+
+// Expiry drops actions without scheduling a cache rewrite: loading the
+// cache skips expired actions anyway.
+func TestExpiryDoesNotRewriteCache(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	defer e.Close()
+	connect(t, e)
+	n := len(e.Pending())
+	if n == 0 {
+		t.Fatal("nothing pending")
+	}
+	e.mu.Lock()
+	e.cacheDirty = false
+	e.mu.Unlock()
+	gone := e.expireDue(time.Now().Add(1000 * time.Hour))
+	if len(gone) != n || len(e.Pending()) != 0 {
+		t.Fatalf("expired %d of %d, %d left", len(gone), n, len(e.Pending()))
+	}
+	e.mu.Lock()
+	dirty := e.cacheDirty
+	e.mu.Unlock()
+	if dirty {
+		t.Fatal("expiry marked the cache for rewriting")
+	}
+}
