@@ -231,7 +231,7 @@ func TestRegisterApproveReject(t *testing.T) {
 	}
 	// 2-of-3 with alice already approved: ours completes it.
 	two := pendingWhere(t, e, func(a *client.Action) bool {
-		return a.Payload.Policy.ID == "pol-treasury" && a.Payload.Policy.Approvals == 1
+		return a.Payload.Policy.ID == "pol-treasury" && a.Payload.Approvals == 1
 	})
 	if err := e.c.DecideWith(ctx(t), two.ID, true, signer(sk)); err != nil {
 		t.Fatal(err)
@@ -242,7 +242,7 @@ func TestRegisterApproveReject(t *testing.T) {
 	// 3-of-3: our approval alone leaves it pending; a reject ends it.
 	cold := pendingWhere(t, e, policy("pol-cold"))
 	a, _ := e.c.GetAction(ctx(t), cold.ID)
-	if a.Payload.Policy.Approvals != 2 || a.Payload.Policy.Threshold != 3 {
+	if a.Payload.Approvals != 2 || a.Payload.Policy.Threshold != 3 {
 		t.Fatalf("cold action policy %+v", a.Payload.Policy)
 	}
 	rej := pendingWhere(t, e, policy("pol-dev"))

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -126,7 +127,7 @@ func DecodePayload(raw []byte) (*Payload, error) {
 	if err := d.Decode(&p); err != nil {
 		return nil, fmt.Errorf("payload is not the expected JSON: %s", sanitize(err.Error(), 120))
 	}
-	if p.Policy.Threshold < 0 || p.Policy.Approvals < 0 || len(p.Policy.Members) > 1000 {
+	if p.Policy.Threshold < 0 || p.Approvals < 0 || len(p.Policy.Members) > 1000 {
 		return nil, fmt.Errorf("payload policy has impossible numbers")
 	}
 	if t := p.Transaction; t != nil {
@@ -157,6 +158,7 @@ func (p *Payload) intern() {
 	in(&p.Policy.Name)
 	in(&p.Policy.Kind)
 	p.Policy.Members = internList(p.Policy.Members)
+	p.Policy = sharedPolicy(p.Policy)
 	if t := p.Transaction; t != nil {
 		t.Network = shared(&networks, *t.Network)
 		t.Asset = shared(&assets, *t.Asset)
@@ -169,6 +171,35 @@ func (p *Payload) intern() {
 			in(&t.To)
 		}
 	}
+}
+
+// policies shares one Policy between the actions it governs (bounded).
+var policies = struct {
+	sync.Mutex
+	m map[string]*Policy
+}{m: map[string]*Policy{}}
+
+func sharedPolicy(p *Policy) *Policy {
+	var k strings.Builder
+	for _, s := range []string{p.ID, p.Name, p.Kind, strconv.Itoa(p.Threshold)} {
+		k.WriteString(s)
+		k.WriteByte(0)
+	}
+	for _, m := range p.Members {
+		k.WriteString(m)
+		k.WriteByte(1)
+	}
+	key := k.String()
+	policies.Lock()
+	defer policies.Unlock()
+	if s, ok := policies.m[key]; ok {
+		return s
+	}
+	if len(policies.m) >= maxShared {
+		clear(policies.m)
+	}
+	policies.m[key] = p
+	return p
 }
 
 // sharedTable hands out one pointer per distinct value (bounded); the

@@ -157,7 +157,7 @@ func TestFeedPassesPolicyProgress(t *testing.T) {
 		if fe.Action == nil || fe.Action.ID != id {
 			return false
 		}
-		if fe.Action.Status != client.StatusPending || fe.Action.Payload == nil || fe.Action.Payload.Policy.Approvals != 1 {
+		if fe.Action.Status != client.StatusPending || fe.Action.Payload == nil || fe.Action.Payload.Approvals != 1 {
 			t.Fatalf("after one approval elsewhere: status %d, payload %+v", fe.Action.Status, fe.Action.Payload)
 		}
 		return true

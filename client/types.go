@@ -5,6 +5,7 @@ package client
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -52,23 +53,65 @@ type WireAction struct {
 
 // Payload is the decoded payload document of an action (our reading of the
 // UNCONFIRMED schema; docs/PROTOCOL.md). Exactly one of Transaction and
-// KeyUpdate is set, matching the action type.
+// KeyUpdate is set, matching the action type. On the wire the approvals
+// so far sit inside the policy object (see wirePayload); in memory the
+// policy is shared between the actions it governs, so Approvals is kept
+// beside it.
 type Payload struct {
-	PolicyName  string       `json:"policyName"`
-	Policy      Policy       `json:"policy"`
-	Transaction *Transaction `json:"externalExtension,omitempty"`
-	KeyUpdate   *KeyUpdate   `json:"apiKeyUpdate,omitempty"`
+	PolicyName  string
+	Policy      *Policy // never nil in a decoded payload; shared: never modify
+	Approvals   int     // approvals so far (policy.approvals on the wire)
+	Transaction *Transaction
+	KeyUpdate   *KeyUpdate
 }
 
-// Policy is the Transaction (or Admin) Policy that governs an action, with
-// the approvals counted so far.
+// Policy is the Transaction (or Admin) Policy that governs an action.
 type Policy struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name"`
 	Kind      string   `json:"kind"` // "transaction" or "admin"
 	Threshold int      `json:"threshold"`
-	Members   []string `json:"members"`   // API key IDs / member IDs
-	Approvals int      `json:"approvals"` // approvals so far
+	Members   []string `json:"members"` // API key IDs / member IDs
+}
+
+// wirePayload is the payload document as it is sent.
+type wirePayload struct {
+	PolicyName  string       `json:"policyName"`
+	Policy      wirePolicy   `json:"policy"`
+	Transaction *Transaction `json:"externalExtension,omitempty"`
+	KeyUpdate   *KeyUpdate   `json:"apiKeyUpdate,omitempty"`
+}
+
+type wirePolicy struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	Threshold int      `json:"threshold"`
+	Members   []string `json:"members"`
+	Approvals int      `json:"approvals"`
+}
+
+// MarshalJSON writes the wire form of the payload.
+func (p Payload) MarshalJSON() ([]byte, error) {
+	w := wirePayload{PolicyName: p.PolicyName, Transaction: p.Transaction, KeyUpdate: p.KeyUpdate}
+	if p.Policy != nil {
+		w.Policy = wirePolicy{ID: p.Policy.ID, Name: p.Policy.Name, Kind: p.Policy.Kind, Threshold: p.Policy.Threshold, Members: p.Policy.Members}
+	}
+	w.Policy.Approvals = p.Approvals
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the wire form of the payload.
+func (p *Payload) UnmarshalJSON(b []byte) error {
+	var w wirePayload
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*p = Payload{
+		PolicyName: w.PolicyName, Approvals: w.Policy.Approvals, Transaction: w.Transaction, KeyUpdate: w.KeyUpdate,
+		Policy: &Policy{ID: w.Policy.ID, Name: w.Policy.Name, Kind: w.Policy.Kind, Threshold: w.Policy.Threshold, Members: w.Policy.Members},
+	}
+	return nil
 }
 
 // Network identifies a chain.

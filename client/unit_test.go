@@ -178,3 +178,40 @@ func TestDecodePayloadSharesNetworkAndAsset(t *testing.T) {
 		t.Fatalf("different networks were merged: %+v %+v", a.Network, c.Network)
 	}
 }
+
+// The approvals so far travel inside the policy object on the wire, while
+// in memory the policy is shared and the approvals are kept per action.
+func TestPayloadPolicyWireFormAndSharing(t *testing.T) {
+	mk := func(approvals int) *Payload {
+		b, err := json.Marshal(Payload{PolicyName: "Treasury", Approvals: approvals,
+			Policy: &Policy{ID: "pol-t", Name: "Treasury", Kind: "transaction", Threshold: 2, Members: []string{"k1", "k2", "k3"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wire struct {
+			Policy map[string]any `json:"policy"`
+		}
+		if err := json.Unmarshal(b, &wire); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if wire.Policy["approvals"] != float64(approvals) || wire.Policy["threshold"] != float64(2) {
+			t.Fatalf("wire form %s", b)
+		}
+		p, err := DecodePayload(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a, b := mk(0), mk(1)
+	if a.Approvals != 0 || b.Approvals != 1 {
+		t.Fatalf("approvals %d, %d", a.Approvals, b.Approvals)
+	}
+	if a.Policy != b.Policy || a.Policy.Threshold != 2 || len(a.Policy.Members) != 3 || a.Policy.Name != "Treasury" {
+		t.Fatalf("policy not shared or wrong: %+v %+v", a.Policy, b.Policy)
+	}
+	bare, err := DecodePayload([]byte(`{"policyName":"p"}`))
+	if err != nil || bare.Policy == nil {
+		t.Fatalf("a payload without a policy object: %v %+v", err, bare)
+	}
+}

@@ -322,7 +322,7 @@ func (s *Server) handlePutKey(w http.ResponseWriter, r *http.Request, key string
 		subject: key, newBLS: &pk, newEC: ecRaw,
 		payload: client.Payload{
 			PolicyName: admin.name,
-			Policy:     client.Policy{ID: admin.id, Name: admin.name, Kind: admin.kind, Threshold: 1, Members: admin.members},
+			Policy:     &client.Policy{ID: admin.id, Name: admin.name, Kind: admin.kind, Threshold: 1, Members: admin.members},
 			KeyUpdate:  &client.KeyUpdate{APIKeyID: key, BLSPublicKey: body.BLS, ECPublicKey: body.EC},
 		},
 	}

@@ -86,7 +86,7 @@ func (a *action) visible(key string) bool {
 // wire renders the action for viewer; messages hex (REST) or base64 (feed).
 func (a *action) wire(viewer string, hexMsgs bool) client.WireAction {
 	p := a.payload
-	p.Policy.Approvals = a.approvals()
+	p.Approvals = a.approvals()
 	pj, _ := json.Marshal(p)
 	msg := base64.StdEncoding.EncodeToString(a.message)
 	if hexMsgs {
@@ -178,7 +178,7 @@ func (w *workspace) txAction(spec ActionSpec, now time.Time) (*action, error) {
 		typ: client.TypeTransaction, status: client.StatusPending, created: now, expires: now.Add(d), pol: wal.pol,
 		payload: client.Payload{
 			PolicyName: wal.pol.name,
-			Policy:     client.Policy{ID: wal.pol.id, Name: wal.pol.name, Kind: wal.pol.kind, Threshold: wal.pol.threshold, Members: wal.pol.members},
+			Policy:     &client.Policy{ID: wal.pol.id, Name: wal.pol.name, Kind: wal.pol.kind, Threshold: wal.pol.threshold, Members: wal.pol.members},
 			Transaction: &client.Transaction{
 				Network:  &client.Network{Name: wal.net.Name, Family: wal.net.Family, ChainID: wal.net.ChainID, Testnet: wal.net.Testnet},
 				WalletID: wal.ID, From: wal.Address, To: spec.To, ToName: toName, Whitelisted: wl,

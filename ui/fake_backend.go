@@ -324,10 +324,10 @@ func SampleItems(n int, now time.Time) []Item {
 		}
 		p := &client.Payload{
 			PolicyName:  []string{"Treasury 2-of-3", "Hot wallet", "Payroll", "Ops"}[i%4],
-			Policy:      client.Policy{ID: fmt.Sprintf("pol-%d", i%4), Kind: "transaction", Threshold: thr, Members: members, Approvals: i % thr},
+			Approvals:   i % thr,
 			Transaction: tx,
 		}
-		p.Policy.Name = p.PolicyName
+		p.Policy = &client.Policy{ID: fmt.Sprintf("pol-%d", i%4), Name: p.PolicyName, Kind: "transaction", Threshold: thr, Members: members}
 		raw, _ := json.Marshal(p)
 		msg := fmt.Appendf(nil, "\x08\x01\x12\x20qapprove-sample-action-%08d-%s", i, asset.Symbol)
 		a := &client.Action{

@@ -138,7 +138,7 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	dw := max(4, rest-nw-aw)
 	var network, amount, dest, wl, pol string
 	if pl := a.Payload; pl != nil {
-		pol = fmt.Sprintf("%d/%d", pl.Policy.Approvals, pl.Policy.Threshold)
+		pol = fmt.Sprintf("%d/%d", pl.Approvals, pl.Policy.Threshold)
 		switch {
 		case pl.Transaction != nil:
 			tx := pl.Transaction
@@ -360,7 +360,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 			name = pol.Name
 		}
 		field("Name", clean(name))
-		field("Threshold", fmt.Sprintf("%d of %d · %d approved so far", pol.Threshold, len(pol.Members), pol.Approvals))
+		field("Threshold", fmt.Sprintf("%d of %d · %d approved so far", pol.Threshold, len(pol.Members), pl.Approvals))
 	} else {
 		add(st.Error.Render("Payload could not be decoded: " + clean(a.PayloadErr())))
 	}

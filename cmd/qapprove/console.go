@@ -223,7 +223,7 @@ func toPendingJSON(a *client.Action, gv governance.Verdict) pendingJSON {
 	p := pendingJSON{ID: a.ID, Type: a.Type, Expires: a.Expires.UTC(), Verdict: gv, PayloadErr: a.PayloadErr()}
 	if a.Payload != nil {
 		pol := a.Payload.Policy
-		p.Policy, p.Threshold, p.Approvals, p.Members = pol.Name, pol.Threshold, pol.Approvals, len(pol.Members)
+		p.Policy, p.Threshold, p.Approvals, p.Members = pol.Name, pol.Threshold, a.Payload.Approvals, len(pol.Members)
 		if p.Policy == "" {
 			p.Policy = a.Payload.PolicyName
 		}

@@ -35,7 +35,7 @@ func GovernanceInput(a *client.Action, now time.Time) governance.Input {
 	in.Action.Policy = governance.Policy{
 		Name:      name,
 		Threshold: int64(p.Policy.Threshold),
-		Approvals: int64(p.Policy.Approvals),
+		Approvals: int64(p.Approvals),
 		Members:   append([]string(nil), p.Policy.Members...),
 	}
 	if t := p.Transaction; t != nil {
