@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"hash/maphash"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,7 +41,10 @@ func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
 // so a caller can keep only what it needs of a long list. Actions seen on
 // an earlier page are left out; an error from fn stops the listing.
 func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) error) error {
-	seen := map[string]bool{}
+	// IDs already taken, by hash: a long list does not keep a second
+	// copy of every ID alive while it loads.
+	seed := maphash.MakeSeed()
+	seen := map[uint64]struct{}{}
 	token := ""
 	for page := 0; page < maxListPages; page++ {
 		q := url.Values{"status": {strconv.Itoa(StatusPending)}, "pageSize": {strconv.Itoa(listPageSize)}}
@@ -57,10 +61,11 @@ func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) e
 			if err != nil {
 				return err
 			}
-			if seen[a.ID] {
+			h := maphash.String(seed, a.ID)
+			if _, dup := seen[h]; dup {
 				continue
 			}
-			seen[a.ID] = true
+			seen[h] = struct{}{}
 			page = append(page, a)
 		}
 		if err := fn(page); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -28,6 +29,7 @@ const (
 	maxCacheEntries   = 500_000
 	cacheVersion      = 2
 	cacheSaveInterval = 30 * time.Second
+	bulkCacheBytes    = 8 << 20 // a cache this large holds a long list (~8,000 actions)
 	// cacheSaveIntervalLarge spaces the saves of a long list (at least
 	// tidyMinActions), which rewrite tens of megabytes each.
 	cacheSaveIntervalLarge = 3 * time.Minute
@@ -48,8 +50,13 @@ func (e *Engine) loadCache() int {
 		return 0
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
+	st, err := f.Stat()
+	if err != nil || st.Size() > maxCacheSize {
 		return 0
+	}
+	if e.opts.ManageMemory && st.Size() >= bulkCacheBytes {
+		debug.SetGCPercent(bulkGCPercent) // see bulkGC
+		defer debug.SetGCPercent(consoleGCPercent)
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxCacheLine)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -72,6 +73,11 @@ type Engine struct {
 	mu    sync.Mutex
 	items map[string]held // the pending list, by action ID
 
+	// listMu orders the list events that describe the whole list (a
+	// snapshot, or a refresh's changes against the last one), so a stale
+	// snapshot never follows a newer refresh.
+	listMu sync.Mutex
+
 	verdictMu  sync.Mutex
 	verdicts   map[string]ui.Verdict // shared verdicts (see item)
 	lockReason string
@@ -83,9 +89,11 @@ type Engine struct {
 	wg         sync.WaitGroup
 	cacheDirty bool
 	cacheSaved time.Time
-	loaded     bool      // a list from the API has arrived
-	wasLive    bool      // the feed has been live before
-	tidyAt     time.Time // when to tidy memory next (zero: not scheduled)
+	loaded     bool          // a list from the API has arrived
+	wasLive    bool          // the feed has been live before
+	cacheDone  chan struct{} // closed when the background cache load is over (nil: none started)
+	tidyAt     time.Time     // when to tidy memory next (zero: not scheduled)
+	frames     atomic.Int64  // feed action frames since the last tick
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -314,13 +322,21 @@ func (e *Engine) Start(ctx context.Context) {
 	e.mu.Unlock()
 	e.emit(ui.Conn{State: ui.ConnOffline})
 	// The self-test and the cache load run in the background, so the first
-	// frame does not wait for them.
+	// frame does not wait for them. A refresh waits for the cache, so that
+	// it finds the cached actions and keeps those that did not change.
+	cacheDone := make(chan struct{})
+	e.mu.Lock()
+	e.cacheDone = cacheDone
+	e.mu.Unlock()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer close(cacheDone)
 		e.runSelftest()
 		if n := e.loadCache(); n > 0 {
+			e.listMu.Lock()
 			e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+			e.listMu.Unlock()
 			e.releaseBulkGarbage(n)
 		}
 	}()
@@ -369,13 +385,30 @@ func (e *Engine) connect() {
 
 // Refresh reloads the pending actions from the API. Pages are taken in as
 // they arrive (keeping only the decoded payloads), so memory does not
-// hold a second copy of a long list.
+// hold a second copy of a long list. When a list was already shown and
+// little changed (a restart from the cache, a reconnect), only the changes
+// go to the UI rather than the whole list again.
 func (e *Engine) Refresh(ctx context.Context) error {
+	e.mu.Lock()
+	cacheDone := e.cacheDone
+	e.mu.Unlock()
+	if cacheDone != nil {
+		select {
+		case <-cacheDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	now := e.now()
-	items := map[string]held{}
+	e.mu.Lock()
+	items := make(map[string]held, len(e.items))
+	e.mu.Unlock()
+	bulk := bulkGC{on: e.opts.ManageMemory}
+	defer bulk.end()
 	err := e.cl.ListPendingPages(ctx, func(page []*client.Action) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
+		bulk.size(max(len(e.items), len(items)))
 		for _, a := range page {
 			if !a.Pending(now) || a.MyDecision != 0 {
 				continue
@@ -392,15 +425,74 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		e.emit(ui.Notice{Text: "could not load pending actions: " + err.Error()})
 		return err
 	}
+	e.listMu.Lock()
+	defer e.listMu.Unlock()
 	e.mu.Lock()
+	old := e.items
 	e.items = items
 	e.loaded = true
-	e.cacheDirty = true
+	var changed []*client.Action
+	var gone []held
+	for id, h := range items {
+		if o, ok := old[id]; !ok || o.a != h.a {
+			changed = append(changed, h.a)
+		}
+	}
+	for id, o := range old {
+		if _, ok := items[id]; !ok {
+			gone = append(gone, o)
+		}
+	}
+	e.cacheDirty = e.cacheDirty || len(changed) > 0 || len(gone) > 0
 	e.mu.Unlock()
-	e.emit(ui.ActionsLoaded{Items: e.snapshot()})
-	e.releaseBulkGarbage(len(items))
+	if len(old) == 0 || len(changed)+len(gone) > maxRefreshChanges {
+		e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+		e.releaseBulkGarbage(len(items))
+		return nil
+	}
+	for _, a := range changed {
+		e.emit(ui.ActionUpserted{Item: e.item(a)})
+	}
+	for _, o := range gone {
+		why := ui.RemovedElsewhere
+		if !now.Before(o.a.Expires) {
+			why = ui.RemovedExpired
+		}
+		e.emit(ui.ActionRemoved{ID: o.a.ID, Why: why})
+	}
+	e.releaseBulkGarbage(len(items)) // the pages were garbage all the same
 	return nil
 }
+
+// bulkGC makes the collector keep the heap closer to what is live while
+// a long list is taken in (an old list may still be held, and every page
+// is garbage soon after). It starts once the list is known to be long.
+type bulkGC struct {
+	on      bool // the console manages its memory
+	started bool
+}
+
+// size reports how long the list is so far.
+func (b *bulkGC) size(n int) {
+	if b.on && !b.started && n >= tidyMinActions {
+		b.started = true
+		debug.SetGCPercent(bulkGCPercent)
+	}
+}
+
+// end restores the console's collector target.
+func (b *bulkGC) end() {
+	if b.started {
+		debug.SetGCPercent(consoleGCPercent)
+	}
+}
+
+// bulkGCPercent is the collector's target while a long list is reloaded.
+const bulkGCPercent = 10
+
+// maxRefreshChanges is how many changes a refresh sends one by one; past
+// it the whole list is sent again (the event channel holds 1024).
+const maxRefreshChanges = 256
 
 // releaseBulkGarbage schedules a memory tidy a few seconds after a large
 // load (pages, feed replay, the old list), once that garbage is dead.
@@ -416,8 +508,30 @@ func (e *Engine) releaseBulkGarbage(n int) {
 // Memory tidying of a long-lived console (Options.ManageMemory).
 const (
 	tidyMinActions = 10_000          // below this the defaults are fine
-	tidyEvery      = 2 * time.Minute // while holding many actions
+	tidyEvery      = time.Minute     // while holding many actions
+	tidyAfterBulk  = 3 * time.Second // after the last second of a feed replay
+	bulkFrames     = 200             // feed frames in a second that make a replay
 )
+
+// tidyDue advances the memory-tidy schedule by one tick, given the feed
+// frames of the last second, and reports whether to tidy now (e.mu
+// held). While a replay of a long list streams in, the tidy waits until
+// it has ended, so its garbage is returned too.
+func (e *Engine) tidyDue(now time.Time, frames int64) bool {
+	big := len(e.items) >= tidyMinActions
+	if big && frames >= bulkFrames {
+		e.tidyAt = now.Add(tidyAfterBulk)
+		return false
+	}
+	if e.tidyAt.IsZero() || now.Before(e.tidyAt) {
+		return false
+	}
+	e.tidyAt = time.Time{}
+	if big {
+		e.tidyAt = now.Add(tidyEvery)
+	}
+	return true
+}
 
 // consoleGCPercent is the collector's target (GOGC) in a console that
 // manages its memory: the heap may grow a quarter over what is live
@@ -452,6 +566,7 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 		return
 	}
 	a := fe.Action
+	e.frames.Add(1)
 	now := e.now()
 	e.mu.Lock()
 	old, had := e.items[a.ID]
@@ -502,15 +617,10 @@ func (e *Engine) ticker() {
 			}
 		}
 		e.saveCacheIfDirty(false)
+		frames := e.frames.Swap(0)
 		if e.opts.ManageMemory {
 			e.mu.Lock()
-			due := !e.tidyAt.IsZero() && !now.Before(e.tidyAt)
-			if due {
-				e.tidyAt = time.Time{}
-				if len(e.items) >= tidyMinActions {
-					e.tidyAt = now.Add(tidyEvery)
-				}
-			}
+			due := e.tidyDue(now, frames)
 			e.mu.Unlock()
 			if due {
 				tidyMemory()

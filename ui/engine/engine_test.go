@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +365,185 @@ func TestExpiryDoesNotRewriteCache(t *testing.T) {
 	e.mu.Unlock()
 	if dirty {
 		t.Fatal("expiry marked the cache for rewriting")
+	}
+}
+
+// After a restart the list comes from the cache; when the API then sends
+// the same actions, the engine keeps the cached copies (no second copy of
+// a long list, no spurious updates).
+func TestRefreshKeepsUnchangedCachedActions(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	connect(t, e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2 := open(t, paths)
+	defer e2.Close()
+	cached := map[string]*client.Action{}
+	for _, it := range e2.Pending() {
+		cached[it.Action.ID] = it.Action
+	}
+	if len(cached) == 0 {
+		t.Fatal("nothing cached")
+	}
+	connect(t, e2)
+	kept := 0
+	for _, it := range e2.Pending() {
+		if cached[it.Action.ID] == it.Action {
+			kept++
+		}
+	}
+	if kept != len(cached) {
+		t.Fatalf("kept %d of %d cached actions across the refresh", kept, len(cached))
+	}
+}
+
+// The memory tidy of a console holding a long list waits for a feed replay
+// to end, then repeats every tidyEvery; a short list is never tidied.
+func TestTidyScheduleWaitsForReplay(t *testing.T) {
+	e := &Engine{items: map[string]held{}}
+	t0 := time.Unix(1_800_000_000, 0)
+	if e.tidyDue(t0, 10_000) || !e.tidyAt.IsZero() {
+		t.Fatal("a short list was scheduled for tidying")
+	}
+	for i := range tidyMinActions {
+		e.items[fmt.Sprint(i)] = held{}
+	}
+	e.tidyAt = t0.Add(time.Second) // a bulk load just ended
+	at := t0
+	for i := range 5 { // a replay streams in for five seconds
+		at = t0.Add(time.Duration(i) * time.Second)
+		if e.tidyDue(at, bulkFrames) {
+			t.Fatalf("tidied during the replay, at %v", at.Sub(t0))
+		}
+	}
+	quiet := at.Add(time.Second)
+	for ; quiet.Before(at.Add(tidyAfterBulk)); quiet = quiet.Add(time.Second) {
+		if e.tidyDue(quiet, 3) {
+			t.Fatalf("tidied %v after the replay", quiet.Sub(at))
+		}
+	}
+	if !e.tidyDue(at.Add(tidyAfterBulk), 0) {
+		t.Fatal("no tidy after the replay ended")
+	}
+	if !e.tidyAt.Equal(at.Add(tidyAfterBulk + tidyEvery)) {
+		t.Fatalf("next tidy at %v, want %v later", e.tidyAt.Sub(at), tidyAfterBulk+tidyEvery)
+	}
+}
+
+// A refresh of a list already shown sends only what changed: an action
+// decided elsewhere goes, a new one comes, the rest stay as they are.
+func TestRefreshSendsOnlyChanges(t *testing.T) {
+	srv, paths := setup(t)
+	e := open(t, paths)
+	defer e.Close()
+	connect(t, e)
+	before := e.Pending()
+	drain := func() []ui.Event {
+		var evs []ui.Event
+		for {
+			select {
+			case ev := <-e.Subscribe():
+				evs = append(evs, ev)
+			default:
+				return evs
+			}
+		}
+	}
+	drain()
+	var other string
+	for _, it := range before {
+		if info, ok := srv.Action(it.Action.ID); ok && info.Type == client.TypeTransaction && srv.DecideAsOther(it.Action.ID, false) == nil {
+			other = it.Action.ID
+			break
+		}
+	}
+	if other == "" {
+		t.Fatal("no action another member could reject")
+	}
+	added, err := srv.AddAction(sandbox.ActionSpec{Wallet: "wal-eth-sepolia", Asset: "SepoliaETH", To: "0x2C4e6A8b0D1f3A5c7E9b2D4f6A8c0E1b3D5f7A65", Amount: "1", ExpiresIn: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var upserted, removed []string
+	for _, ev := range drain() {
+		switch ev := ev.(type) {
+		case ui.ActionsLoaded:
+			t.Fatalf("the whole list (%d) was sent again", len(ev.Items))
+		case ui.ActionUpserted:
+			upserted = append(upserted, ev.Item.Action.ID)
+		case ui.ActionRemoved:
+			if ev.Why != ui.RemovedElsewhere {
+				t.Fatalf("removed %s as %s", ev.ID, ev.Why)
+			}
+			removed = append(removed, ev.ID)
+		}
+	}
+	if len(upserted) != 1 || upserted[0] != added || len(removed) != 1 || removed[0] != other {
+		t.Fatalf("upserted %v (want %s), removed %v (want %s)", upserted, added, removed, other)
+	}
+	if len(e.Pending()) != len(before) {
+		t.Fatalf("%d pending after the refresh, want %d", len(e.Pending()), len(before))
+	}
+}
+
+// A refresh right after start waits for the cache load running in the
+// background, so it finds the cached actions and keeps them (a long list
+// is not held twice, nor sent to the UI twice).
+func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
+	_, paths := setup(t)
+	e := open(t, paths)
+	connect(t, e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e2.Start(ctx)
+	if err := e2.Client().Token(ctx); err == nil {
+		t.Fatal("signed in while locked")
+	}
+	if err := e2.sess.Unlock(testPass); err != nil { // unlock without connecting
+		t.Fatal(err)
+	}
+	if err := e2.Client().Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e2.cacheDone:
+	default:
+		t.Fatal("the refresh finished before the cache load")
+	}
+	var cached []ui.Item
+	for len(cached) == 0 {
+		select {
+		case ev := <-e2.Subscribe():
+			if l, ok := ev.(ui.ActionsLoaded); ok {
+				cached = l.Items
+			}
+		default:
+			t.Fatal("the cached list never reached the UI")
+		}
+	}
+	now := map[string]*client.Action{}
+	for _, it := range e2.Pending() {
+		now[it.Action.ID] = it.Action
+	}
+	for _, it := range cached {
+		if now[it.Action.ID] != it.Action {
+			t.Fatalf("cached action %s was replaced by an identical copy", it.Action.ID)
+		}
 	}
 }
