@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-unit test-keychain bench fuzz lint clean
+.PHONY: all build demo test test-unit test-keychain bench bench-memory fuzz lint clean
 
 all: build
 
@@ -25,9 +25,15 @@ test-unit:
 test-keychain:
 	bash scripts/keychain-test.sh
 
-## bench: all benchmarks (numbers go to docs/BENCHMARKS.md)
-bench:
+## bench: all benchmarks (numbers go to docs/BENCHMARKS.md), then the
+## console's resident memory with 100,000 pending actions (bench-memory)
+bench: bench-memory
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+## bench-memory: RSS of the built console holding ~100,000 pending actions
+## from the sandbox, after a fresh load and after a restart (needs tmux)
+bench-memory: build
+	scripts/console-rss.sh
 
 ## fuzz: a short run of every fuzz target. Minimisation of new inputs is
 ## off: on FuzzVerify (whole journals) it stalls a short run for its whole
