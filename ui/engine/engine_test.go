@@ -296,17 +296,7 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 	if len(items) < 2 {
 		t.Fatal("need two pending actions")
 	}
-	drain := func() []ui.Event {
-		var evs []ui.Event
-		for {
-			select {
-			case ev := <-e.Subscribe():
-				evs = append(evs, ev)
-			default:
-				return evs
-			}
-		}
-	}
+	drain := func() []ui.Event { return drainEvents(e) }
 	drain()
 	ctx := context.Background()
 
@@ -372,12 +362,7 @@ func TestExpiryDoesNotRewriteCache(t *testing.T) {
 // the same actions, the engine keeps the cached copies (no second copy of
 // a long list, no spurious updates).
 func TestRefreshKeepsUnchangedCachedActions(t *testing.T) {
-	_, paths := setup(t)
-	e := open(t, paths)
-	connect(t, e)
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
+	paths := cachedHome(t)
 	e2 := open(t, paths)
 	defer e2.Close()
 	cached := map[string]*client.Action{}
@@ -440,17 +425,7 @@ func TestRefreshSendsOnlyChanges(t *testing.T) {
 	defer e.Close()
 	connect(t, e)
 	before := e.Pending()
-	drain := func() []ui.Event {
-		var evs []ui.Event
-		for {
-			select {
-			case ev := <-e.Subscribe():
-				evs = append(evs, ev)
-			default:
-				return evs
-			}
-		}
-	}
+	drain := func() []ui.Event { return drainEvents(e) }
 	drain()
 	var other string
 	for _, it := range before {
@@ -495,12 +470,7 @@ func TestRefreshSendsOnlyChanges(t *testing.T) {
 // background, so it finds the cached actions and keeps them (a long list
 // is not held twice, nor sent to the UI twice).
 func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
-	_, paths := setup(t)
-	e := open(t, paths)
-	connect(t, e)
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
+	paths := cachedHome(t)
 	e2, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
 	if err != nil {
 		t.Fatal(err)
@@ -546,4 +516,29 @@ func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 			t.Fatalf("cached action %s was replaced by an identical copy", it.Action.ID)
 		}
 	}
+}
+
+// drainEvents returns the events waiting on e's channel.
+func drainEvents(e *Engine) []ui.Event {
+	var evs []ui.Event
+	for {
+		select {
+		case ev := <-e.Subscribe():
+			evs = append(evs, ev)
+		default:
+			return evs
+		}
+	}
+}
+
+// cachedHome is a profile whose pending cache holds the sandbox's list.
+func cachedHome(t *testing.T) storage.Paths {
+	t.Helper()
+	_, paths := setup(t)
+	e := open(t, paths)
+	connect(t, e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return paths
 }
