@@ -50,7 +50,7 @@ type PendingScreen struct {
 
 // NewPendingScreen returns an empty pending screen.
 func NewPendingScreen(ctx *Context) *PendingScreen {
-	return &PendingScreen{ctx: ctx, rows: rowSet{byID: map[string]*row{}}}
+	return &PendingScreen{ctx: ctx, rows: rowSet{byID: map[string]*row{}, verdicts: verdictPool{}}}
 }
 
 // Title implements Screen.
@@ -485,9 +485,6 @@ func (p *PendingScreen) reselectAny() {
 func (p *PendingScreen) upsert(it Item) {
 	if it.Action == nil || it.Action.ID == "" {
 		return
-	}
-	if p.rows.verdicts == nil {
-		p.rows.verdicts = verdictPool{}
 	}
 	r := newRow(it, p.rows.verdicts)
 	if old := p.rows.byID[it.Action.ID]; old != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -29,7 +28,6 @@ const (
 	maxCacheEntries   = 500_000
 	cacheVersion      = 2
 	cacheSaveInterval = 30 * time.Second
-	bulkCacheBytes    = 8 << 20 // a cache this large holds a long list (~8,000 actions)
 	// cacheSaveIntervalLarge spaces the saves of a long list (at least
 	// tidyMinActions), which rewrite tens of megabytes each.
 	cacheSaveIntervalLarge = 3 * time.Minute
@@ -50,14 +48,11 @@ func (e *Engine) loadCache() int {
 		return 0
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || st.Size() > maxCacheSize {
+	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
 		return 0
 	}
-	if e.opts.ManageMemory && st.Size() >= bulkCacheBytes {
-		debug.SetGCPercent(bulkGCPercent) // see bulkGC
-		defer debug.SetGCPercent(consoleGCPercent)
-	}
+	bulk := bulkGC{on: e.opts.ManageMemory}
+	defer bulk.end()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxCacheLine)
 	if !sc.Scan() {
@@ -71,6 +66,7 @@ func (e *Engine) loadCache() int {
 	var list []*client.Action
 	var prints []uint64
 	for sc.Scan() && len(list) < maxCacheEntries {
+		bulk.size(len(list))
 		var w client.WireAction
 		if json.Unmarshal(sc.Bytes(), &w) != nil {
 			continue

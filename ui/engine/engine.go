@@ -431,8 +431,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	old := e.items
 	e.items = items
 	e.loaded = true
-	var changed []*client.Action
-	var gone []held
+	var changed, gone []*client.Action
 	for id, h := range items {
 		if o, ok := old[id]; !ok || o.a != h.a {
 			changed = append(changed, h.a)
@@ -440,7 +439,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	}
 	for id, o := range old {
 		if _, ok := items[id]; !ok {
-			gone = append(gone, o)
+			gone = append(gone, o.a)
 		}
 	}
 	e.cacheDirty = e.cacheDirty || len(changed) > 0 || len(gone) > 0
@@ -453,12 +452,8 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	for _, a := range changed {
 		e.emit(ui.ActionUpserted{Item: e.item(a)})
 	}
-	for _, o := range gone {
-		why := ui.RemovedElsewhere
-		if !now.Before(o.a.Expires) {
-			why = ui.RemovedExpired
-		}
-		e.emit(ui.ActionRemoved{ID: o.a.ID, Why: why})
+	for _, a := range gone {
+		e.emit(ui.ActionRemoved{ID: a.ID, Why: removedWhy(a, now)})
 	}
 	e.releaseBulkGarbage(len(items)) // the pages were garbage all the same
 	return nil
@@ -571,7 +566,7 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	e.mu.Lock()
 	old, had := e.items[a.ID]
 	if a.Pending(now) && a.MyDecision == 0 {
-		if had && old.fp == fingerprint(a) {
+		if had && old.fp == a.Fingerprint() {
 			// Unchanged (the feed replays what is pending on every
 			// connect): nothing to tell the UI.
 			e.mu.Unlock()
@@ -583,16 +578,8 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 		e.emit(ui.ActionUpserted{Item: e.item(a)})
 		return
 	}
-	e.forget(a.ID)
-	e.cacheDirty = e.cacheDirty || had
 	e.mu.Unlock()
-	if had {
-		why := ui.RemovedElsewhere
-		if a.Status == client.StatusExpired || !now.Before(a.Expires) {
-			why = ui.RemovedExpired
-		}
-		e.emit(ui.ActionRemoved{ID: a.ID, Why: why})
-	}
+	e.drop(a.ID, a, now)
 }
 
 // ticker drops expired actions, locks before the session deadline (so the
@@ -786,6 +773,8 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	return out, sendErr
 }
 
+// drop forgets an action that is no longer pending (a is its latest
+// state) and tells the UI why, if it was held.
 func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 	e.mu.Lock()
 	_, had := e.items[id]
@@ -793,12 +782,17 @@ func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 	e.cacheDirty = e.cacheDirty || had
 	e.mu.Unlock()
 	if had {
-		why := ui.RemovedElsewhere
-		if !now.Before(a.Expires) || a.Status == client.StatusExpired {
-			why = ui.RemovedExpired
-		}
-		e.emit(ui.ActionRemoved{ID: id, Why: why})
+		e.emit(ui.ActionRemoved{ID: id, Why: removedWhy(a, now)})
 	}
+}
+
+// removedWhy is why a that left the pending list is gone: it expired, or
+// it was decided elsewhere.
+func removedWhy(a *client.Action, now time.Time) string {
+	if a.Status == client.StatusExpired || !now.Before(a.Expires) {
+		return ui.RemovedExpired
+	}
+	return ui.RemovedElsewhere
 }
 
 // Against reports whether decision ("approve" or "reject") goes against
@@ -876,14 +870,14 @@ func (e *Engine) hold(a *client.Action) {
 // held is one action of the pending list with its fingerprint.
 type held struct {
 	a  *client.Action
-	fp uint64 // see fingerprint, taken before slim
+	fp uint64 // a.Fingerprint(), taken before slim
 }
 
 // slim drops what the console does not show of a held action — the raw
 // payload bytes of a decodable payload (fetched again on demand) and the
 // free-text description — and returns its fingerprint, taken before.
 func slim(a *client.Action) uint64 {
-	fp := fingerprint(a)
+	fp := a.Fingerprint()
 	switch {
 	case a.Payload != nil:
 		a.Detail = nil
@@ -897,10 +891,6 @@ func slim(a *client.Action) uint64 {
 func (e *Engine) forget(id string) {
 	delete(e.items, id)
 }
-
-// fingerprint identifies what the console shows of an action, to skip
-// feed frames that change nothing.
-func fingerprint(a *client.Action) uint64 { return a.Fingerprint() }
 
 // RawPayload implements ui.Backend: the payload exactly as the API sends
 // it now (the engine keeps only the decoded form in memory).
