@@ -148,9 +148,9 @@ func DecodePayload(raw []byte) (*Payload, error) {
 	return &p, nil
 }
 
-// intern makes the strings that repeat across actions (policies, members,
-// networks, assets, wallets, addresses, names) share one copy, so a list of
-// 100,000 actions does not hold 100,000 copies of each.
+// intern makes what repeats across actions (policies, member lists,
+// networks, assets, wallets, addresses, names) share one copy, so a list
+// of 100,000 actions does not hold 100,000 copies of each.
 func (p *Payload) intern() {
 	in := func(s *string) { *s = unique.Make(*s).Value() }
 	in(&p.PolicyName)
@@ -158,10 +158,10 @@ func (p *Payload) intern() {
 	in(&p.Policy.Name)
 	in(&p.Policy.Kind)
 	p.Policy.Members = internList(p.Policy.Members)
-	p.Policy = sharedPolicy(p.Policy)
+	p.Policy = policies.share(policyKey(p.Policy), func() *Policy { return p.Policy })
 	if t := p.Transaction; t != nil {
-		t.Network = shared(&networks, *t.Network)
-		t.Asset = shared(&assets, *t.Asset)
+		t.Network = networks.share(*t.Network, func() *Network { return t.Network })
+		t.Asset = assets.share(*t.Asset, func() *Asset { return t.Asset })
 		for _, s := range []*string{&t.WalletID, &t.From, &t.ToName, &t.Note, &t.InitiatorName} {
 			in(s)
 		}
@@ -173,13 +173,40 @@ func (p *Payload) intern() {
 	}
 }
 
-// policies shares one Policy between the actions it governs (bounded).
-var policies = struct {
+// sharedTable hands out one shared value per key. It is bounded: when
+// full it starts afresh. A shared value must never be modified.
+type sharedTable[K comparable, V any] struct {
 	sync.Mutex
-	m map[string]*Policy
-}{m: map[string]*Policy{}}
+	m map[K]V
+}
 
-func sharedPolicy(p *Policy) *Policy {
+// maxShared bounds every sharedTable.
+const maxShared = 4096
+
+// share returns the value held for k, or holds the one made by v.
+func (t *sharedTable[K, V]) share(k K, v func() V) V {
+	t.Lock()
+	defer t.Unlock()
+	if s, ok := t.m[k]; ok {
+		return s
+	}
+	if t.m == nil || len(t.m) >= maxShared {
+		t.m = map[K]V{}
+	}
+	s := v()
+	t.m[k] = s
+	return s
+}
+
+var (
+	networks    sharedTable[Network, *Network]
+	assets      sharedTable[Asset, *Asset]
+	policies    sharedTable[string, *Policy] // by policyKey
+	memberLists sharedTable[unique.Handle[string], []string]
+)
+
+// policyKey identifies a policy by everything it holds.
+func policyKey(p *Policy) string {
 	var k strings.Builder
 	for _, s := range []string{p.ID, p.Name, p.Kind, strconv.Itoa(p.Threshold)} {
 		k.WriteString(s)
@@ -189,73 +216,21 @@ func sharedPolicy(p *Policy) *Policy {
 		k.WriteString(m)
 		k.WriteByte(1)
 	}
-	key := k.String()
-	policies.Lock()
-	defer policies.Unlock()
-	if s, ok := policies.m[key]; ok {
-		return s
-	}
-	if len(policies.m) >= maxShared {
-		clear(policies.m)
-	}
-	policies.m[key] = p
-	return p
+	return k.String()
 }
 
-// sharedTable hands out one pointer per distinct value (bounded); the
-// values behind the pointers must never be modified.
-type sharedTable[T comparable] struct {
-	sync.Mutex
-	m map[T]*T
-}
-
-var (
-	networks sharedTable[Network]
-	assets   sharedTable[Asset]
-)
-
-const maxShared = 4096
-
-func shared[T comparable](t *sharedTable[T], v T) *T {
-	t.Lock()
-	defer t.Unlock()
-	if p, ok := t.m[v]; ok {
-		return p
-	}
-	if t.m == nil || len(t.m) >= maxShared {
-		t.m = map[T]*T{}
-	}
-	p := &v
-	t.m[v] = p
-	return p
-}
-
-// memberLists shares identical member lists between actions (bounded);
-// a shared list must never be modified.
-var memberLists = struct {
-	sync.Mutex
-	m map[unique.Handle[string]][]string
-}{m: map[unique.Handle[string]][]string{}}
-
-const maxMemberLists = 4096
-
+// internList shares identical member lists between actions, their
+// members interned.
 func internList(l []string) []string {
 	if len(l) == 0 {
 		return l
 	}
-	key := unique.Make(strings.Join(l, "\x00"))
-	memberLists.Lock()
-	defer memberLists.Unlock()
-	if shared, ok := memberLists.m[key]; ok {
-		return shared
-	}
-	for i := range l {
-		l[i] = unique.Make(l[i]).Value()
-	}
-	if len(memberLists.m) < maxMemberLists {
-		memberLists.m[key] = l
-	}
-	return l
+	return memberLists.share(unique.Make(strings.Join(l, "\x00")), func() []string {
+		for i := range l {
+			l[i] = unique.Make(l[i]).Value()
+		}
+		return l
+	})
 }
 
 func allDigits(s string) bool {

@@ -82,22 +82,19 @@ type wirePayload struct {
 	KeyUpdate   *KeyUpdate   `json:"apiKeyUpdate,omitempty"`
 }
 
+// wirePolicy is the policy object as it is sent: the policy's fields,
+// then the approvals so far.
 type wirePolicy struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	Threshold int      `json:"threshold"`
-	Members   []string `json:"members"`
-	Approvals int      `json:"approvals"`
+	Policy
+	Approvals int `json:"approvals"`
 }
 
 // MarshalJSON writes the wire form of the payload.
 func (p Payload) MarshalJSON() ([]byte, error) {
-	w := wirePayload{PolicyName: p.PolicyName, Transaction: p.Transaction, KeyUpdate: p.KeyUpdate}
+	w := wirePayload{PolicyName: p.PolicyName, Policy: wirePolicy{Approvals: p.Approvals}, Transaction: p.Transaction, KeyUpdate: p.KeyUpdate}
 	if p.Policy != nil {
-		w.Policy = wirePolicy{ID: p.Policy.ID, Name: p.Policy.Name, Kind: p.Policy.Kind, Threshold: p.Policy.Threshold, Members: p.Policy.Members}
+		w.Policy.Policy = *p.Policy
 	}
-	w.Policy.Approvals = p.Approvals
 	return json.Marshal(w)
 }
 
@@ -107,10 +104,7 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
-	*p = Payload{
-		PolicyName: w.PolicyName, Approvals: w.Policy.Approvals, Transaction: w.Transaction, KeyUpdate: w.KeyUpdate,
-		Policy: &Policy{ID: w.Policy.ID, Name: w.Policy.Name, Kind: w.Policy.Kind, Threshold: w.Policy.Threshold, Members: w.Policy.Members},
-	}
+	*p = Payload{PolicyName: w.PolicyName, Policy: &w.Policy.Policy, Approvals: w.Policy.Approvals, Transaction: w.Transaction, KeyUpdate: w.KeyUpdate}
 	return nil
 }
 
