@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 const benchN = 100_000
@@ -55,7 +56,7 @@ func BenchmarkView100k(b *testing.B) {
 // BenchmarkCursorMoveView100k: one `j` key press plus View().
 func BenchmarkCursorMoveView100k(b *testing.B) {
 	m, _ := benchModel(b, benchN)
-	down := keyMsg("j")
+	down := uitest.Key("j")
 	samples := make([]time.Duration, 0, 1024)
 	b.ResetTimer()
 	for b.Loop() {

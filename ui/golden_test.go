@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 // goldenState drives a running program into one state. wait is text the
@@ -25,7 +25,7 @@ type goldenState struct {
 
 func sendKeys(tm *teatest.TestModel, ks ...string) {
 	for _, k := range ks {
-		tm.Send(keyMsg(k))
+		tm.Send(uitest.Key(k))
 	}
 }
 
@@ -108,20 +108,8 @@ func TestGolden(t *testing.T) {
 // waitFrame waits until the rendered frame shows s and returns it.
 func waitFrame(t *testing.T, m *Model, tm *teatest.TestModel, s string) string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.Send(renderProbe{})
-		time.Sleep(20 * time.Millisecond)
-		if f := m.lastFrame(); strings.Contains(f, s) {
-			return f
-		}
-	}
-	t.Fatalf("screen never showed %q; last frame:\n%s", s, m.lastFrame())
-	return ""
+	return uitest.WaitFrame(t, tm, m.lastFrame, s, 5*time.Second)
 }
-
-// renderProbe is a no-op message that makes the program render again.
-type renderProbe struct{}
 
 // lastFrame is the last rendered frame without styling (safe to call from
 // the test goroutine: it reads a copy stored by View).

@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 // base is the fixed start time of every test clock.
@@ -105,33 +106,14 @@ func (f *fixture) run(cmd tea.Cmd) {
 // key sends one key press ("a", "enter", "esc", "ctrl+c", ...).
 func (f *fixture) key(k string) {
 	f.t.Helper()
-	f.send(keyMsg(k))
+	f.send(uitest.Key(k))
 }
 
 // typeText sends each rune of s as a key press.
 func (f *fixture) typeText(s string) {
-	for _, r := range s {
-		f.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	for _, m := range uitest.Type(s) {
+		f.send(m)
 	}
-}
-
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "tab":
-		return tea.KeyPressMsg{Code: tea.KeyTab}
-	case "backspace":
-		return tea.KeyPressMsg{Code: tea.KeyBackspace}
-	case "ctrl+c":
-		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
 }
 
 // screen is the plain text on screen.

@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 func TestLiveUpsertKeepsSelection(t *testing.T) {
@@ -294,7 +295,7 @@ func TestSelftestFailureRefusesToSign(t *testing.T) {
 func TestQuitAsksOnlyWhenInFlight(t *testing.T) {
 	f := newFixture(t, items(2), true)
 	f.m.inflight = 1
-	_, cmd := f.m.Update(keyMsg("q"))
+	_, cmd := f.m.Update(uitest.Key("q"))
 	if cmd != nil || !f.m.DialogOpen() {
 		t.Fatal("quit with a decision in flight did not ask")
 	}
@@ -304,7 +305,7 @@ func TestQuitAsksOnlyWhenInFlight(t *testing.T) {
 		t.Fatal("n did not close the quit dialog")
 	}
 	f.m.inflight = 0
-	_, cmd = f.m.Update(keyMsg("q"))
+	_, cmd = f.m.Update(uitest.Key("q"))
 	if cmd == nil {
 		t.Fatal("q did not quit")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/qapprove/qapprove/ui"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 // bigJournal writes a 1,000,000-line journal by repeating real lines (the
@@ -63,7 +64,7 @@ func BenchmarkView1M(b *testing.B) {
 	v.SetSize(120, 40)
 	b.ResetTimer()
 	for b.Loop() {
-		v.Update(keyMsg("pgdown"))
+		v.Update(uitest.Key("pgdown"))
 		v.move(v.listHeight())
 		_ = v.View()
 	}

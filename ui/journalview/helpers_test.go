@@ -73,30 +73,6 @@ func testContext() *ui.Context {
 	return &ui.Context{Now: func() time.Time { return base }, Styles: styles.New(true, true), Keys: keys.Default()}
 }
 
-func keyMsg(k string) tea.KeyPressMsg {
-	switch k {
-	case "enter":
-		return tea.KeyPressMsg{Code: tea.KeyEnter}
-	case "esc":
-		return tea.KeyPressMsg{Code: tea.KeyEscape}
-	case "down":
-		return tea.KeyPressMsg{Code: tea.KeyDown}
-	case "up":
-		return tea.KeyPressMsg{Code: tea.KeyUp}
-	}
-	r := []rune(k)[0]
-	return tea.KeyPressMsg{Code: r, Text: k}
-}
-
-// typeText sends each character of s.
-func typeText(s string) []tea.Msg {
-	var out []tea.Msg
-	for _, r := range s {
-		out = append(out, tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-	return out
-}
-
 // drive sends msg and runs the returned command synchronously (feeding
 // its result back), as the program would.
 func drive(v ui.Screen, msg tea.Msg) ui.Screen {

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/qapprove/qapprove/ui"
+	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
 func TestIndexCountsLinesAndTornTail(t *testing.T) {
@@ -67,17 +68,17 @@ func TestViewerNewestFirstFilterAndVerify(t *testing.T) {
 	if first < 0 || genesis < 0 || first > genesis {
 		t.Fatalf("not newest first:\n%s", view)
 	}
-	for _, m := range append([]tea.Msg{keyMsg("/")}, typeText("kind:decision verdict:reject")...) {
+	for _, m := range append([]tea.Msg{uitest.Key("/")}, uitest.Type("kind:decision verdict:reject")...) {
 		scr = drive(scr, m)
 	}
-	scr = drive(scr, keyMsg("enter"))
+	scr = drive(scr, uitest.Key("enter"))
 	if v.Visible() != 2 {
 		t.Fatalf("filter kept %d rows, want 2 (act-0002, act-0005)", v.Visible())
 	}
 	if got := v.row(v.lineAt(0)).Action; got != "act-0005" {
 		t.Fatalf("first filtered row %q", got)
 	}
-	for _, m := range typeText("ACT-0001") {
+	for _, m := range uitest.Type("ACT-0001") {
 		scr = drive(scr, m)
 	}
 	_ = scr
@@ -98,7 +99,7 @@ func TestViewerReportsFirstBadLine(t *testing.T) {
 	if !strings.Contains(view, fmt.Sprintf("TAMPERED at line %d", rep.Problem.Line)) {
 		t.Fatalf("header does not name the bad line:\n%s", view)
 	}
-	drive(scr, keyMsg("b"))
+	drive(scr, uitest.Key("b"))
 	if got := v.lineAt(v.cursor) + 1; got != rep.Problem.Line {
 		t.Fatalf("b went to line %d, want %d", got, rep.Problem.Line)
 	}
@@ -110,18 +111,18 @@ func TestExportJSONAndCSV(t *testing.T) {
 	v := New(testContext(), Options{Path: path, NoVerify: true})
 	defer v.Close()
 	v.SetSize(80, 24)
-	var scr = drive(v, keyMsg("/"))
-	for _, m := range typeText("kind:outcome") {
+	var scr = drive(v, uitest.Key("/"))
+	for _, m := range uitest.Type("kind:outcome") {
 		scr = drive(scr, m)
 	}
-	scr = drive(scr, keyMsg("enter"))
+	scr = drive(scr, uitest.Key("enter"))
 	for _, name := range []string{"out.json", "out.csv"} {
 		out := filepath.Join(dir, name)
-		scr = drive(scr, keyMsg("e"))
-		for _, m := range typeText(out) {
+		scr = drive(scr, uitest.Key("e"))
+		for _, m := range uitest.Type(out) {
 			scr = drive(scr, m)
 		}
-		scr = drive(scr, keyMsg("enter"))
+		scr = drive(scr, uitest.Key("enter"))
 		b, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatalf("%s: %v (viewer says %q)", name, err, v.errNote)
@@ -142,11 +143,11 @@ func TestExportJSONAndCSV(t *testing.T) {
 		}
 	}
 	// Never overwrite.
-	scr = drive(scr, keyMsg("e"))
-	for _, m := range typeText(filepath.Join(dir, "out.json")) {
+	scr = drive(scr, uitest.Key("e"))
+	for _, m := range uitest.Type(filepath.Join(dir, "out.json")) {
 		scr = drive(scr, m)
 	}
-	drive(scr, keyMsg("enter"))
+	drive(scr, uitest.Key("enter"))
 	if !strings.Contains(v.errNote, "already exists") {
 		t.Fatalf("overwrite not refused: %q", v.errNote)
 	}
@@ -172,8 +173,8 @@ func TestGolden(t *testing.T) {
 		keys       []tea.Msg
 	}{
 		{name: "list", wait: "intact ✓"},
-		{name: "filter", wait: "(4 of 26", keys: append(append([]tea.Msg{keyMsg("/")}, typeText("verdict:reject")...), keyMsg("enter"))},
-		{name: "detail", wait: "message_sha256", keys: []tea.Msg{keyMsg("down"), keyMsg("down"), keyMsg("enter")}},
+		{name: "filter", wait: "(4 of 26", keys: append(append([]tea.Msg{uitest.Key("/")}, uitest.Type("verdict:reject")...), uitest.Key("enter"))},
+		{name: "detail", wait: "message_sha256", keys: []tea.Msg{uitest.Key("down"), uitest.Key("down"), uitest.Key("enter")}},
 		{name: "tampered", wait: "TAMPERED", tamper: true},
 	}
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
@@ -207,35 +208,18 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-type probe struct{}
-
 var hexRun = regexp.MustCompile(`[0-9a-f]{16,}…?`)
 
 func waitVerified(t *testing.T, h *Host, tm *teatest.TestModel) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.Send(probe{})
-		time.Sleep(20 * time.Millisecond)
-		if f := h.LastFrame(); strings.Contains(f, "intact") || strings.Contains(f, "TAMPERED") || strings.Contains(f, "could not verify") {
-			return
-		}
-	}
-	t.Fatalf("verification never finished:\n%s", h.LastFrame())
+	uitest.WaitFor(t, tm, h.LastFrame, func(f string) bool {
+		return strings.Contains(f, "intact") || strings.Contains(f, "TAMPERED") || strings.Contains(f, "could not verify")
+	}, 10*time.Second, "verification never finished")
 }
 
 func waitFrame(t *testing.T, h *Host, tm *teatest.TestModel, s string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		tm.Send(probe{})
-		time.Sleep(20 * time.Millisecond)
-		if f := h.LastFrame(); strings.Contains(f, s) {
-			return f
-		}
-	}
-	t.Fatalf("screen never showed %q; last frame:\n%s", s, h.LastFrame())
-	return ""
+	return uitest.WaitFrame(t, tm, h.LastFrame, s, 10*time.Second)
 }
 
 // TestViewerFollowsAppends: the console tab picks up entries appended
@@ -246,8 +230,8 @@ func TestViewerFollowsAppends(t *testing.T) {
 	defer v.Close()
 	v.SetSize(120, 40)
 	var scr ui.Screen = v
-	scr = drive(scr, keyMsg("down"))
-	scr = drive(scr, keyMsg("down"))
+	scr = drive(scr, uitest.Key("down"))
+	scr = drive(scr, uitest.Key("down"))
 	selected := v.lineAt(v.cursor)
 	b, err := os.ReadFile(path)
 	if err != nil {
