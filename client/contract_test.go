@@ -12,6 +12,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 )
 
 // clock is a settable time source shared by a sandbox and a client.
@@ -57,15 +58,7 @@ func start(t testing.TB, opts sandbox.Options, tweak func(*client.Config)) *env 
 	if opts.Seed == 0 {
 		opts.Seed = 42
 	}
-	srv, err := sandbox.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, base := sandboxtest.Start(t, opts)
 	wid, kid, secret := srv.Credentials()
 	creds := &lockable{secret: []byte(secret)}
 	cfg := client.Config{BaseURL: base, WorkspaceID: wid, APIKeyID: kid, Credentials: creds, Now: opts.Now, Timeout: 5 * time.Second}

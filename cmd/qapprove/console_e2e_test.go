@@ -12,6 +12,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/ui/engine"
 )
@@ -22,15 +23,7 @@ import (
 func TestConsoleEndToEnd(t *testing.T) {
 	needTmux(t)
 	bin := buildBinary(t)
-	srv, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, base := sandboxtest.Start(t, sandbox.Options{})
 	home := t.TempDir()
 	pass := "e2e passphrase for the console"
 	env := &Env{Home: home, Keystore: "file", Profile: "e2e", Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}

@@ -18,6 +18,7 @@ import (
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
 )
@@ -39,15 +40,7 @@ type keysSandbox struct {
 func newKeysSandbox(t *testing.T) *keysSandbox {
 	t.Helper()
 	t.Cleanup(secrets.UseWeakKDFForTesting())
-	srv, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, u := sandboxtest.Start(t, sandbox.Options{})
 	ws, kid, sec := srv.Credentials()
 	dir := t.TempDir()
 	write := func(name, content string) string {

@@ -12,20 +12,13 @@ import (
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 )
 
 // e2eSandbox starts an in-process sandbox.
 func e2eSandbox(t *testing.T) (srv *sandbox.Server, url, ws, kid, sec string) {
 	t.Helper()
-	srv, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err = srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, url = sandboxtest.Start(t, sandbox.Options{})
 	ws, kid, sec = srv.Credentials()
 	return
 }

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
@@ -28,15 +29,7 @@ func BenchmarkConsole100k(b *testing.B) {
 	defer restore()
 	// Not every generated action is visible to this key (policy
 	// membership), so generate more than n.
-	srv, err := sandbox.New(sandbox.Options{ExtraActions: n * 6 / 5, RateLimit: 1_000_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	base, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
+	srv, base := sandboxtest.Start(b, sandbox.Options{ExtraActions: n * 6 / 5, RateLimit: 1_000_000})
 	paths := storage.ResolvePaths(b.TempDir())
 	registerForBench(b, srv, base, paths)
 

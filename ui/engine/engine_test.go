@@ -11,6 +11,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
@@ -24,15 +25,7 @@ var testPass = []byte("correct horse battery staple 42")
 func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 	t.Helper()
 	t.Cleanup(secrets.UseWeakKDFForTesting())
-	srv, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, base := sandboxtest.Start(t, sandbox.Options{})
 	paths := storage.ResolvePaths(t.TempDir())
 	wid, kid, secret := srv.Credentials()
 	prof := storage.Profile{APIBaseURL: base, WorkspaceID: wid, APIKeyID: kid}

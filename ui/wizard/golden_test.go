@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
@@ -174,15 +175,7 @@ func TestGolden(t *testing.T) {
 		for _, state := range goldenStates {
 			t.Run(fmt.Sprintf("%s_%dx%d", state, size[0], size[1]), func(t *testing.T) {
 				t.Cleanup(secrets.UseWeakKDFForTesting())
-				sb, err := sandbox.New(sandbox.Options{Seed: 7})
-				if err != nil {
-					t.Fatal(err)
-				}
-				url, err := sb.Start("127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { sb.Close() })
+				sb, url := sandboxtest.Start(t, sandbox.Options{Seed: 7})
 				ws, kid, sec := sb.Credentials()
 				paths := storage.ResolvePaths(t.TempDir())
 				c := &ui.Context{Now: func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) },

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
@@ -34,15 +35,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Cleanup(secrets.UseWeakKDFForTesting())
-	sb, err := sandbox.New(sandbox.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := sb.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	sb, url := sandboxtest.Start(t, sandbox.Options{Seed: 1})
 	ws, kid, sec := sb.Credentials()
 	paths := storage.ResolvePaths(t.TempDir())
 	be := secrets.NewFileBackend(paths)
