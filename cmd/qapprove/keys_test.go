@@ -86,6 +86,21 @@ func (s *keysSandbox) register(t *testing.T) string {
 	return home
 }
 
+// exportedKey registers profile p in a new home against a new sandbox,
+// exports its key to a backup file, and returns the sandbox, the file and
+// the key bundle.
+func exportedKey(t *testing.T) (s *keysSandbox, file string, orig *secrets.Bundle) {
+	t.Helper()
+	s = newKeysSandbox(t)
+	home := s.register(t)
+	file = filepath.Join(t.TempDir(), "backup.json")
+	if code, _, errs := qa(t, home, "p", "keys", "export", file); code != exitOK {
+		t.Fatalf("export: %s", errs)
+	}
+	orig, _ = loadBundle(t, home, "p")
+	return s, file, orig
+}
+
 func loadBundle(t *testing.T, home, profile string) (*secrets.Bundle, error) {
 	t.Helper()
 	return secrets.LoadBundle(secrets.NewFileBackend(storage.ResolvePaths(home)), profile)
@@ -258,13 +273,7 @@ func TestKeysExport(t *testing.T) {
 }
 
 func TestKeysImport(t *testing.T) {
-	s := newKeysSandbox(t)
-	home := s.register(t)
-	file := filepath.Join(t.TempDir(), "backup.json")
-	if code, _, errs := qa(t, home, "p", "keys", "export", file); code != exitOK {
-		t.Fatalf("export: %s", errs)
-	}
-	orig, _ := loadBundle(t, home, "p")
+	s, file, orig := exportedKey(t)
 
 	// Wrong passphrase: refused, nothing stored.
 	home2 := t.TempDir()
@@ -330,13 +339,7 @@ func TestKeysImport(t *testing.T) {
 // TestKeysImportChecksPublicKey: a backup whose public key was swapped for
 // another one is refused, although its passphrase is right.
 func TestKeysImportChecksPublicKey(t *testing.T) {
-	s := newKeysSandbox(t)
-	home := s.register(t)
-	file := filepath.Join(t.TempDir(), "backup.json")
-	if code, _, errs := qa(t, home, "p", "keys", "export", file); code != exitOK {
-		t.Fatalf("export: %s", errs)
-	}
-	orig, _ := loadBundle(t, home, "p")
+	s, file, orig := exportedKey(t)
 	data, _ := os.ReadFile(file)
 	sk, err := qbls.Generate(rand.Reader)
 	if err != nil {

@@ -179,9 +179,7 @@ func TestRegistrationFailingAtStep5LeavesNothing(t *testing.T) {
 	if _, err := f.be.Get("default"); err != nil {
 		t.Fatal("key not stored before registration")
 	}
-	f.sb.Faults().Set(sandbox.FaultSettings{ErrorRate: 1})
-	f.enter()
-	f.mustShow("NOT registered")
+	f.failRegistration()
 	f.send(tea.KeyPressMsg{Code: 'd', Text: "d"})
 	f.noKeyNoJournal()
 }
@@ -198,12 +196,19 @@ func (f *fixture) toStore() {
 	f.mustShow("read back")
 }
 
-func TestWizardKeepsUnregisteredKeyWhenAsked(t *testing.T) {
-	f := newFixture(t)
-	f.toStore()
+// failRegistration confirms the stored key with the API failing every
+// call, and waits for the registration failure.
+func (f *fixture) failRegistration() {
+	f.t.Helper()
 	f.sb.Faults().Set(sandbox.FaultSettings{ErrorRate: 1})
 	f.enter()
 	f.mustShow("NOT registered")
+}
+
+func TestWizardKeepsUnregisteredKeyWhenAsked(t *testing.T) {
+	f := newFixture(t)
+	f.toStore()
+	f.failRegistration()
 	f.send(tea.KeyPressMsg{Code: 'k', Text: "k"})
 	b, err := secrets.LoadBundle(f.be, "default")
 	if err != nil {
@@ -223,9 +228,7 @@ func TestWizardKeepsUnregisteredKeyWhenAsked(t *testing.T) {
 func TestWizardRetriesRegistration(t *testing.T) {
 	f := newFixture(t)
 	f.toStore()
-	f.sb.Faults().Set(sandbox.FaultSettings{ErrorRate: 1})
-	f.enter()
-	f.mustShow("NOT registered")
+	f.failRegistration()
 	f.sb.Faults().Set(sandbox.FaultSettings{})
 	f.send(tea.KeyPressMsg{Code: 'r', Text: "r"})
 	f.mustShow("step 6 of 6: Backup")
