@@ -74,6 +74,20 @@ func openBackend(env *Env) (secrets.Backend, error) {
 	return be, nil
 }
 
+// loadProfileKey opens the keystore and loads the profile's key bundle.
+// On failure it reports why and returns the exit code (exitOK otherwise).
+func loadProfileKey(env *Env) (secrets.Backend, *secrets.Bundle, int) {
+	be, err := openBackend(env)
+	if err != nil {
+		return nil, nil, env.Errf(exitUsage, "%v", err)
+	}
+	b, err := secrets.LoadBundle(be, env.Profile)
+	if err != nil {
+		return nil, nil, env.Errf(exitFail, "%v", err)
+	}
+	return be, b, exitOK
+}
+
 // saveProfile writes the profile's settings to config.toml, keeping the
 // other profiles and the profile's other settings.
 func saveProfile(paths storage.Paths, name string, p storage.Profile) error {
@@ -267,13 +281,9 @@ func runKeysShow(env *Env, args []string) int {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove keys show [--json]")
 	}
-	be, err := openBackend(env)
-	if err != nil {
-		return env.Errf(exitUsage, "%v", err)
-	}
-	b, err := secrets.LoadBundle(be, env.Profile)
-	if err != nil {
-		return env.Errf(exitFail, "%v", err)
+	be, b, code := loadProfileKey(env)
+	if code != exitOK {
+		return code
 	}
 	blsPub, err1 := b.BLSPublic()
 	ecPub, err2 := b.ECPublic()
@@ -487,13 +497,9 @@ func runKeysRemove(env *Env, args []string) int {
 	if !*yes {
 		return env.Errf(exitUsage, "keys remove deletes the key of profile %s from the keystore: export it first, then pass --yes", env.Profile)
 	}
-	be, err := openBackend(env)
-	if err != nil {
-		return env.Errf(exitUsage, "%v", err)
-	}
-	b, err := secrets.LoadBundle(be, env.Profile)
-	if err != nil {
-		return env.Errf(exitFail, "%v", err)
+	be, b, code := loadProfileKey(env)
+	if code != exitOK {
+		return code
 	}
 	if err := be.Delete(env.Profile); err != nil {
 		return env.Errf(exitFail, "%v", err)
