@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
@@ -380,15 +379,11 @@ func TestKeysImportChecksPublicKey(t *testing.T) {
 // its BLS public key (hex).
 func sealOther(t *testing.T, home, profile string) string {
 	t.Helper()
-	bk, err := qbls.Generate(rand.Reader)
+	sec, err := secrets.GenerateKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ek, err := eckey.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec := &secrets.Secrets{BLS: bk, EC: ek, APISecret: []byte("c2VjcmV0")}
+	sec.APISecret = []byte("c2VjcmV0")
 	defer sec.Zero()
 	b, err := secrets.Seal(secrets.BundlePublic{Profile: profile, APIBaseURL: "https://api.example.com/api/v2", WorkspaceID: "ws1", APIKeyID: "k1"}, sec, []byte(keysPass))
 	if err != nil {

@@ -43,6 +43,21 @@ type Secrets struct {
 	APISecret []byte           // API key secret (as given by Qredo)
 }
 
+// GenerateKeys makes fresh BLS and EC keys from crypto/rand, with no API
+// secret yet.
+func GenerateKeys() (*Secrets, error) {
+	bls, err := qbls.Generate(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate BLS key: %w", err)
+	}
+	ec, err := eckey.Generate(rand.Reader)
+	if err != nil {
+		bls.Zero()
+		return nil, fmt.Errorf("generate EC key: %w", err)
+	}
+	return &Secrets{BLS: bls, EC: ec}, nil
+}
+
 // Zero overwrites every secret.
 func (s *Secrets) Zero() {
 	if s == nil {

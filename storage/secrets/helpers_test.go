@@ -2,7 +2,6 @@ package secrets
 
 import (
 	"bytes"
-	"crypto/rand"
 	"os"
 	"sync"
 	"testing"
@@ -27,17 +26,13 @@ const testPass = "correct horse battery staple"
 // newSecrets returns fresh random secrets with an API secret of apiLen bytes.
 func newSecrets(t testing.TB, apiLen int) *Secrets {
 	t.Helper()
-	bk, err := qbls.Generate(rand.Reader)
+	s, err := GenerateKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ek, err := eckey.Generate(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := bytes.Repeat([]byte("S"), apiLen)
-	copy(api, "api-secret-")
-	return &Secrets{BLS: bk, EC: ek, APISecret: api}
+	s.APISecret = bytes.Repeat([]byte("S"), apiLen)
+	copy(s.APISecret, "api-secret-")
+	return s
 }
 
 func testPublic(profile string) BundlePublic {

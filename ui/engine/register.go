@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -77,19 +76,12 @@ func (r *Registration) CheckCredentials(ctx context.Context) error {
 
 // GenerateKeys makes a fresh BLS and EC key pair locally (step 2).
 func (r *Registration) GenerateKeys() error {
-	bls, err := qbls.Generate(rand.Reader)
+	sec, err := secrets.GenerateKeys()
 	if err != nil {
-		return fmt.Errorf("generate BLS key: %w", err)
+		return err
 	}
-	ec, err := eckey.Generate(rand.Reader)
-	if err != nil {
-		bls.Zero()
-		return fmt.Errorf("generate EC key: %w", err)
-	}
-	if r.sec != nil {
-		r.sec.Zero()
-	}
-	r.sec = &secrets.Secrets{BLS: bls, EC: ec}
+	r.sec.Zero()
+	r.sec = sec
 	return nil
 }
 

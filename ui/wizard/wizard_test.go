@@ -169,13 +169,7 @@ func TestWizardWrongSecret(t *testing.T) {
 // the key is stored: discarding leaves no keystore item and no journal.
 func TestRegistrationFailingAtStep5LeavesNothing(t *testing.T) {
 	f := newFixture(t)
-	f.profile(f.sec)
-	f.enter()
-	f.typ(goodPass)
-	f.enter()
-	f.typ(goodPass)
-	f.enter()
-	f.mustShow("read back")
+	f.toStore()
 	if _, err := f.be.Get("default"); err != nil {
 		t.Fatal("key not stored before registration")
 	}
