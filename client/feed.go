@@ -37,10 +37,11 @@ func (s ConnState) String() string {
 // state change, or a problem (Err set; a malformed frame does not end the
 // connection). RetryAt tells when the next connection attempt is due.
 type FeedEvent struct {
-	Action  *Action
-	State   ConnState
-	Err     error
-	RetryAt time.Time
+	Action      *Action
+	Fingerprint uint64 // Action.Fingerprint(), taken by the feed (which deduplicates by it)
+	State       ConnState
+	Err         error
+	RetryAt     time.Time
 }
 
 // Feed tuning; tests may shorten them.
@@ -196,10 +197,11 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 			emit(ctx, events, FeedEvent{State: StateLive, Err: err})
 			continue
 		}
-		if !dd.fresh(a.ID, a.Fingerprint()) {
+		fp := a.Fingerprint()
+		if !dd.fresh(a.ID, fp) {
 			continue
 		}
-		if !emit(ctx, events, FeedEvent{Action: a, State: StateLive}) {
+		if !emit(ctx, events, FeedEvent{Action: a, Fingerprint: fp, State: StateLive}) {
 			return true, nil
 		}
 	}

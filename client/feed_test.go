@@ -160,6 +160,9 @@ func TestFeedPassesPolicyProgress(t *testing.T) {
 		if fe.Action.Status != client.StatusPending || fe.Action.Payload == nil || fe.Action.Payload.Approvals != 1 {
 			t.Fatalf("after one approval elsewhere: status %d, payload %+v", fe.Action.Status, fe.Action.Payload)
 		}
+		if fe.Fingerprint != fe.Action.Fingerprint() {
+			t.Fatal("the feed event does not carry the action's fingerprint")
+		}
 		return true
 	})
 }

@@ -63,8 +63,7 @@ func (e *Engine) loadCache() int {
 		return 0
 	}
 	now := e.now()
-	var list []*client.Action
-	var prints []uint64
+	var list []held
 	for sc.Scan() && len(list) < maxCacheEntries {
 		bulk.size(len(list))
 		var w client.WireAction
@@ -72,8 +71,7 @@ func (e *Engine) loadCache() int {
 			continue
 		}
 		if a, err := client.DecodeWire(&w, true); err == nil && a.Pending(now) {
-			prints = append(prints, slim(a))
-			list = append(list, a)
+			list = append(list, holding(a, a.Fingerprint()))
 		}
 	}
 	e.mu.Lock()
@@ -82,9 +80,9 @@ func (e *Engine) loadCache() int {
 		return 0 // a fresh list from the API arrived first
 	}
 	n := 0
-	for i, a := range list {
-		if _, ok := e.items[a.ID]; !ok {
-			e.items[a.ID] = held{a: a, fp: prints[i]}
+	for _, h := range list {
+		if _, ok := e.items[h.a.ID]; !ok {
+			e.items[h.a.ID] = h
 			n++
 		}
 	}

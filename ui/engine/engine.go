@@ -413,7 +413,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 			if !a.Pending(now) || a.MyDecision != 0 {
 				continue
 			}
-			h := held{fp: slim(a), a: a}
+			h := holding(a, a.Fingerprint())
 			if old, ok := e.items[a.ID]; ok && old.fp == h.fp {
 				h = old // unchanged: keep the copy already held
 			}
@@ -566,13 +566,13 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	e.mu.Lock()
 	old, had := e.items[a.ID]
 	if a.Pending(now) && a.MyDecision == 0 {
-		if had && old.fp == a.Fingerprint() {
+		if had && old.fp == fe.Fingerprint {
 			// Unchanged (the feed replays what is pending on every
 			// connect): nothing to tell the UI.
 			e.mu.Unlock()
 			return
 		}
-		e.hold(a)
+		e.items[a.ID] = holding(a, fe.Fingerprint)
 		e.cacheDirty = true
 		e.mu.Unlock()
 		e.emit(ui.ActionUpserted{Item: e.item(a)})
@@ -859,32 +859,31 @@ func (e *Engine) failedAttempt() int {
 	return e.failures
 }
 
-// hold keeps a in the pending list (e.mu held). To keep memory flat at
-// 100,000 actions only the decoded payload stays in memory: the raw bytes
-// are dropped (RawPayload fetches them again) unless the payload could not
-// be decoded, in which case the raw bytes are all there is to show.
-func (e *Engine) hold(a *client.Action) {
-	e.items[a.ID] = held{a: a, fp: slim(a)}
-}
-
 // held is one action of the pending list with its fingerprint.
 type held struct {
 	a  *client.Action
 	fp uint64 // a.Fingerprint(), taken before slim
 }
 
-// slim drops what the console does not show of a held action — the raw
-// payload bytes of a decodable payload (fetched again on demand) and the
-// free-text description — and returns its fingerprint, taken before.
-func slim(a *client.Action) uint64 {
-	fp := a.Fingerprint()
+// holding slims a for the pending list and pairs it with fp, its
+// fingerprint taken before (slim drops the raw payload it covers).
+func holding(a *client.Action, fp uint64) held {
+	slim(a)
+	return held{a: a, fp: fp}
+}
+
+// slim drops what the console does not show of a held action, to keep
+// memory flat at 100,000 actions: the raw payload bytes of a decodable
+// payload (RawPayload fetches them again) and the free-text description.
+// An undecodable payload keeps its raw bytes: they are all there is to
+// show.
+func slim(a *client.Action) {
 	switch {
 	case a.Payload != nil:
 		a.Detail = nil
 	case a.Detail != nil:
 		a.Detail = &client.ActionDetail{PayloadErr: a.Detail.PayloadErr, RawPayload: a.Detail.RawPayload}
 	}
-	return fp
 }
 
 // forget drops an action from the pending list (e.mu held).

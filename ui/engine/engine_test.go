@@ -300,17 +300,17 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	same.Detail = &client.ActionDetail{RawPayload: raw}
-	e.onFeed(ctx, client.FeedEvent{Action: &same})
+	e.onFeed(ctx, feedFrame(&same))
 	if evs := drain(); len(evs) != 0 {
 		t.Fatalf("an unchanged feed frame produced %d events", len(evs))
 	}
 
 	decided := *items[0].Action
 	decided.Status = client.StatusApproved
-	e.onFeed(ctx, client.FeedEvent{Action: &decided})
+	e.onFeed(ctx, feedFrame(&decided))
 	expired := *items[1].Action
 	expired.Status = client.StatusExpired
-	e.onFeed(ctx, client.FeedEvent{Action: &expired})
+	e.onFeed(ctx, feedFrame(&expired))
 	why := map[string]string{}
 	for _, ev := range drain() {
 		if r, ok := ev.(ui.ActionRemoved); ok {
@@ -534,4 +534,9 @@ func cachedHome(t *testing.T) storage.Paths {
 		t.Fatal(err)
 	}
 	return paths
+}
+
+// feedFrame is a as the client's feed reports it.
+func feedFrame(a *client.Action) client.FeedEvent {
+	return client.FeedEvent{Action: a, Fingerprint: a.Fingerprint(), State: client.StateLive}
 }
