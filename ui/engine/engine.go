@@ -431,20 +431,12 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	old := e.items
 	e.items = items
 	e.loaded = true
-	var changed, gone []*client.Action
-	for id, h := range items {
-		if o, ok := old[id]; !ok || o.a != h.a {
-			changed = append(changed, h.a)
-		}
-	}
-	for id, o := range old {
-		if _, ok := items[id]; !ok {
-			gone = append(gone, o.a)
-		}
-	}
-	e.cacheDirty = e.cacheDirty || len(changed) > 0 || len(gone) > 0
+	changed, gone, few := listChanges(old, items, maxRefreshChanges)
+	// Without a short list of changes, something changed unless both
+	// lists are empty.
+	e.cacheDirty = e.cacheDirty || len(changed)+len(gone) > 0 || (!few && len(old)+len(items) > 0)
 	e.mu.Unlock()
-	if len(old) == 0 || len(changed)+len(gone) > maxRefreshChanges {
+	if !few {
 		e.emit(ui.ActionsLoaded{Items: e.snapshot()})
 		e.releaseBulkGarbage(len(items))
 		return nil
@@ -457,6 +449,30 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	}
 	e.releaseBulkGarbage(len(items)) // the pages were garbage all the same
 	return nil
+}
+
+// listChanges lists the actions of now that are new or replaced since
+// before, and those of before that are gone. It stops, with few false,
+// once there are more than limit changes (or before is empty).
+func listChanges(before, now map[string]held, limit int) (changed, gone []*client.Action, few bool) {
+	if len(before) == 0 {
+		return nil, nil, false
+	}
+	for id, h := range now {
+		if o, ok := before[id]; !ok || o.a != h.a {
+			if changed = append(changed, h.a); len(changed) > limit {
+				return nil, nil, false
+			}
+		}
+	}
+	for id, o := range before {
+		if _, ok := now[id]; !ok {
+			if gone = append(gone, o.a); len(changed)+len(gone) > limit {
+				return nil, nil, false
+			}
+		}
+	}
+	return changed, gone, true
 }
 
 // bulkGC makes the collector keep the heap closer to what is live while
