@@ -199,22 +199,20 @@ func runPending(env *Env, args []string) int {
 		}
 	}
 	now := time.Now()
-	items := e.Pending()
+	actions := e.Actions()
 	if *asJSON {
-		out := make([]pendingJSON, 0, len(items))
-		for _, it := range items {
-			_, gv := engine.Evaluate(e.Rules(), it.Action, now)
-			out = append(out, toPendingJSON(it.Action, gv))
+		out := make([]pendingJSON, 0, len(actions))
+		for _, a := range actions {
+			out = append(out, toPendingJSON(a, engine.Evaluate(e.Rules(), a, now)))
 		}
 		return writeJSON(env, out)
 	}
-	if len(items) == 0 {
+	if len(actions) == 0 {
 		fmt.Fprintln(env.Stdout, "no pending actions")
 		return exitOK
 	}
-	for _, it := range items {
-		_, gv := engine.Evaluate(e.Rules(), it.Action, now)
-		fmt.Fprintln(env.Stdout, pendingLine(it.Action, gv, now))
+	for _, a := range actions {
+		fmt.Fprintln(env.Stdout, pendingLine(a, engine.Evaluate(e.Rules(), a, now), now))
 	}
 	return exitOK
 }
@@ -298,7 +296,7 @@ func runDecide(env *Env, args []string, approve bool) int {
 	if _, err := a.MessageToSign(now); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	_, gv := engine.Evaluate(e.Rules(), a, now)
+	gv := engine.Evaluate(e.Rules(), a, now)
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
 	if engine.Against(verb, gv.Level.String()) && strings.TrimSpace(*reason) == "" {
 		return env.Errf(exitFail, "to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level)

@@ -139,7 +139,7 @@ func pickActions(t *testing.T, srv *sandbox.Server, base string) (approveID, rej
 		if a.Type != client.TypeTransaction || a.Expires.Sub(now) < 5*time.Minute {
 			continue
 		}
-		_, gv := engine.Evaluate(governance.Default(), a, now)
+		gv := engine.Evaluate(governance.Default(), a, now)
 		switch {
 		case gv.Level == governance.Approve && approveID == "":
 			approveID = a.ID

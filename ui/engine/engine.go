@@ -653,7 +653,7 @@ func (e *Engine) expireDue(now time.Time) []string {
 // verdicts share one ui.Verdict (the UI never modifies them), which keeps
 // memory flat with many actions.
 func (e *Engine) item(a *client.Action) ui.Item {
-	gv := e.rules.Evaluate(GovernanceInput(a, e.now()))
+	gv := Evaluate(e.rules, a, e.now())
 	var key strings.Builder
 	key.WriteString(gv.Level.String())
 	for _, m := range gv.Matched {
@@ -683,8 +683,20 @@ func (e *Engine) item(a *client.Action) ui.Item {
 // maxSharedVerdicts bounds the table of shared verdicts.
 const maxSharedVerdicts = 4096
 
-// snapshot is the current pending list, soonest expiry first.
+// snapshot is the current pending list with verdicts, soonest expiry
+// first.
 func (e *Engine) snapshot() []ui.Item {
+	list := e.Actions()
+	items := make([]ui.Item, len(list))
+	for i, a := range list {
+		items[i] = e.item(a)
+	}
+	return items
+}
+
+// Actions is the current pending list, soonest expiry first, without
+// verdicts (a caller that needs the rules' full verdict runs Evaluate).
+func (e *Engine) Actions() []*client.Action {
 	e.mu.Lock()
 	list := make([]*client.Action, 0, len(e.items))
 	for _, h := range e.items {
@@ -697,11 +709,7 @@ func (e *Engine) snapshot() []ui.Item {
 		}
 		return list[i].ID < list[j].ID
 	})
-	items := make([]ui.Item, len(list))
-	for i, a := range list {
-		items[i] = e.item(a)
-	}
-	return items
+	return list
 }
 
 // Pending returns the current pending actions with their verdicts.
@@ -737,7 +745,7 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	if ok, known := client.MessageNamesAction(msg, a.ID, a.Type); known && !ok {
 		return refuse("the message to sign for %s names another action: nothing was signed", a.ID)
 	}
-	_, gv := Evaluate(e.rules, a, now)
+	gv := Evaluate(e.rules, a, now)
 	decision := "reject"
 	if d.Approve {
 		decision = "approve"

@@ -181,7 +181,8 @@ func TestGovernanceInputUndecodable(t *testing.T) {
 	if in.DecodeError == "" {
 		t.Fatal("undecodable payload not flagged")
 	}
-	v, gv := Evaluate(governance.Default(), a, now)
+	gv := Evaluate(governance.Default(), a, now)
+	v := UIVerdict(gv)
 	if gv.Level == governance.Approve || v.Level == "approve" {
 		t.Fatalf("undecodable action got %s", v.Level)
 	}

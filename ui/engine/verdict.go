@@ -52,10 +52,10 @@ func GovernanceInput(a *client.Action, now time.Time) governance.Input {
 	return in
 }
 
-// Evaluate runs the rules on an action and converts the verdict for the UI.
-func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) (ui.Verdict, governance.Verdict) {
-	gv := rs.Evaluate(GovernanceInput(a, now))
-	return UIVerdict(gv), gv
+// Evaluate runs the rules on an action (UIVerdict converts the result for
+// the UI).
+func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) governance.Verdict {
+	return rs.Evaluate(GovernanceInput(a, now))
 }
 
 // UIVerdict converts a governance verdict into the UI's view of it.
