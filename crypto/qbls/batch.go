@@ -41,19 +41,17 @@ func BatchVerify(pk PublicKey, msgs [][]byte, sigs []Signature) bool {
 		return false
 	}
 
+	// Every worker gets a non-empty chunk: the chunk size is fixed first,
+	// then the number of workers from it.
 	workers := min(runtime.GOMAXPROCS(0), (len(sigs)+minBatchChunk-1)/minBatchChunk)
 	chunk := (len(sigs) + workers - 1) / workers
+	workers = (len(sigs) + chunk - 1) / chunk
 	sumS := make([]bls.G1, workers)
 	sumH := make([]bls.G1, workers)
 	var bad atomic.Bool
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*chunk, min((w+1)*chunk, len(sigs))
-		if lo >= hi {
-			sumS[w].Clear()
-			sumH[w].Clear()
-			continue
-		}
 		wg.Go(func() {
 			ss := make([]bls.G1, hi-lo)
 			hs := make([]bls.G1, hi-lo)
@@ -75,19 +73,12 @@ func BatchVerify(pk PublicKey, msgs [][]byte, sigs []Signature) bool {
 	if bad.Load() {
 		return false
 	}
-	var ps [2]bls.G1
-	ps[0].Clear()
-	ps[1].Clear()
-	for w := range workers {
-		bls.G1Add(&ps[0], &ps[0], &sumS[w])
-		bls.G1Add(&ps[1], &ps[1], &sumH[w])
+	S, H := sumS[0], sumH[0]
+	for w := 1; w < workers; w++ {
+		bls.G1Add(&S, &S, &sumS[w])
+		bls.G1Add(&H, &H, &sumH[w])
 	}
-	bls.G1Neg(&ps[0], &ps[0])
-	qs := [2]bls.G2{g2Gen, W}
-	var e bls.GT
-	bls.MillerLoopVec(&e, ps[:], qs[:])
-	bls.FinalExp(&e, &e)
-	return e.IsOne()
+	return pairingCheck(&S, &H, &W)
 }
 
 // batchCoefficients draws n random non-zero 64-bit scalars from crypto/rand.
@@ -98,13 +89,11 @@ func batchCoefficients(n int) ([]bls.Fr, bool) {
 	}
 	coef := make([]bls.Fr, n)
 	for i := range coef {
-		v := binary.LittleEndian.Uint64(raw[8*i:])
-		if v == 0 {
-			v = 1
+		b := raw[8*i : 8*i+8]
+		if binary.LittleEndian.Uint64(b) == 0 {
+			b[0] = 1
 		}
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], v)
-		if coef[i].SetLittleEndian(b[:]) != nil {
+		if coef[i].SetLittleEndian(b) != nil {
 			return nil, false
 		}
 	}

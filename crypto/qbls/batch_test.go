@@ -3,6 +3,7 @@ package qbls
 import (
 	"crypto/rand"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
@@ -91,4 +92,22 @@ func BenchmarkBatchVerify100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100, "ns/sig")
+}
+
+// With more cores than two the batch is split over more workers; every
+// chunk still counts.
+func TestBatchVerifyManyWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	sk, pk, msgs, sigs := batchFixture(t, 100)
+	defer sk.Zero()
+	if !BatchVerify(pk, msgs, sigs) {
+		t.Fatal("good batch rejected")
+	}
+	for _, at := range []int{0, 50, 99} {
+		bad := append([]Signature(nil), sigs...)
+		bad[at] = sk.Sign([]byte("something else"))
+		if BatchVerify(pk, msgs, bad) {
+			t.Errorf("batch with a wrong signature at %d accepted", at)
+		}
+	}
 }

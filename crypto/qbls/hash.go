@@ -2,6 +2,7 @@ package qbls
 
 import (
 	"crypto/sha3"
+	"encoding/binary"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
 )
@@ -52,9 +53,7 @@ var cofactorRestFr bls.Fr
 
 func setupCofactor() {
 	var b [8]byte
-	for i := range b {
-		b[i] = byte(cofactorRest >> (8 * i))
-	}
+	binary.LittleEndian.PutUint64(b[:], cofactorRest)
 	if err := cofactorRestFr.SetLittleEndian(b[:]); err != nil {
 		panic("qbls: cannot set cofactor scalar")
 	}

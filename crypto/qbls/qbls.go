@@ -188,12 +188,20 @@ func Verify(pk PublicKey, msg []byte, sig Signature) bool {
 
 // verifyDecoded verifies sig over msg with an already validated pk point.
 func verifyDecoded(W *bls.G2, msg, sig []byte) bool {
-	var ps [2]bls.G1
-	if decodeG1(&ps[0], sig) != nil {
+	var S, H bls.G1
+	if decodeG1(&S, sig) != nil {
 		return false
 	}
-	bls.G1Neg(&ps[0], &ps[0])
-	hashToG1(&ps[1], msg)
+	hashToG1(&H, msg)
+	return pairingCheck(&S, &H, W)
+}
+
+// pairingCheck reports whether e(S, G2) == e(H, W), computed as
+// e(-S, G2)·e(H, W) == 1 with one two-pair Miller loop.
+func pairingCheck(S, H *bls.G1, W *bls.G2) bool {
+	var ps [2]bls.G1
+	bls.G1Neg(&ps[0], S)
+	ps[1] = *H
 	qs := [2]bls.G2{g2Gen, *W}
 	var e bls.GT
 	bls.MillerLoopVec(&e, ps[:], qs[:])
