@@ -125,11 +125,9 @@ func Encrypt(secret, passphrase []byte, p Params, rand io.Reader) (*Module, erro
 	if _, err := io.ReadFull(rand, iv); err != nil {
 		return nil, fmt.Errorf("read random IV: %w", err)
 	}
-	norm := NormalizePassphrase(passphrase)
-	dk, err := scrypt.Key(norm, salt, p.ScryptN, p.ScryptR, p.ScryptP, DKLen)
-	clear(norm)
+	dk, err := (&validated{kdf: KDFScrypt, salt: salt, n: p.ScryptN, r: p.ScryptR, p: p.ScryptP}).derive(passphrase)
 	if err != nil {
-		return nil, fmt.Errorf("scrypt: %w", err)
+		return nil, err
 	}
 	defer clear(dk)
 	ct := make([]byte, len(secret))
@@ -157,9 +155,7 @@ func Decrypt(m *Module, passphrase []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	norm := NormalizePassphrase(passphrase)
-	dk, err := v.derive(norm)
-	clear(norm)
+	dk, err := v.derive(passphrase)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +302,11 @@ func (m *Module) validate() (*validated, error) {
 	return v, nil
 }
 
-func (v *validated) derive(pass []byte) ([]byte, error) {
+// derive runs the KDF on passphrase, normalised with NormalizePassphrase
+// (the normalised copy is cleared).
+func (v *validated) derive(passphrase []byte) ([]byte, error) {
+	pass := NormalizePassphrase(passphrase)
+	defer clear(pass)
 	if v.kdf == KDFPBKDF2 {
 		return pbkdf2.Key(pass, v.salt, v.c, DKLen, sha256.New), nil
 	}

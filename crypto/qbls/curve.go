@@ -25,7 +25,6 @@ const (
 const (
 	fieldOrderHex = "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab"
 	groupOrderHex = "73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001"
-	cofactorHex   = "396c8c005555e1568c00aaab0000aaab"
 )
 
 // Values set once by setup and read-only afterwards.
@@ -34,7 +33,6 @@ var (
 
 	fieldOrder [fpSize]byte // p, big-endian
 	groupOrder [32]byte     // r, big-endian
-	cofactor   *big.Int     // h, the full G1 cofactor
 
 	fpOne  bls.Fp  // 1
 	fpFour bls.Fp  // 4, the G1 curve constant b
@@ -57,7 +55,6 @@ func setup() {
 	}
 	mustHex(fieldOrder[:], fieldOrderHex)
 	mustHex(groupOrder[:], groupOrderHex)
-	cofactor, _ = new(big.Int).SetString(cofactorHex, 16)
 
 	p, ok1 := new(big.Int).SetString(bls.GetFieldOrder(), 10)
 	r, ok2 := new(big.Int).SetString(bls.GetCurveOrder(), 10)

@@ -333,6 +333,9 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
+// cofactor is h, the full G1 cofactor.
+var cofactor, _ = new(big.Int).SetString("396c8c005555e1568c00aaab0000aaab", 16)
+
 // mulCofactorRef is h·P by plain double-and-add over the bits of the full
 // cofactor h: the reference for mulCofactor.
 func mulCofactorRef(Q, P *bls.G1) {
