@@ -185,13 +185,23 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 	}
 	s.expireNow()
 	s.ws.mu.Lock()
-	all := s.ws.sorted(key, status)
+	// One pass up to the end of the page (and one action past it, to know
+	// whether another page follows), not over the whole list.
 	out := []client.WireAction{}
-	for i := off; i < len(all) && i < off+size; i++ {
-		out = append(out, all[i].wire(key, true))
-	}
+	i, more := 0, false
+	s.ws.matching(key, status, func(a *action) bool {
+		switch {
+		case i >= off+size:
+			more = true
+			return false
+		case i >= off:
+			out = append(out, a.wire(key, true))
+		}
+		i++
+		return true
+	})
 	next := ""
-	if off+size < len(all) {
+	if more {
 		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(off + size)))
 	}
 	s.ws.mu.Unlock()

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -222,8 +223,8 @@ func TestKeyUpdateNeedsNewKey(t *testing.T) {
 	sk, _ := qbls.Generate(rand.Reader)
 	pk := sk.Public()
 	ecKey, _ := secp256k1.GeneratePrivateKey()
-	ec := b64(ecKey.PubKey().SerializeUncompressed())
-	body := `{"blsPublicKey":"` + b64(pk[:]) + `","ecPublicKey":"` + ec + `"}`
+	ec := base64.StdEncoding.EncodeToString(ecKey.PubKey().SerializeUncompressed())
+	body := `{"blsPublicKey":"` + base64.StdEncoding.EncodeToString(pk[:]) + `","ecPublicKey":"` + ec + `"}`
 	req, _ := http.NewRequest("PUT", base+"/workspaces/"+wid+"/apikeys/"+kid, strings.NewReader(body))
 	req.Header.Set("x-token", tok)
 	resp, err := http.DefaultClient.Do(req)

@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -182,15 +183,16 @@ func (w *workspace) randomAction(now time.Time) *action {
 			assetIDs = append(assetIDs, id)
 		}
 	}
-	sortStrings(assetIDs)
-	as := w.assets[assetIDs[w.rng.IntN(len(assetIDs))]]
+	sort.Strings(assetIDs)
+	assetID := assetIDs[w.rng.IntN(len(assetIDs))]
+	as := w.assets[assetID]
 	to := ""
 	if len(wal.whitelist) > 0 && w.rng.IntN(3) > 0 {
 		var wl []string
 		for a := range wal.whitelist {
 			wl = append(wl, a)
 		}
-		sortStrings(wl)
+		sort.Strings(wl)
 		to = wl[w.rng.IntN(len(wl))]
 	} else if wal.net.Family == "bitcoin" {
 		to = "bc1q" + hexID(w.rng, 38)
@@ -201,7 +203,7 @@ func (w *workspace) randomAction(now time.Time) *action {
 		to = "0x" + hexID(w.rng, 40)
 	}
 	amount := fmt.Sprintf("%d", 1+w.rng.IntN(9999)) + zeros(max(0, as.Decimals-w.rng.IntN(4)))
-	spec := ActionSpec{Wallet: wal.ID, Asset: keyOf(w.assets, as), To: to, Amount: amount,
+	spec := ActionSpec{Wallet: wal.ID, Asset: assetID, To: to, Amount: amount,
 		ExpiresIn: (time.Duration(5+w.rng.IntN(180)) * time.Minute).String(), Note: "generated load", Initiator: "Load generator"}
 	a, _ := w.txAction(spec, now)
 	return a

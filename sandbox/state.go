@@ -219,12 +219,21 @@ func (w *workspace) expire(now time.Time) []*action {
 // in creation order, filtered by status (0 = any). Caller holds mu.
 func (w *workspace) sorted(key string, status int) []*action {
 	var out []*action
+	w.matching(key, status, func(a *action) bool {
+		out = append(out, a)
+		return true
+	})
+	return out
+}
+
+// matching calls fn with each action sorted would return, in order, until
+// fn returns false. Caller holds mu.
+func (w *workspace) matching(key string, status int, fn func(*action) bool) {
 	for _, a := range w.order {
-		if (key == "" || a.visible(key)) && (status == 0 || a.status == status) {
-			out = append(out, a)
+		if (key == "" || a.visible(key)) && (status == 0 || a.status == status) && !fn(a) {
+			return
 		}
 	}
-	return out
 }
 
 // decideError is an HTTP answer for a refused decision.
