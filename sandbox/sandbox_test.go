@@ -307,3 +307,49 @@ func TestAdminEndpoint(t *testing.T) {
 		t.Fatalf("bad settings accepted: %d", resp.StatusCode)
 	}
 }
+
+// Paging the action list returns every visible pending action exactly
+// once, in creation order, with a page token only while more follow.
+func TestListPages(t *testing.T) {
+	s, base := startT(t, Options{ExtraActions: 120})
+	wid, kid, _ := s.Credentials()
+	tok := s.tok.issue(kid, wid, time.Now(), time.Minute)
+	s.ws.mu.Lock()
+	var want []string
+	for _, a := range s.ws.sorted(kid, client.StatusPending) {
+		want = append(want, a.id)
+	}
+	s.ws.mu.Unlock()
+	var got []string
+	next, pages := "", 0
+	for {
+		u := base + "/workspaces/" + wid + "/actions?status=1&pageSize=25"
+		if next != "" {
+			u += "&pageToken=" + next
+		}
+		r := get(t, u, tok)
+		var page struct {
+			Actions       []client.WireAction `json:"actions"`
+			NextPageToken string              `json:"nextPageToken"`
+		}
+		if r.StatusCode != 200 || json.NewDecoder(r.Body).Decode(&page) != nil {
+			t.Fatalf("page %d: status %d", pages, r.StatusCode)
+		}
+		pages++
+		for _, a := range page.Actions {
+			got = append(got, a.ID)
+		}
+		if next = page.NextPageToken; next == "" {
+			break
+		}
+		if len(page.Actions) != 25 {
+			t.Fatalf("page %d has %d actions and a next token", pages, len(page.Actions))
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("paged %d actions over %d pages, want the %d visible in order", len(got), pages, len(want))
+	}
+	if wantPages := (len(want) + 24) / 25; pages != wantPages {
+		t.Fatalf("%d pages for %d actions, want %d", pages, len(want), wantPages)
+	}
+}
