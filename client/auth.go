@@ -31,13 +31,11 @@ func Signature(key []byte, timestamp, method, fullURL string, body []byte) strin
 // DecodeSecret decodes an API secret as issued (base64, URL-safe or
 // standard, with or without padding) into the HMAC key.
 func DecodeSecret(secret []byte) ([]byte, error) {
-	s := strings.TrimSpace(string(secret))
-	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.URLEncoding, base64.StdEncoding, base64.RawStdEncoding} {
-		if k, err := enc.DecodeString(s); err == nil && len(k) > 0 {
-			return k, nil
-		}
+	k, err := decodeB64(strings.TrimSpace(string(secret)))
+	if err != nil || len(k) == 0 {
+		return nil, errors.New("the API secret is not valid base64")
 	}
-	return nil, errors.New("the API secret is not valid base64")
+	return k, nil
 }
 
 type tokenAnswer struct {

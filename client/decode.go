@@ -41,8 +41,6 @@ func ValidID(s string) bool {
 	return true
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // DecodeWire validates a wire action and decodes it. messagesHex selects the
 // REST encoding of messages (hex) rather than the feed's (base64). An
 // undecodable payload is not an error: Action.PayloadErr says why.
@@ -74,25 +72,16 @@ func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 	if w.Created > 0 {
 		a.Created = time.Unix(w.Created, 0)
 	}
+	decode, limit, enc := decodeB64, base64.StdEncoding.EncodedLen(MaxMessageBytes), "base64"
+	if messagesHex {
+		decode, limit, enc = hex.DecodeString, 2*MaxMessageBytes, "hex"
+	}
 	for i, m := range w.Messages {
-		var b []byte
-		var err error
-		if messagesHex {
-			if len(m) > 2*MaxMessageBytes {
-				return nil, errf(KindBadResponse, "action %s message %d is larger than %d bytes", w.ID, i, MaxMessageBytes)
-			}
-			b, err = hex.DecodeString(m)
-		} else {
-			if len(m) > base64.StdEncoding.EncodedLen(MaxMessageBytes) {
-				return nil, errf(KindBadResponse, "action %s message %d is larger than %d bytes", w.ID, i, MaxMessageBytes)
-			}
-			b, err = decodeB64(m)
+		if len(m) > limit {
+			return nil, errf(KindBadResponse, "action %s message %d is larger than %d bytes", w.ID, i, MaxMessageBytes)
 		}
+		b, err := decode(m)
 		if err != nil {
-			enc := "base64"
-			if messagesHex {
-				enc = "hex"
-			}
 			return nil, errf(KindBadResponse, "action %s message %d is not valid %s", w.ID, i, enc)
 		}
 		a.Messages = append(a.Messages, b)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -137,7 +138,7 @@ func serverDetail(body []byte) string {
 		Error   string `json:"error"`
 	}
 	s := ""
-	if jsonUnmarshal(body, &m) == nil {
+	if json.Unmarshal(body, &m) == nil {
 		for _, v := range []string{m.Detail, m.Detail2, m.Message, m.Error} {
 			if v != "" {
 				s = v

@@ -201,13 +201,8 @@ func (a *Action) Pending(now time.Time) bool {
 // given decimals, without rounding and without trailing zeros
 // ("1500000000000000000", 18 → "1.5"). Bad input is returned unchanged.
 func FormatAmount(base string, decimals int) string {
-	if base == "" || decimals < 0 || decimals > 77 {
+	if base == "" || decimals < 0 || decimals > 77 || !allDigits(base) {
 		return base
-	}
-	for i := 0; i < len(base); i++ {
-		if base[i] < '0' || base[i] > '9' {
-			return base
-		}
 	}
 	s := strings.TrimLeft(base, "0")
 	if s == "" {
