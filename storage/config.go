@@ -98,6 +98,15 @@ func (p Profile) Validate() error {
 	return nil
 }
 
+// RulesPath is the profile's rules file ("" for the embedded default set);
+// a relative rules_file is taken from the folder of config.toml.
+func (p Profile) RulesPath(paths Paths) string {
+	if p.RulesFile == "" || filepath.IsAbs(p.RulesFile) {
+		return p.RulesFile
+	}
+	return filepath.Join(paths.Config, p.RulesFile)
+}
+
 // LockTimeouts returns the idle and absolute lock timeouts with defaults.
 func (p Profile) LockTimeouts() (idle, absolute time.Duration) {
 	idle, absolute = DefaultIdleLock, DefaultAbsoluteLock

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"unicode"
 
@@ -62,11 +61,7 @@ func rulesActiveFile(env *Env) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f := cfg.Profiles[env.Profile].RulesFile
-	if f != "" && !filepath.IsAbs(f) {
-		f = filepath.Join(paths.Config, f)
-	}
-	return f, nil
+	return cfg.Profiles[env.Profile].RulesPath(paths), nil
 }
 
 // rulesLoad reads and compiles path, printing positioned errors on

@@ -127,8 +127,8 @@ func Open(o Options) (*Engine, error) {
 	if e.pk, err = e.bundle.BLSPublic(); err != nil {
 		return nil, err
 	}
-	if prof.RulesFile != "" {
-		e.rules, err = governance.LoadFile(prof.RulesFile)
+	if f := prof.RulesPath(o.Paths); f != "" {
+		e.rules, err = governance.LoadFile(f)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -540,4 +542,29 @@ func cachedHome(t *testing.T) storage.Paths {
 // feedFrame is a as the client's feed reports it.
 func feedFrame(a *client.Action) client.FeedEvent {
 	return client.FeedEvent{Action: a, Fingerprint: a.Fingerprint(), State: client.StateLive}
+}
+
+// A relative rules_file is taken from the config folder, as `rules check`
+// takes it (docs/RULES.md), whatever the working directory.
+func TestRelativeRulesFileIsInTheConfigFolder(t *testing.T) {
+	_, paths := setup(t)
+	rules := "[[rule]]\nname = \"only\"\nwhen = 'true'\nverdict = \"review\"\nreason = \"one rule\"\n"
+	if err := os.WriteFile(filepath.Join(paths.Config, "mine.toml"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := cfg.Profiles["p"]
+	prof.RulesFile = "mine.toml"
+	cfg.Profiles["p"] = prof
+	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	e := open(t, paths)
+	defer e.Close()
+	if n := e.Rules().Len(); n != 1 {
+		t.Fatalf("the engine loaded %d rules, not the 1 of config/mine.toml", n)
+	}
 }
