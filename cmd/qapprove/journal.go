@@ -9,6 +9,7 @@ import (
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui/engine"
 )
 
 func init() {
@@ -35,12 +36,7 @@ func loadJournalRefs(env *Env) (*journalRefs, error) {
 	if warning != "" {
 		r.warnings = append(r.warnings, warning)
 	}
-	user := env.Profile + secrets.AnchorSuffix
-	store := journal.BackendAnchors(
-		func() ([]byte, error) { return be.Get(user) },
-		func(b []byte) error { return be.Set(user, b) },
-		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) })
-	a, err := store.Load()
+	a, err := engine.Anchors(be, env.Profile).Load()
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/ui/engine"
 )
 
 type journalTestSigner struct{ sk qbls.SecretKey }
@@ -32,11 +32,7 @@ func journalHome(t *testing.T, n int) (home, path string) {
 	home = t.TempDir()
 	paths := storage.ResolvePaths(home)
 	be := secrets.NewFileBackend(paths)
-	user := "default" + secrets.AnchorSuffix
-	anchors := journal.BackendAnchors(
-		func() ([]byte, error) { return be.Get(user) },
-		func(b []byte) error { return be.Set(user, b) },
-		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) })
+	anchors := engine.Anchors(be, "default")
 	sk, err := qbls.Generate(rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -446,8 +446,8 @@ func setUpImported(env *Env, be secrets.Backend, b *secrets.Bundle, s *secrets.S
 		return env.Errf(exitFail, "key imported, but config.toml cannot be read: %v", err)
 	}
 	if _, ok := cfg.Profiles[env.Profile]; !ok {
-		p := storage.Profile{APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID}
-		if err := saveProfile(paths, env.Profile, p); err != nil {
+		cfg.Profiles[env.Profile] = storage.Profile{APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID}
+		if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
 			return env.Errf(exitFail, "key imported, but config.toml could not be written: %v", err)
 		}
 		fmt.Fprintf(env.Stdout, "wrote the profile settings of the backup to %s\n", paths.ConfigFile())
