@@ -37,16 +37,14 @@ func TestConsoleEndToEnd(t *testing.T) {
 	s.waitFor(20*time.Second, "LOCKED")
 	s.keys("u")
 	time.Sleep(700 * time.Millisecond) // the dialog's grace period
-	s.text(pass)
-	s.keys("Enter")
+	s.line(pass)
 	s.waitFor(30*time.Second, "unlocked")
 	s.waitFor(20*time.Second, "▸") // the list has loaded
 
 	decide := func(id, key string, want int) {
 		t.Helper()
 		s.keys("/")
-		s.text(id)
-		s.keys("Enter")
+		s.line(id)
 		s.waitFor(10*time.Second, "Pending 1")
 		s.keys(key)
 		s.waitFor(10*time.Second, "Press y")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,9 +55,7 @@ func (tm *tmuxTerm) keys(keys ...string) {
 // text types text literally.
 func (tm *tmuxTerm) text(text string) {
 	tm.t.Helper()
-	if out, err := exec.Command("tmux", "-L", tm.socket, "send-keys", "-t", tm.target, "-l", text).CombinedOutput(); err != nil {
-		tm.t.Fatalf("tmux send-keys: %v: %s", err, out)
-	}
+	tm.keys("-l", text)
 }
 
 // line types text literally, then presses Enter.
@@ -98,12 +98,29 @@ func (tm *tmuxTerm) waitFor(timeout time.Duration, want ...string) string {
 	}
 }
 
-// buildBinary builds qapprove from the repository root once per test.
+// buildBinary returns qapprove built from the repository root, once per
+// test binary (TestMain removes it at the end).
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	built.once.Do(func() { built.bin, built.err = build() })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
+}
+
+// built is the binary buildBinary made, in a folder of its own.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+func build() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -111,17 +128,29 @@ func buildBinary(t *testing.T) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("go.mod not found above the test's working directory")
+			return "", errors.New("go.mod not found above the test's working directory")
 		}
 		dir = parent
 	}
-	bin := filepath.Join(t.TempDir(), "qapprove")
+	if built.dir, err = os.MkdirTemp("", "qapprove-e2e-"); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(built.dir, "qapprove")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/qapprove")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
+}
+
+// TestMain removes the binary buildBinary made.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // needTmux skips (saying why) when tmux or the go tool is missing.
