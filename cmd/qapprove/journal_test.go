@@ -61,20 +61,18 @@ func journalHome(t *testing.T, n int) (home, path string) {
 	return home, path
 }
 
-func runJournalCmd(home string, args ...string) (int, string, string) {
-	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
-	code := run(env, append([]string{"--home", home, "--keystore", "file", "journal"}, args...))
-	return code, out.String(), errb.String()
+func runJournalCmd(t *testing.T, home string, args ...string) (int, string, string) {
+	t.Helper()
+	return runArgs(t, append([]string{"--home", home, "--keystore", "file", "journal"}, args...)...)
 }
 
 func TestJournalVerifyIntact(t *testing.T) {
 	home, _ := journalHome(t, 3)
-	code, out, errs := runJournalCmd(home, "verify")
+	code, out, errs := runJournalCmd(t, home, "verify")
 	if code != exitOK || !strings.HasPrefix(out, "intact: 8 entries, 3 decisions, 5 signatures, last checkpoint #7 at ") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
-	code, out, _ = runJournalCmd(home, "verify", "--json")
+	code, out, _ = runJournalCmd(t, home, "verify", "--json")
 	var v struct {
 		Intact        bool   `json:"intact"`
 		Entries       int    `json:"entries"`
@@ -108,11 +106,11 @@ func TestJournalVerifyTampered(t *testing.T) {
 			ls := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
 			ls = c.tamper(ls)
 			os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600)
-			code, out, errs := runJournalCmd(home, "verify")
+			code, out, errs := runJournalCmd(t, home, "verify")
 			if code != exitFail || !strings.Contains(errs, c.want) || out != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errs, c.want)
 			}
-			code, out, _ = runJournalCmd(home, "verify", "--json")
+			code, out, _ = runJournalCmd(t, home, "verify", "--json")
 			if code != exitFail || !strings.Contains(out, `"reason": "`+c.name+`"`) {
 				t.Fatalf("--json: exit %d\n%s", code, out)
 			}
@@ -121,27 +119,27 @@ func TestJournalVerifyTampered(t *testing.T) {
 }
 
 func TestJournalVerifyNoJournal(t *testing.T) {
-	code, _, errs := runJournalCmd(t.TempDir(), "verify")
+	code, _, errs := runJournalCmd(t, t.TempDir(), "verify")
 	if code != exitUsage || !strings.Contains(errs, "no journal") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	if code, _, _ := runJournalCmd(t.TempDir(), "verify", "extra"); code != exitUsage {
+	if code, _, _ := runJournalCmd(t, t.TempDir(), "verify", "extra"); code != exitUsage {
 		t.Fatalf("extra argument: exit %d", code)
 	}
 }
 
 func TestJournalExport(t *testing.T) {
 	home, _ := journalHome(t, 2)
-	code, out, errs := runJournalCmd(home, "export", "--format", "csv")
+	code, out, errs := runJournalCmd(t, home, "export", "--format", "csv")
 	if code != exitOK || !strings.HasPrefix(out, "line,seq,ts,kind,signed,action_id") || strings.Count(out, "\n") != 7 {
 		t.Fatalf("csv: exit %d, stderr %q\n%s", code, errs, out)
 	}
-	code, out, _ = runJournalCmd(home, "export")
+	code, out, _ = runJournalCmd(t, home, "export")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != exitOK || len(rows) != 6 || rows[1]["kind"] != "decision" {
 		t.Fatalf("json: exit %d, %v\n%s", code, err, out)
 	}
-	if code, _, _ := runJournalCmd(home, "export", "--format", "xml"); code != exitUsage {
+	if code, _, _ := runJournalCmd(t, home, "export", "--format", "xml"); code != exitUsage {
 		t.Fatalf("--format xml: exit %d", code)
 	}
 }

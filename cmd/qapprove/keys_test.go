@@ -61,11 +61,7 @@ func newKeysSandbox(t *testing.T) *keysSandbox {
 // qa runs qapprove with the global flags for home and profile.
 func qa(t *testing.T, home, profile string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
-	argv := append([]string{"--home", home, "--keystore", "file", "--profile", profile}, args...)
-	code := run(env, argv)
-	return code, out.String(), errb.String()
+	return runArgs(t, append([]string{"--home", home, "--keystore", "file", "--profile", profile}, args...)...)
 }
 
 // registerArgs are the non-interactive register flags for base URL u.

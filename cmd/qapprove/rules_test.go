@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -17,10 +16,7 @@ import (
 // both streams.
 func rulesRun(t *testing.T, home string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
-	code := run(env, append([]string{"--home", home}, args...))
-	return code, out.String(), errb.String()
+	return runArgs(t, append([]string{"--home", home}, args...)...)
 }
 
 func rulesWriteTemp(t *testing.T, dir, name, text string) string {

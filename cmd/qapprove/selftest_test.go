@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -31,10 +30,7 @@ func sharedVectors(t *testing.T) string {
 
 func runSelftestCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
-	code := run(env, append([]string{"--home", t.TempDir(), "selftest"}, args...))
-	return code, out.String(), errb.String()
+	return runArgs(t, append([]string{"--home", t.TempDir(), "selftest"}, args...)...)
 }
 
 func lastLine(s string) string {
