@@ -265,22 +265,24 @@ func (j *Journal) AppendSigned(kind string, body any, s Signer) (Entry, error) {
 // Checkpoint appends a signed checkpoint sealing every line before it; call
 // it at every lock and before exit.
 func (j *Journal) Checkpoint(s Signer, reason string) (Entry, error) {
-	j.mu.Lock()
-	body := CheckpointBody{Entries: uint64(j.lines), Head: hex.EncodeToString(j.head[:]), Reason: reason}
-	j.mu.Unlock()
-	return j.AppendSigned(KindCheckpoint, body, s)
+	if s == nil {
+		return Entry{}, errors.New("signed entry without a signer")
+	}
+	// The body names the lines before it: it is made under the same lock
+	// as the append, so no other entry can come in between.
+	return j.appendWith(KindCheckpoint, func() any {
+		return CheckpointBody{Entries: uint64(j.lines), Head: hex.EncodeToString(j.head[:]), Reason: reason}
+	}, s, true)
 }
 
 func (j *Journal) append(kind string, body any, s Signer, sign bool) (Entry, error) {
+	return j.appendWith(kind, func() any { return body }, s, sign)
+}
+
+// appendWith writes the entry whose body mk makes; mk runs with j.mu held.
+func (j *Journal) appendWith(kind string, mk func() any, s Signer, sign bool) (Entry, error) {
 	if !validKind(kind) {
 		return Entry{}, fmt.Errorf("invalid entry kind %q", kind)
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return Entry{}, fmt.Errorf("encode %s body: %w", kind, err)
-	}
-	if len(b) < 2 || b[0] != '{' {
-		return Entry{}, fmt.Errorf("%s body must be a JSON object", kind)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -289,6 +291,13 @@ func (j *Journal) append(kind string, body any, s Signer, sign bool) (Entry, err
 	}
 	if j.broken != nil {
 		return Entry{}, fmt.Errorf("journal is unusable after an earlier write error: %w", j.broken)
+	}
+	b, err := json.Marshal(mk())
+	if err != nil {
+		return Entry{}, fmt.Errorf("encode %s body: %w", kind, err)
+	}
+	if len(b) < 2 || b[0] != '{' {
+		return Entry{}, fmt.Errorf("%s body must be a JSON object", kind)
 	}
 	var seq uint64
 	var prev [32]byte
@@ -326,9 +335,12 @@ func (j *Journal) append(kind string, body any, s Signer, sign bool) (Entry, err
 	j.lines++
 	j.seq, j.head = seq, sha256.Sum256(line)
 	j.size += int64(len(line) + 1)
-	p, _ := parseLine(line)
-	e := p.entry(line)
-	e.Line = j.lines
+	t, _ := time.Parse(time.RFC3339Nano, ts)
+	e := Entry{Line: j.lines, Seq: seq, TS: t, Kind: kind, Prev: hex.EncodeToString(prev[:]),
+		Body: b, Hash: hex.EncodeToString(j.head[:])}
+	if sig != nil {
+		e.Sig = hex.EncodeToString(sig[:])
+	}
 	if err := j.saveAnchor(); err != nil {
 		return e, err
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -237,5 +238,44 @@ func TestVerifyReportsProgress(t *testing.T) {
 	st, _ := os.Stat(path)
 	if calls == 0 || last != st.Size() || total != st.Size() {
 		t.Fatalf("progress ended at %d/%d after %d calls, file is %d bytes", last, total, calls, st.Size())
+	}
+}
+
+// A checkpoint names exactly the lines before it, even while other
+// entries are being appended at the same time.
+func TestCheckpointUnderConcurrentAppends(t *testing.T) {
+	dir := t.TempDir()
+	s := newSigner(t)
+	j, err := Create(filepath.Join(dir, "journal.jsonl"), s, Options{Anchors: FileAnchors(filepath.Join(dir, "anchor.json")), Profile: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var checkpoints []Entry
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 40 {
+			if _, err := j.Append(KindLock, LockBody{Reason: "test"}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 40 {
+		e, err := j.Checkpoint(s, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkpoints = append(checkpoints, e)
+	}
+	wg.Wait()
+	for _, e := range checkpoints {
+		var b CheckpointBody
+		if err := json.Unmarshal(e.Body, &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.Entries != uint64(e.Line-1) || b.Head != e.Prev {
+			t.Fatalf("checkpoint on line %d names %d entries and head %.8s…, want %d and %.8s…", e.Line, b.Entries, b.Head, e.Line-1, e.Prev)
+		}
 	}
 }
