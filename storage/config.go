@@ -41,7 +41,7 @@ const MaxConfigSize = 1 << 20
 
 // LoadConfig reads config.toml; a missing file gives an empty config.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadFileBounded(path, MaxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Profiles: map[string]Profile{}}, nil
 	}
@@ -164,9 +164,27 @@ func WriteFileAtomicFunc(path string, perm os.FileMode, write func(io.Writer) er
 		return err
 	}
 	ok = true
+	SyncDir(dir)
+	return nil
+}
+
+// ReadFileBounded reads at most max+1 bytes of the file at path, so a
+// caller can tell a file over max bytes (the result is then longer than
+// max) without reading all of a hostile one.
+func ReadFileBounded(path string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(max)+1))
+}
+
+// SyncDir makes a rename or a new file in dir durable (best effort: not
+// every file system can sync a folder).
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	return nil
 }

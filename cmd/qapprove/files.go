@@ -3,20 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+
+	"github.com/qapprove/qapprove/storage"
 )
 
 // readFileBounded reads a whole file of at most max bytes: files named on
 // the command line are outside input, so their size is bounded before
 // they are parsed.
 func readFileBounded(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := storage.ReadFileBounded(path, int(max))
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/qapprove/qapprove/storage"
 )
@@ -97,17 +96,14 @@ type fileAnchors struct{ path string }
 func FileAnchors(path string) AnchorStore { return fileAnchors{path: path} }
 
 func (s fileAnchors) Load() (*Anchor, error) {
-	f, err := os.Open(s.path)
+	b, err := storage.ReadFileBounded(s.path, maxAnchorBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read journal anchor: %w", err)
 	}
-	defer f.Close()
-	b := make([]byte, maxAnchorBytes+1)
-	n, _ := readFull(f, b)
-	return decodeAnchor(b[:n])
+	return decodeAnchor(b)
 }
 
 func (s fileAnchors) Save(a Anchor) error {
@@ -119,17 +115,4 @@ func (s fileAnchors) Save(a Anchor) error {
 		return fmt.Errorf("save journal anchor: %w", err)
 	}
 	return nil
-}
-
-// readFull reads until b is full or EOF.
-func readFull(f *os.File, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := f.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

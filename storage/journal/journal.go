@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,6 +30,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/storage"
 )
 
 // Options configures Open and Create.
@@ -98,7 +98,7 @@ func lockJournal(path string) (*flock.Flock, error) {
 	}
 	if !ok {
 		pid := "another process"
-		if b, err := readSmall(lp, 32); err == nil {
+		if b, err := storage.ReadFileBounded(lp, 31); err == nil { // 32 bytes at most
 			if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n > 0 {
 				pid = "PID " + strconv.Itoa(n)
 			}
@@ -110,15 +110,6 @@ func lockJournal(path string) (*flock.Flock, error) {
 		return nil, fmt.Errorf("lock journal: %w", err)
 	}
 	return fl, nil
-}
-
-func readSmall(path string, max int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, int64(max)))
 }
 
 // Create writes a new journal at path with a genesis signed by s. It fails
@@ -161,7 +152,7 @@ func create(path string, s Signer, opts Options, fl *flock.Flock) (*Journal, err
 		os.Remove(path)
 		return nil, err
 	}
-	syncDir(filepath.Dir(path))
+	storage.SyncDir(filepath.Dir(path))
 	return j, nil
 }
 
@@ -395,11 +386,4 @@ func (j *Journal) Close() error {
 		err = uerr
 	}
 	return err
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
