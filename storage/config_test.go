@@ -68,3 +68,19 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// An oversized config.toml is refused by size, before any parsing.
+func TestConfigTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	big := "# " + strings.Repeat("x", MaxConfigSize) + "\n"
+	if err := os.WriteFile(path, []byte(big), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("oversized config: %v", err)
+	}
+	b, err := ReadFileBounded(path, 10)
+	if err != nil || len(b) != 11 {
+		t.Fatalf("ReadFileBounded read %d bytes (%v), want max+1 = 11", len(b), err)
+	}
+}
