@@ -132,18 +132,10 @@ func seal(pub BundlePublic, s *Secrets, passphrase []byte, rnd io.Reader) (*Bund
 	if len(s.APISecret) == 0 || len(s.APISecret) > MaxAPISecretLen {
 		return nil, fmt.Errorf("API secret must be 1 to %d bytes, not %d", MaxAPISecretLen, len(s.APISecret))
 	}
-	bk, err := qbls.SecretKeyFromBytes(s.BLS[:])
+	bp, ep, err := publicKeys(s.BLS[:], s.EC[:])
 	if err != nil {
-		return nil, errors.New("the BLS secret key is invalid (zero or out of range)")
+		return nil, err
 	}
-	bp := bk.Public()
-	bk.Zero()
-	ek, err := eckey.PrivateKeyFromBytes(s.EC[:])
-	if err != nil {
-		return nil, errors.New("the EC secret key is invalid (zero or out of range)")
-	}
-	ep := ek.Public()
-	ek.Zero()
 	blsHex, ecHex := hex.EncodeToString(bp[:]), hex.EncodeToString(ep[:])
 	if pub.BLSPublicKey != "" && pub.BLSPublicKey != blsHex {
 		return nil, errors.New("the BLS public key given does not match the BLS secret")
@@ -212,18 +204,10 @@ func (b *Bundle) checkSecrets(raw []byte) error {
 	if len(raw) <= fixedSecretLen || len(raw) > fixedSecretLen+MaxAPISecretLen {
 		return ErrInconsistent
 	}
-	sk, err := qbls.SecretKeyFromBytes(raw[:blsSecretLen])
+	bp, ep, err := publicKeys(raw[:blsSecretLen], raw[blsSecretLen:fixedSecretLen])
 	if err != nil {
 		return ErrInconsistent
 	}
-	bp := sk.Public()
-	sk.Zero()
-	ek, err := eckey.PrivateKeyFromBytes(raw[blsSecretLen:fixedSecretLen])
-	if err != nil {
-		return ErrInconsistent
-	}
-	ep := ek.Public()
-	ek.Zero()
 	wantB, errB := b.BLSPublic()
 	wantE, errE := b.ECPublic()
 	if errB != nil || errE != nil ||
@@ -233,8 +217,26 @@ func (b *Bundle) checkSecrets(raw []byte) error {
 	return nil
 }
 
+// publicKeys derives the public keys of the raw BLS and EC secrets; the
+// parsed copies of the secrets are wiped.
+func publicKeys(blsRaw, ecRaw []byte) (qbls.PublicKey, eckey.PublicKey, error) {
+	bk, err := qbls.SecretKeyFromBytes(blsRaw)
+	if err != nil {
+		return qbls.PublicKey{}, eckey.PublicKey{}, errors.New("the BLS secret key is invalid (zero or out of range)")
+	}
+	bp := bk.Public()
+	bk.Zero()
+	ek, err := eckey.PrivateKeyFromBytes(ecRaw)
+	if err != nil {
+		return qbls.PublicKey{}, eckey.PublicKey{}, errors.New("the EC secret key is invalid (zero or out of range)")
+	}
+	ep := ek.Public()
+	ek.Zero()
+	return bp, ep, nil
+}
+
 // BLSPublic decodes the stored BLS public key.
-func (b *Bundle) BLSPublic() (qbls.PublicKey, error) {
+func (b *BundlePublic) BLSPublic() (qbls.PublicKey, error) {
 	var pk qbls.PublicKey
 	if err := decodeFixedHex("bls_public_key", b.BLSPublicKey, pk[:]); err != nil {
 		return pk, err
@@ -243,7 +245,7 @@ func (b *Bundle) BLSPublic() (qbls.PublicKey, error) {
 }
 
 // ECPublic decodes the stored EC public key.
-func (b *Bundle) ECPublic() (eckey.PublicKey, error) {
+func (b *BundlePublic) ECPublic() (eckey.PublicKey, error) {
 	var pk eckey.PublicKey
 	if err := decodeFixedHex("ec_public_key", b.ECPublicKey, pk[:]); err != nil {
 		return pk, err
@@ -338,12 +340,10 @@ func (p *BundlePublic) validate() error {
 			}
 		}
 	}
-	var bp qbls.PublicKey
-	var ep eckey.PublicKey
-	if err := decodeFixedHex("bls_public_key", p.BLSPublicKey, bp[:]); err != nil {
+	if _, err := p.BLSPublic(); err != nil {
 		return err
 	}
-	if err := decodeFixedHex("ec_public_key", p.ECPublicKey, ep[:]); err != nil {
+	if _, err := p.ECPublic(); err != nil {
 		return err
 	}
 	if p.Created.IsZero() {

@@ -167,13 +167,15 @@ func (s *Session) armTimerLocked() {
 	}
 	d := max(s.deadlineLocked().Sub(s.opts.Now()), 0) + 10*time.Millisecond
 	s.timer = time.AfterFunc(d, func() {
-		if !s.Expired() && !s.Locked() {
-			s.mu.Lock()
-			if s.buf != nil {
-				s.armTimerLocked()
-			}
-			s.mu.Unlock()
+		if s.Expired() {
+			return // expired and wiped now
 		}
+		// Still unlocked (the deadline moved): check again at the new one.
+		s.mu.Lock()
+		if s.buf != nil {
+			s.armTimerLocked()
+		}
+		s.mu.Unlock()
 	})
 }
 
