@@ -145,10 +145,8 @@ var errOverlong = errors.New("a line is longer than the 1 MiB limit")
 func work(c *chunk) {
 	data := c.data
 	if c.final {
-		r := lineRec{off: c.off, line: data, torn: true}
-		r.hash = sha256.Sum256(data)
-		r.p, r.err = parseLine(data)
-		c.recs = append(c.recs, r)
+		// A torn tail is only reported (its hash), never parsed.
+		c.recs = append(c.recs, lineRec{off: c.off, line: data, torn: true, hash: sha256.Sum256(data)})
 		return
 	}
 	if cap(c.recs) == 0 {

@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -228,8 +228,7 @@ func (c *checker) visit(r *lineRec) bool {
 		return true
 	}
 	if r.torn {
-		sum := sha256.Sum256(r.line)
-		c.rep.TornTail = &TornTail{Offset: r.off, Length: int64(len(r.line)), SHA256: hex.EncodeToString(sum[:])}
+		c.rep.TornTail = &TornTail{Offset: r.off, Length: int64(len(r.line)), SHA256: hex.EncodeToString(r.hash[:])}
 		return false
 	}
 	c.line++
@@ -279,14 +278,7 @@ func (c *checker) visit(r *lineRec) bool {
 	return true
 }
 
-func knownKind(k string) bool {
-	for _, x := range knownKinds {
-		if k == x {
-			return true
-		}
-	}
-	return false
-}
+func knownKind(k string) bool { return slices.Contains(knownKinds, k) }
 
 // genesis checks line 1.
 func (c *checker) genesis(r *lineRec, l *link) bool {
@@ -318,8 +310,7 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 		c.fail(1, 0, BadSignature, "the genesis is not signed")
 		return false
 	}
-	bh := sha256.Sum256(p.body)
-	l.digest = digest(jid, 0, p.prev, bh, p.kind, string(p.ts))
+	l.digest = digest(jid, 0, p.prev, r.bodyHash, p.kind, string(p.ts))
 	if !qbls.Verify(pk, l.digest[:], qbls.Signature(p.sig)) {
 		c.fail(1, 0, BadSignature, "the genesis signature does not verify with its public key")
 		return false
