@@ -168,7 +168,7 @@ func (p *PendingScreen) updateMsg(msg tea.Msg) (Screen, tea.Cmd) {
 		return p, p.applyResult(msg)
 	case rawMsg:
 		if msg.id == p.raw.id {
-			p.raw = rawState{id: msg.id, data: msg.data, err: msg.err, done: true}
+			p.raw = rawDone(msg.id, msg.data, msg.err)
 		}
 	}
 	return p, nil
@@ -177,10 +177,20 @@ func (p *PendingScreen) updateMsg(msg tea.Msg) (Screen, tea.Cmd) {
 // rawState is the raw payload of one action, fetched on demand: the
 // backend may keep only the decoded payload in memory.
 type rawState struct {
-	id   string
-	data []byte
-	err  string
-	done bool
+	id    string
+	data  []byte
+	lines []string // data as shown (see rawLines), made once when it arrives
+	err   string
+	done  bool
+}
+
+// rawDone is the state of a raw payload that arrived (or failed to).
+func rawDone(id string, data []byte, err string) rawState {
+	r := rawState{id: id, data: data, err: err, done: true}
+	if err == "" {
+		r.lines = rawLines(data)
+	}
+	return r
 }
 
 // rawMsg carries a fetched raw payload.
@@ -202,7 +212,7 @@ func (p *PendingScreen) fetchRaw() tea.Cmd {
 		return nil
 	}
 	if raw := a.RawPayload(); len(raw) > 0 {
-		p.raw = rawState{id: a.ID, data: raw, done: true}
+		p.raw = rawDone(a.ID, raw, "")
 		return nil
 	}
 	p.raw = rawState{id: a.ID}

@@ -136,24 +136,26 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	nw := max(4, rest*28/100)
 	aw := max(4, rest*32/100)
 	dw := max(4, rest-nw-aw)
-	var network, amount, dest, wl, pol string
+	var network, amountCol, dest, wl, pol string
 	if pl := a.Payload; pl != nil {
 		pol = fmt.Sprintf("%d/%d", pl.Approvals, pl.Policy.Threshold)
 		switch {
 		case pl.Transaction != nil:
 			tx := pl.Transaction
 			network = clean(tx.Network.Name)
-			amount = amountText(tx)
+			amountCol = amountCell(tx, aw)
 			dest = clean(tx.To)
 			wl = "✗"
 			if tx.Whitelisted {
 				wl = "✓"
 			}
 		case pl.KeyUpdate != nil:
-			network, amount, dest, wl = "key update", "API key", clean(pl.KeyUpdate.APIKeyID), " "
+			network, amountCol, dest, wl = "key update", fitLeft("API key", aw), clean(pl.KeyUpdate.APIKeyID), " "
+		default:
+			amountCol = fitLeft("", aw)
 		}
 	} else {
-		network, amount, dest, wl = "?", "undecodable", clean(a.ID), "?"
+		network, amountCol, dest, wl = "?", fitLeft("undecodable", aw), clean(a.ID), "?"
 	}
 	status := countdown(a.Expires.Sub(now))
 	switch {
@@ -168,17 +170,12 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	if sel {
 		mark = "▸ "
 	}
-	amountCol := fitLeft(amount, aw)
-	if pl := a.Payload; pl != nil && pl.Transaction != nil {
-		amountCol = amountCell(pl.Transaction, aw)
-	}
 	tail := " " + fit(network, nw) + " " + amountCol + " → " + middle(dest, dw) + " " + wl + " " + fitLeft(pol, 5) + " " + fitLeft(status, 8)
-	line := fit(mark+badge(lvl)+tail, w)
 	switch {
 	case sel:
-		return st.Selected.Render(line)
+		return st.Selected.Render(fit(mark+badge(lvl)+tail, w))
 	case it.Decided != "":
-		return st.Decided.Render(line)
+		return st.Decided.Render(fit(mark+badge(lvl)+tail, w))
 	}
 	return mark + badgeStyle(st, lvl)(badge(lvl)) + fit(tail, w-9)
 }
@@ -262,12 +259,8 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 		add(st.Good.Render("Outcome: " + it.Decided))
 	}
 	if it.LastErr != "" {
-		for i, l := range hardWrap("Failed: "+clean(it.LastErr), w) {
-			if i == 0 {
-				add(st.Error.Render(l))
-			} else {
-				add(st.Error.Render(l))
-			}
+		for _, l := range hardWrap("Failed: "+clean(it.LastErr), w) {
+			add(st.Error.Render(l))
 		}
 	}
 	add("")
@@ -282,7 +275,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 			return out
 		}
 		add(st.Title.Render("Raw payload") + st.Muted.Render(fmt.Sprintf(" (%d bytes)", len(raw.data))))
-		for _, l := range rawLines(raw.data) {
+		for _, l := range raw.lines {
 			for _, wl := range hardWrap(l, w) {
 				add(wl)
 			}
@@ -317,7 +310,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	if pl := a.Payload; pl != nil {
 		if tx := pl.Transaction; tx != nil {
 			add(st.Title.Render("Transfer"))
-			field("Amount", client.FormatAmount(tx.Amount, tx.Asset.Decimals)+" "+clean(tx.Asset.Symbol))
+			field("Amount", amountText(tx))
 			field("Base units", clean(tx.Amount)+" ("+strconv.Itoa(tx.Asset.Decimals)+" decimals)")
 			if tx.Asset.Contract != "" {
 				field("Contract", clean(tx.Asset.Contract))
