@@ -192,5 +192,3 @@ func hygiene(it *Item) []string {
 	}
 	return append(out, w)
 }
-
-func lipglossWidth(s string) int { return ansi.StringWidth(s) }

@@ -572,7 +572,10 @@ func (m *Model) header(w int) string {
 	if !m.locked {
 		lock = "□ unlocked"
 		if !m.lockUntil.IsZero() {
-			lock += " " + countdown(m.lockUntil.Sub(now)) + " left"
+			lock += " " + countdown(m.lockUntil.Sub(now))
+			if w >= 100 {
+				lock += " left"
+			}
 		}
 	}
 	right := conn + " │ " + lock + " "
@@ -581,9 +584,6 @@ func (m *Model) header(w int) string {
 	}
 	if !m.selftestOK {
 		right = "✗ SELF-TEST FAILED │ " + right
-	}
-	if w < 100 {
-		right = strings.Replace(right, " left", "", 1)
 	}
 	// The state on the right is the truth the operator relies on: it is
 	// never cut; the profile and workspace on the left give way.

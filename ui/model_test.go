@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"strings"
 	"testing"
 	"time"
@@ -569,6 +570,24 @@ func TestFilterTextBuiltOnDemandAndDroppedOnClear(t *testing.T) {
 	for _, r := range s.sorted {
 		if p := r.search.Load(); p == nil || *p != searchText(r.item()) {
 			t.Fatal("warmSearch did not build every row's text")
+		}
+	}
+}
+
+// On a narrow terminal the header drops " left" from the lock countdown,
+// and only from there: a keystore warning is shown as it is.
+func TestHeaderShortensOnlyTheLockCountdown(t *testing.T) {
+	c := newClock()
+	b := NewFakeBackend(FakeOptions{Info: Info{Profile: "p", KeystoreWarning: "2 days left"}, Now: c.Now, Unlocked: true})
+	m := New(b, Options{Now: c.Now, NoColor: true})
+	for _, width := range []int{80, 120} {
+		m.Update(tea.WindowSizeMsg{Width: width, Height: 24})
+		header := strings.SplitN(ansi.Strip(m.Render()), "\n", 2)[0]
+		if !strings.Contains(header, "2 days left") {
+			t.Fatalf("at %d columns the warning was cut: %q", width, header)
+		}
+		if got := strings.Count(header, " left"); (width >= 100) != (got == 2) {
+			t.Fatalf("at %d columns the header has %d \" left\": %q", width, got, header)
 		}
 	}
 }

@@ -98,7 +98,7 @@ func (p *PendingScreen) listTitle(w int, st styles.Styles) string {
 	var right string
 	switch {
 	case p.filterOn:
-		fw := max(8, w-ansiWidth(left)-4)
+		fw := max(8, w-ansi.StringWidth(left)-4)
 		right = " /" + p.filter.View(min(fw, 30))
 	case p.rows.query != "":
 		right = " filter: " + clean(p.rows.query)
@@ -217,8 +217,6 @@ func (p *PendingScreen) detailBlock(w, h int, now time.Time) []string {
 	}
 	return out
 }
-
-func ansiWidth(s string) int { return lipglossWidth(s) }
 
 // detailLines is the readable content of one action, already wrapped to w.
 func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
