@@ -31,6 +31,36 @@ func countdown(d time.Duration) string {
 // spaces (ANSI-aware). Screens of other packages use it for their lines.
 func Fit(s string, w int) string { return fit(s, w) }
 
+// FitLines makes lines a block of exactly h lines of w cells: cut to h
+// lines, each fitted (see Fit), then blank lines.
+func FitLines(lines []string, w, h int) string {
+	out := make([]string, h)
+	for i := range out {
+		if i < len(lines) {
+			out[i] = fit(lines[i], w)
+		} else {
+			out[i] = strings.Repeat(" ", max(w, 0))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Middle shortens plain s to w cells by cutting its middle (see middle).
+func Middle(s string, w int) string { return middle(s, w) }
+
+// ScrollOffset is the first of n rows to draw in a window of h rows so that
+// row cursor is inside it, moving the window from offset as little as
+// possible.
+func ScrollOffset(cursor, offset, n, h int) int {
+	if cursor < offset {
+		offset = cursor
+	}
+	if cursor >= offset+h {
+		offset = cursor - h + 1
+	}
+	return max(0, min(offset, n-h))
+}
+
 // fit makes s exactly w cells wide: truncated with "…" or padded with spaces.
 func fit(s string, w int) string {
 	if w <= 0 {

@@ -661,15 +661,10 @@ func (m *Model) fullHelp(w, h int) string {
 	} {
 		lines = append(lines, hardWrapWords(para, max(20, w-2))...)
 	}
-	out := make([]string, h)
-	for i := range h {
-		if i < len(lines) {
-			out[i] = fit(" "+lines[i], w)
-		} else {
-			out[i] = strings.Repeat(" ", w)
-		}
+	for i := range lines {
+		lines[i] = " " + lines[i]
 	}
-	return strings.Join(out, "\n")
+	return FitLines(lines, w, h)
 }
 
 func (m *Model) drawDialog(screen string, d dialog, w, h int) string {

@@ -338,14 +338,7 @@ func (p *PendingScreen) setCursor(i int) {
 
 // clampOffset keeps the cursor inside the drawn window of rows.
 func (p *PendingScreen) clampOffset() {
-	h := max(1, p.listH)
-	if p.cursor < p.offset {
-		p.offset = p.cursor
-	}
-	if p.cursor >= p.offset+h {
-		p.offset = p.cursor - h + 1
-	}
-	p.offset = max(0, min(p.offset, len(p.rows.visible)-h))
+	p.offset = ScrollOffset(p.cursor, p.offset, len(p.rows.visible), max(1, p.listH))
 }
 
 // reselect puts the cursor back on the selected action after the visible

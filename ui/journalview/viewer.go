@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
@@ -38,7 +39,7 @@ var (
 	keyBad     = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "go to bad line"))
 	keyDetail  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "whole entry"))
 	keyBack    = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+	spinFrames = spinner.MiniDot.Frames
 )
 
 // verifyState is the background verification.
@@ -458,13 +459,7 @@ func (v *Viewer) clamp() {
 	if h <= 0 {
 		return
 	}
-	if v.cursor < v.offset {
-		v.offset = v.cursor
-	}
-	if v.cursor >= v.offset+h {
-		v.offset = v.cursor - h + 1
-	}
-	v.offset = min(max(v.offset, 0), max(n-h, 0))
+	v.offset = ui.ScrollOffset(v.cursor, v.offset, n, h)
 }
 
 // layout: status line, filter/prompt line, column header, list, and the
@@ -551,7 +546,7 @@ func (v *Viewer) View() string {
 		}
 		add(st.Title.Render("Journal"))
 		add(st.Warn.Render(msg))
-		return pad(out, w, v.height)
+		return ui.FitLines(out, w, v.height)
 	}
 	vt, kind := v.verifyText()
 	switch kind {
@@ -573,7 +568,7 @@ func (v *Viewer) View() string {
 		for i := v.scroll; i < len(lines) && i < v.scroll+h; i++ {
 			add(lines[i])
 		}
-		return pad(out, w, v.height)
+		return ui.FitLines(out, w, v.height)
 	}
 	cols := newColumns(w)
 	add(st.Label.Render(cols.header()))
@@ -613,7 +608,7 @@ func (v *Viewer) View() string {
 			}
 		}
 	}
-	return pad(out, w, v.height)
+	return ui.FitLines(out, w, v.height)
 }
 
 func (v *Viewer) filterLine() string {
@@ -679,15 +674,4 @@ func cellR(s string, w int) string {
 		return s[:w]
 	}
 	return strings.Repeat(" ", w-len(s)) + s
-}
-
-// pad makes the body exactly h lines of w cells.
-func pad(lines []string, w, h int) string {
-	if len(lines) > h {
-		lines = lines[:h]
-	}
-	for len(lines) < h {
-		lines = append(lines, strings.Repeat(" ", w))
-	}
-	return strings.Join(lines, "\n")
 }

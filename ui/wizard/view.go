@@ -5,12 +5,14 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/input"
 )
 
-var spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+var spinFrames = spinner.MiniDot.Frames
 
 // explain is the one- or two-sentence explanation of each step.
 var explain = []string{
@@ -146,9 +148,9 @@ func (w *Wizard) keyLines(width int) []string {
 	}
 	hw := max(width-20, 16)
 	return []string{
-		st.Label.Render("BLS public key  ") + middle(fmt.Sprintf("%x", b[:]), hw),
+		st.Label.Render("BLS public key  ") + ui.Middle(fmt.Sprintf("%x", b[:]), hw),
 		st.Label.Render("BLS fingerprint ") + st.Value.Render(qbls.Fingerprint(b)),
-		st.Label.Render("EC public key   ") + middle(fmt.Sprintf("%x", e[:]), hw),
+		st.Label.Render("EC public key   ") + ui.Middle(fmt.Sprintf("%x", e[:]), hw),
 		st.Label.Render("EC fingerprint  ") + st.Value.Render(ECFingerprint(e)),
 	}
 }
@@ -172,31 +174,13 @@ func progressBar(step int) string {
 	return b.String()
 }
 
-// middle shortens s to w cells by cutting its middle.
-func middle(s string, w int) string {
-	if len(s) <= w {
-		return s
-	}
-	h := (w - 1) / 2
-	return s[:h] + "…" + s[len(s)-(w-1-h):]
-}
-
+// pad makes lines exactly h lines of w cells (all of them, fitted, before
+// the wizard has a height).
 func pad(lines []string, w, h int) string {
-	if h > 0 && len(lines) > h {
-		lines = lines[:h]
+	if h <= 0 {
+		h = len(lines)
 	}
-	for i, l := range lines {
-		sw := ansi.StringWidth(l)
-		if sw > w {
-			lines[i] = ansi.Truncate(l, w, "…")
-		} else {
-			lines[i] = l + strings.Repeat(" ", w-sw)
-		}
-	}
-	for len(lines) < h {
-		lines = append(lines, strings.Repeat(" ", w))
-	}
-	return strings.Join(lines, "\n")
+	return ui.FitLines(lines, w, h)
 }
 
 // ShortHelp implements ui.Screen: the keys of the current step.

@@ -387,11 +387,7 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	case StepStore:
 		if k == "enter" {
-			reg := w.reg
-			w.step = StepRegister
-			return w.start("Registering the public keys with the API, then approving the key update with the new key…", func(ctx context.Context) tea.Msg {
-				return registerDoneMsg{err: reg.Register(ctx)}
-			})
+			return w.startRegister()
 		}
 	case StepBackup:
 		switch k {
@@ -418,16 +414,21 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
+// startRegister runs step 5 (again, after a failure).
+func (w *Wizard) startRegister() tea.Cmd {
+	w.step, w.failed = StepRegister, false
+	reg := w.reg
+	return w.start("Registering the public keys with the API, then approving the key update with the new key…", func(ctx context.Context) tea.Msg {
+		return registerDoneMsg{err: reg.Register(ctx)}
+	})
+}
+
 // failedKey handles the choice after a failed store or register.
 func (w *Wizard) failedKey(k string) tea.Cmd {
 	switch k {
 	case "r":
 		if w.step == StepRegister {
-			w.failed = false
-			reg := w.reg
-			return w.start("Registering the public keys with the API, then approving the key update with the new key…", func(ctx context.Context) tea.Msg {
-				return registerDoneMsg{err: reg.Register(ctx)}
-			})
+			return w.startRegister()
 		}
 		w.failed, w.step, w.errText = false, StepPassphrase, ""
 	case "k":
