@@ -333,20 +333,14 @@ func (s *rowSet) remove(r *row) {
 // returns them.
 func (s *rowSet) removeWhere(drop func(*row) bool) []*row {
 	var gone []*row
-	keep := func(r *row) bool {
-		if drop(r) {
-			return false
-		}
-		return true
-	}
 	n := 0
 	for _, r := range s.sorted {
-		if keep(r) {
-			s.sorted[n] = r
-			n++
-		} else {
+		if drop(r) {
 			gone = append(gone, r)
 			delete(s.byID, r.action.ID)
+		} else {
+			s.sorted[n] = r
+			n++
 		}
 	}
 	if len(gone) == 0 {
@@ -355,7 +349,7 @@ func (s *rowSet) removeWhere(drop func(*row) bool) []*row {
 	clear(s.sorted[n:])
 	s.sorted = s.sorted[:n]
 	if s.filtered() {
-		s.visible = slices.DeleteFunc(s.visible, func(r *row) bool { _, ok := s.byID[r.action.ID]; return !ok || s.byID[r.action.ID] != r })
+		s.visible = slices.DeleteFunc(s.visible, func(r *row) bool { return s.byID[r.action.ID] != r })
 	} else {
 		s.visible = s.sorted
 	}
