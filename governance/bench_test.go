@@ -40,7 +40,6 @@ func BenchmarkEvaluateDefault(b *testing.B) {
 	rs := Default()
 	ins := benchInputs(1024)
 	b.ReportAllocs()
-	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		_ = rs.Evaluate(ins[i%len(ins)])
 	}
@@ -50,7 +49,6 @@ func BenchmarkEvaluateDefault(b *testing.B) {
 func BenchmarkEvaluateDefault100k(b *testing.B) {
 	rs := Default()
 	ins := benchInputs(100_000)
-	b.ResetTimer()
 	for b.Loop() {
 		for i := range ins {
 			_ = rs.Evaluate(ins[i])

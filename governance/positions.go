@@ -39,12 +39,7 @@ func scanLocs(data []byte) (fl fileLocs) {
 		e := p.Expression()
 		switch e.Kind {
 		case unstable.ArrayTable, unstable.Table:
-			name := keyName(e.Key())
-			at := loc{offset: int(e.Raw.Offset)}
-			if first := e.Key(); first.Next() {
-				at.offset = int(first.Node().Raw.Offset)
-			}
-			at.key = at.offset
+			name, at := keyName(e.Key()), keyLoc(e)
 			if e.Kind == unstable.ArrayTable && name == "rule" {
 				fl.rules = append(fl.rules, ruleLocs{header: at, keys: map[string]loc{}})
 				section = "rule"
@@ -55,13 +50,8 @@ func scanLocs(data []byte) (fl fileLocs) {
 			}
 			section = name
 		case unstable.KeyValue:
-			name := keyName(e.Key())
+			name, at := keyName(e.Key()), keyLoc(e)
 			v := e.Value()
-			at := loc{offset: int(e.Raw.Offset)}
-			if k := e.Key(); k.Next() {
-				at.offset = int(k.Node().Raw.Offset)
-			}
-			at.key = at.offset
 			if v.Kind == unstable.String && v.Raw.Length > 0 {
 				at.offset, at.raw = int(v.Raw.Offset), string(p.Raw(v.Raw))
 			}
@@ -172,4 +162,14 @@ func exprOffset(at loc, line, col int) int {
 		i = end
 	}
 	return at.offset + i
+}
+
+// keyLoc is where expression e's key starts (its first part when dotted).
+func keyLoc(e *unstable.Node) loc {
+	at := loc{offset: int(e.Raw.Offset)}
+	if k := e.Key(); k.Next() {
+		at.offset = int(k.Node().Raw.Offset)
+	}
+	at.key = at.offset
+	return at
 }
