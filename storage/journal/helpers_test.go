@@ -128,3 +128,12 @@ func wantProblem(t *testing.T, rep *Report, reason Reason, line int) {
 		t.Fatalf("got %q at line %d (%s); want %q at line %d", rep.Problem.Reason, rep.Problem.Line, rep.Problem.Detail, reason, line)
 	}
 }
+
+// signature is the line's signature, nil when unsigned.
+func (p *parsed) signature() *qbls.Signature {
+	if !p.hasSig {
+		return nil
+	}
+	s := qbls.Signature(p.sig)
+	return &s
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
 func TestIntactJournal(t *testing.T) {
@@ -243,12 +242,7 @@ func rechain(t *testing.T, ls [][]byte, k int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sig *[49]byte
-		if p.hasSig {
-			sig = &p.sig
-		}
-		s := (*[49]byte)(sig)
-		ls[i] = encodeLine(p.seq, string(p.ts), p.kind, sha256.Sum256(ls[i-1]), p.body, (*qbls.Signature)(s))
+		ls[i] = encodeLine(p.seq, string(p.ts), p.kind, sha256.Sum256(ls[i-1]), p.body, p.signature())
 	}
 }
 

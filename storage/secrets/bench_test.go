@@ -7,13 +7,14 @@ import (
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
-// withDefaultParams runs the benchmark at the production KDF parameters.
-func withDefaultParams(b *testing.B) {
+// withDefaultParams runs the test or benchmark at the production KDF
+// parameters.
+func withDefaultParams(tb testing.TB) {
 	sealMu.Lock()
 	old := sealParams
 	sealParams = eip2335.DefaultParams()
 	sealMu.Unlock()
-	b.Cleanup(func() { sealMu.Lock(); sealParams = old; sealMu.Unlock() })
+	tb.Cleanup(func() { sealMu.Lock(); sealParams = old; sealMu.Unlock() })
 }
 
 // BenchmarkSealDefault: encrypting a bundle at scrypt N=2^18 (key registration).

@@ -65,12 +65,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 
 // TestSealOpenDefaultParams runs the production KDF (scrypt N=2^18) once.
 func TestSealOpenDefaultParams(t *testing.T) {
-	sealMu.Lock()
-	old := sealParams
-	sealParams = eip2335.DefaultParams()
-	sealMu.Unlock()
-	defer func() { sealMu.Lock(); sealParams = old; sealMu.Unlock() }()
-
+	withDefaultParams(t)
 	s := newSecrets(t, 80)
 	b, err := Seal(testPublic("default"), s, []byte(testPass))
 	if err != nil {
