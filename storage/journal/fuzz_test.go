@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
 )
 
 // FuzzParseLine checks that the line parser never panics and is canonical:
