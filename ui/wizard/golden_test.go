@@ -13,13 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/qapprove/qapprove/sandbox"
-	"github.com/qapprove/qapprove/sandbox/sandboxtest"
-	"github.com/qapprove/qapprove/storage"
-	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/journalview"
-	"github.com/qapprove/qapprove/ui/keys"
-	"github.com/qapprove/qapprove/ui/styles"
 )
 
 // goldenStates are the wizard states with a golden file, in the order the
@@ -174,20 +168,15 @@ func TestGolden(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		for _, state := range goldenStates {
 			t.Run(fmt.Sprintf("%s_%dx%d", state, size[0], size[1]), func(t *testing.T) {
-				t.Cleanup(secrets.UseWeakKDFForTesting())
-				sb, url := sandboxtest.Start(t, sandbox.Options{Seed: 7})
-				ws, kid, sec := sb.Credentials()
-				paths := storage.ResolvePaths(t.TempDir())
-				c := &ui.Context{Now: func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) },
-					Styles: styles.New(true, true), Keys: keys.Default()}
-				w := New(c, Options{Paths: paths, Profile: "default", Backend: secrets.NewFileBackend(paths),
+				e := newTestEnv(t, 7)
+				w := New(e.ctx, Options{Paths: e.paths, Profile: "default", Backend: e.be,
 					Where: "file keystore (test)", Warning: "no OS keychain: the key is kept in an encrypted file",
 					Timeout: 20 * time.Second})
 				t.Cleanup(w.Close)
-				h := &journalview.Host{Screen: w, Ctx: c}
+				h := &journalview.Host{Screen: w, Ctx: e.ctx}
 				tm := teatest.NewTestModel(t, h, teatest.WithInitialTermSize(size[0], size[1]),
 					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-				g := &goldenRun{t: t, tm: tm, host: h, w: w, sb: sb, url: url, ws: ws, kid: kid, sec: sec, state: state}
+				g := &goldenRun{t: t, tm: tm, host: h, w: w, sb: e.sb, url: e.url, ws: e.ws, kid: e.kid, sec: e.sec, state: state}
 				frame := g.drive()
 				if err := tm.Quit(); err != nil {
 					t.Fatal(err)

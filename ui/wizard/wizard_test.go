@@ -34,16 +34,33 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	t.Cleanup(secrets.UseWeakKDFForTesting())
-	sb, url := sandboxtest.Start(t, sandbox.Options{Seed: 1})
-	ws, kid, sec := sb.Credentials()
-	paths := storage.ResolvePaths(t.TempDir())
-	be := secrets.NewFileBackend(paths)
-	c := &ui.Context{Now: func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }, Styles: styles.New(true, true), Keys: keys.Default()}
-	w := New(c, Options{Paths: paths, Profile: "default", Backend: be, Where: "file keystore", Timeout: 20 * time.Second})
+	e := newTestEnv(t, 1)
+	w := New(e.ctx, Options{Paths: e.paths, Profile: "default", Backend: e.be, Where: "file keystore", Timeout: 20 * time.Second})
 	w.SetSize(80, 24)
 	t.Cleanup(w.Close)
-	return &fixture{t: t, w: w, sb: sb, url: url, ws: ws, kid: kid, sec: sec, paths: paths, be: be}
+	return &fixture{t: t, w: w, sb: e.sb, url: e.url, ws: e.ws, kid: e.kid, sec: e.sec, paths: e.paths, be: e.be}
+}
+
+// testEnv is what a wizard test runs against: a sandbox with its
+// credentials, an empty home with a file keystore, a UI context at a
+// fixed time, and the weak KDF.
+type testEnv struct {
+	sb                *sandbox.Server
+	url, ws, kid, sec string
+	paths             storage.Paths
+	be                secrets.Backend
+	ctx               *ui.Context
+}
+
+func newTestEnv(t *testing.T, seed int64) testEnv {
+	t.Helper()
+	t.Cleanup(secrets.UseWeakKDFForTesting())
+	e := testEnv{paths: storage.ResolvePaths(t.TempDir())}
+	e.sb, e.url = sandboxtest.Start(t, sandbox.Options{Seed: seed})
+	e.ws, e.kid, e.sec = e.sb.Credentials()
+	e.be = secrets.NewFileBackend(e.paths)
+	e.ctx = &ui.Context{Now: func() time.Time { return time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC) }, Styles: styles.New(true, true), Keys: keys.Default()}
+	return e
 }
 
 func (f *fixture) send(msgs ...tea.Msg) {
