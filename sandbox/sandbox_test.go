@@ -106,7 +106,7 @@ func TestJWTChecks(t *testing.T) {
 	if r := get(t, list, tok); r.StatusCode != 200 {
 		t.Fatalf("valid token: %d", r.StatusCode)
 	}
-	forged := tok[:len(tok)-2] + "AA"
+	forged := tok[:len(tok)-2] + flipFirst(tok[len(tok)-2:])
 	for name, tk := range map[string]string{"none": "", "forged": forged, "garbage": "a.b.c"} {
 		if r := get(t, list, tk); r.StatusCode != 401 {
 			t.Errorf("%s token: %d", name, r.StatusCode)
