@@ -94,6 +94,7 @@ type Engine struct {
 	cacheDone  chan struct{} // closed when the background cache load is over (nil: none started)
 	tidyAt     time.Time     // when to tidy memory next (zero: not scheduled)
 	frames     atomic.Int64  // feed action frames since the last tick
+	replayGC   bulkGC        // the collector while a feed replay of a long list streams in (ticker only)
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -115,7 +116,7 @@ func Open(o Options) (*Engine, error) {
 	if o.ManageMemory {
 		debug.SetGCPercent(consoleGCPercent)
 	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan ui.Event, 1024), items: map[string]held{}, verdicts: map[string]ui.Verdict{}}
+	e := &Engine{opts: o, now: o.Now, settings: prof, replayGC: bulkGC{on: o.ManageMemory}, events: make(chan ui.Event, 1024), items: map[string]held{}, verdicts: map[string]ui.Verdict{}}
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -477,15 +478,19 @@ func listChanges(before, now map[string]held, limit int) (changed, gone []*clien
 
 // bulkGC makes the collector keep the heap closer to what is live while
 // a long list is taken in (an old list may still be held, and every page
-// is garbage soon after). It starts once the list is known to be long.
+// or replayed feed frame is garbage soon after). It starts once the list
+// is known to be long.
 type bulkGC struct {
 	on      bool // the console manages its memory
 	started bool
 }
 
-// size reports how long the list is so far.
-func (b *bulkGC) size(n int) {
-	if b.on && !b.started && n >= tidyMinActions {
+// size reports how long the list is so far (start reports a replay).
+func (b *bulkGC) size(n int) { b.start(n >= tidyMinActions) }
+
+// start tightens the collector when long is true (once).
+func (b *bulkGC) start(long bool) {
+	if b.on && !b.started && long {
 		b.started = true
 		debug.SetGCPercent(bulkGCPercent)
 	}
@@ -494,6 +499,7 @@ func (b *bulkGC) size(n int) {
 // end restores the console's collector target.
 func (b *bulkGC) end() {
 	if b.started {
+		b.started = false
 		debug.SetGCPercent(consoleGCPercent)
 	}
 }
@@ -623,9 +629,12 @@ func (e *Engine) ticker() {
 		frames := e.frames.Swap(0)
 		if e.opts.ManageMemory {
 			e.mu.Lock()
+			replay := len(e.items) >= tidyMinActions && frames >= bulkFrames
 			due := e.tidyDue(now, frames)
 			e.mu.Unlock()
+			e.replayGC.start(replay)
 			if due {
+				e.replayGC.end()
 				tidyMemory()
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -566,5 +567,33 @@ func TestRelativeRulesFileIsInTheConfigFolder(t *testing.T) {
 	defer e.Close()
 	if n := e.Rules().Len(); n != 1 {
 		t.Fatalf("the engine loaded %d rules, not the 1 of config/mine.toml", n)
+	}
+}
+
+// bulkGC tightens the collector while a long list comes in and gives the
+// console's target back after, as often as a long list comes in again.
+func TestBulkGCStartsAndEnds(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	percent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	b := bulkGC{on: true}
+	b.size(tidyMinActions - 1)
+	if percent() != 100 {
+		t.Fatal("a short list changed the collector")
+	}
+	for round := range 2 {
+		b.start(true)
+		if percent() != bulkGCPercent {
+			t.Fatalf("round %d: GOGC %d while a long list comes in", round, percent())
+		}
+		b.end()
+		if percent() != consoleGCPercent {
+			t.Fatalf("round %d: GOGC %d after", round, percent())
+		}
+	}
+	debug.SetGCPercent(100)
+	off := bulkGC{}
+	off.start(true)
+	if percent() != 100 {
+		t.Fatal("a console that does not manage its memory changed the collector")
 	}
 }
