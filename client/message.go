@@ -64,3 +64,20 @@ func MessageNamesAction(msg []byte, id string, typ int) (match, known bool) {
 	}
 	return string(gotID) == id && t == uint64(typ), true
 }
+
+// Binding says how the message to sign relates to the action shown.
+type Binding uint8
+
+// Bindings of a message to its action.
+const (
+	// BindingUnknown: the message is not in a layout qapprove knows (the
+	// real service sends a digest it cannot recompute): it is signed as
+	// received, and the screen says it cannot be checked.
+	BindingUnknown Binding = iota
+	// BindingBound: the message is certainly in the sandbox layout and
+	// every field (version, ID, type, SHA-256 over the payload) matches.
+	BindingBound
+	// BindingMismatch: the message is certainly in the sandbox layout and
+	// a field disagrees with the action shown: never signed.
+	BindingMismatch
+)

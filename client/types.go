@@ -157,8 +157,26 @@ type Action struct {
 	Messages   [][]byte      // decoded message bytes; Messages[0] is what gets signed
 	Payload    *Payload      // nil when the payload could not be decoded
 	MyDecision int           // this key's recorded decision: 0, StatusApproved or StatusRejected
-	Detail     *ActionDetail // nil when it would be empty
+	// MyDecisionKnown is set when the API sent myDecision (our
+	// extension); without it MyDecision says nothing and the journal is
+	// the truth about what this key decided.
+	MyDecisionKnown bool
+	// Binding says how Messages[0] relates to the details shown (see
+	// CheckBinding): bound, unbound (a digest qapprove cannot check) or
+	// a mismatch (never signed).
+	Binding Binding
+	// PayloadSHA256 is the SHA-256 of the payload bytes exactly as
+	// received (zero when the action came without a payload).
+	PayloadSHA256 [32]byte
+	Detail        *ActionDetail // nil when it would be empty
 }
+
+// HasPayload reports whether the action came with a payload.
+func (a *Action) HasPayload() bool { return a.PayloadSHA256 != [32]byte{} }
+
+// ExpiryKnown reports whether the API said when the action expires. An
+// unknown expiry is shown as such, never as expired.
+func (a *Action) ExpiryKnown() bool { return !a.Expires.IsZero() }
 
 // ActionDetail is the part of an action that is seldom needed: a holder of
 // a long list may drop it (RawPayload can be fetched again).

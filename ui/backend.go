@@ -25,6 +25,11 @@ type Verdict struct {
 	Level    string    // VerdictApprove, VerdictReview or VerdictReject ("" = not evaluated, shown as review)
 	Rules    []RuleHit // every rule that fired
 	Warnings []string  // policy-hygiene and other warnings
+	// StrongConfirm, when not empty, says why a decision on this action
+	// needs the strong confirmation (the operator types the last 4
+	// characters of the destination instead of y): a mainnet action, an
+	// amount over the profile's limit, or a rule that asks for it.
+	StrongConfirm string
 }
 
 // RuleHit is one rule that matched an action.
@@ -48,9 +53,11 @@ type Info struct {
 	Profile         string
 	Workspace       string
 	APIBase         string
-	Keystore        string // "keychain" or "file"
-	KeystoreWarning string // shown in the header when non-empty (e.g. file fallback)
+	Keystore        string // "keychain" or "file"; always shown in the header
+	KeystoreWarning string // shown in the header when non-empty
 	Version         string
+	Bell            bool          // ring the terminal bell on new arrivals and soon-expiring actions
+	ExpiryWarning   time.Duration // warn this long before an action expires (0 = never)
 }
 
 // Connection states of Conn events.
@@ -83,6 +90,15 @@ type ActionRemoved struct{ ID, Why string }
 type Conn struct {
 	State   string
 	RetryAt time.Time
+	// Reason says why the connection is not live (auth refused, unknown
+	// API key, TLS, …), shown in the header and status line; "" when live.
+	Reason string
+	// FeedOnly is set when the API has no list endpoint: the list is what
+	// the feed (and the cache) delivered, and the header says so.
+	FeedOnly bool
+	// AsOf is when the list was last known complete (zero: never); the UI
+	// shows how old the data is while not live.
+	AsOf time.Time
 }
 
 // LockChanged reports the key lock; Until is when an unlocked key locks again.
@@ -102,12 +118,23 @@ func (Conn) isEvent()           {}
 func (LockChanged) isEvent()    {}
 func (Notice) isEvent()         {}
 
+// Confirmations of a Decision: how the operator confirmed it.
+const (
+	ConfirmKey   = "key"   // pressed y
+	ConfirmTyped = "typed" // typed the last 4 characters of the destination
+)
+
 // Decision is what the operator decided on one action.
 type Decision struct {
 	ActionID string
 	Approve  bool
 	Override string // the typed reason when going against the verdict, journaled
+	Reason   string // the optional reason given for a reject (journaled)
 	Verdict  string // the verdict level the operator saw
+	// MessageSHA256 is the hex SHA-256 of the message (Messages[0]) the
+	// operator was shown; the backend refuses to sign any other bytes.
+	MessageSHA256 string
+	Confirmation  string // ConfirmKey or ConfirmTyped (journaled)
 }
 
 // Outcome results.
@@ -149,9 +176,17 @@ type Backend interface {
 	// Decide signs, journals and sends one decision, then journals the
 	// outcome. It must refuse an action that is no longer pending.
 	Decide(ctx context.Context, d Decision) (Outcome, error)
-	// SelftestOK reports the built-in crypto self-test; when false the UI
-	// refuses to sign and shows why.
-	SelftestOK() (ok bool, why string)
+	// Selftest reports the built-in crypto self-test: done is false while
+	// it still runs (the header shows "checking…" and signing waits); when
+	// done and not ok the UI refuses to sign and shows why.
+	Selftest() (done, ok bool, why string)
+	// Abandon journals a decision the operator started and did not
+	// complete (cancelled, not confirmed, a required reason missing), so
+	// the journal shows attempts, not only decisions. Called from a tea.Cmd.
+	Abandon(d Decision, why string) error
+	// Notify shows a desktop notification (best effort, never blocks, never
+	// carries a secret); a backend without a session bus does nothing.
+	Notify(title, body string)
 	// RawPayload returns the payload of an action exactly as the API sends
 	// it (slow: the backend may keep only the decoded form in memory and
 	// fetch the bytes). Called from a tea.Cmd.

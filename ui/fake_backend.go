@@ -237,12 +237,18 @@ func (f *FakeBackend) RawPayload(ctx context.Context, id string) ([]byte, error)
 	return nil, errors.New("no such action")
 }
 
-// SelftestOK implements Backend.
-func (f *FakeBackend) SelftestOK() (bool, string) {
+// Selftest implements Backend.
+func (f *FakeBackend) Selftest() (bool, bool, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.selftestOK, f.selftestWhy
+	return true, f.selftestOK, f.selftestWhy
 }
+
+// Abandon implements Backend.
+func (f *FakeBackend) Abandon(d Decision, why string) error { return nil }
+
+// Notify implements Backend.
+func (f *FakeBackend) Notify(title, body string) {}
 
 // Decide implements Backend: it refuses when locked or when the action is
 // unknown, no longer pending or expired, then waits DecideDelay and asks

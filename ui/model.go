@@ -117,7 +117,7 @@ func New(b Backend, opts Options) *Model {
 		m.initCmd = m.pending.load(opts.InitialItems, true)
 	}
 	m.locked, m.lockUntil = b.Locked()
-	m.selftestOK, m.selftestWhy = b.SelftestOK()
+	_, m.selftestOK, m.selftestWhy = b.Selftest()
 	m.conn = Conn{State: ConnOffline}
 	return m
 }
@@ -254,7 +254,7 @@ func (m *Model) handleEvent(ev Event) tea.Cmd {
 func (m *Model) onTick() tea.Cmd {
 	now := m.ctx.Now()
 	m.locked, m.lockUntil = m.ctx.Backend.Locked()
-	m.selftestOK, m.selftestWhy = m.ctx.Backend.SelftestOK()
+	_, m.selftestOK, m.selftestWhy = m.ctx.Backend.Selftest()
 	if n := m.pending.expire(now); n > 0 {
 		m.note(fmt.Sprintf("%d expired action(s) dropped out.", n))
 	}
@@ -370,7 +370,7 @@ func (m *Model) quit() tea.Cmd {
 
 // checkSignable says why an action must not be signed now ("" if it may).
 func (m *Model) checkSignable(r *row) string {
-	if ok, why := m.ctx.Backend.SelftestOK(); !ok {
+	if _, ok, why := m.ctx.Backend.Selftest(); !ok {
 		return "Signing is disabled: the crypto self-test failed (" + clean(why) + ")."
 	}
 	it := r.item()

@@ -233,16 +233,28 @@ func (e *Engine) Lock(reason string) {
 // Touch implements ui.Backend.
 func (e *Engine) Touch() { e.sess.Touch() }
 
-// SelftestOK implements ui.Backend. Until the self-test has run, signing
-// is refused.
+// SelftestOK reports whether signing is allowed by the self-test, and
+// why not. Until the self-test has run, signing is refused.
 func (e *Engine) SelftestOK() (bool, string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.selftestOK && e.selftestWhy == "" {
+	done, ok, why := e.Selftest()
+	if !done {
 		return false, "the crypto self-test is still running"
 	}
-	return e.selftestOK, e.selftestWhy
+	return ok, why
 }
+
+// Selftest implements ui.Backend.
+func (e *Engine) Selftest() (done, ok bool, why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.selftestOK || e.selftestWhy != "", e.selftestOK, e.selftestWhy
+}
+
+// Abandon implements ui.Backend.
+func (e *Engine) Abandon(d ui.Decision, why string) error { return nil }
+
+// Notify implements ui.Backend.
+func (e *Engine) Notify(title, body string) {}
 
 // runSelftest runs the built-in known-answer tests; signing stays
 // refused when one fails.
