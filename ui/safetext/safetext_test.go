@@ -9,17 +9,17 @@ import (
 
 func TestLineEscapesEveryHostileCharacter(t *testing.T) {
 	cases := map[string]string{
-		"a\x1b[31mred":   `a\x1b[31mred`,
-		"cr\rover":       `cr\x0dover`,
-		"bell\a":         `bell\x07`,
-		"del\x7f":        `del\x7f`,
-		"c1\u009b2J":     `c1\x9b2J`,
-		"rlo\u202eevil":  `rlo\u202eevil`,
-		"iso\u2066x":     `iso\u2066x`,
-		"zw\u200bsp":     `zw\u200bsp`,
-		"bom\ufeff":      `bom\ufeff`,
-		"nl\nx\ty":       `nl\x0ax\x09y`,
-		"bad\xffutf":     `bad\xffutf`,
+		"a\x1b[31mred":  `a\x1b[31mred`,
+		"cr\rover":      `cr\x0dover`,
+		"bell\a":        `bell\x07`,
+		"del\x7f":       `del\x7f`,
+		"c1\u009b2J":    `c1\x9b2J`,
+		"rlo\u202eevil": `rlo\u202eevil`,
+		"iso\u2066x":    `iso\u2066x`,
+		"zw\u200bsp":    `zw\u200bsp`,
+		"bom\ufeff":     `bom\ufeff`,
+		"nl\nx\ty":      `nl\x0ax\x09y`,
+		"bad\xffutf":    `bad\xffutf`,
 		"plain é 中文 ok": "plain é 中文 ok",
 	}
 	for in, want := range cases {
