@@ -79,6 +79,10 @@ type BundlePublic struct {
 	ECPublicKey  string     `json:"ec_public_key"`  // hex of eckey.PublicKey (65 bytes)
 	Created      time.Time  `json:"created"`
 	Registered   *time.Time `json:"registered,omitempty"` // when the keys were registered with the API
+	// AwaitingAdmin is the ID of the key-update action while it is still
+	// pending after the proof-of-possession approval: submitted, awaiting
+	// approval under the Admin Policy. "" once it was seen approved.
+	AwaitingAdmin string `json:"awaiting_admin,omitempty"`
 }
 
 // Bundle is the keychain item of a profile: public data in clear and one

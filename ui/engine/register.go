@@ -219,6 +219,11 @@ func (r *Registration) createJournal(actionID string) error {
 // ActionID is the key update action (after Register).
 func (r *Registration) ActionID() string { return r.actionID }
 
+// AwaitingAdmin reports whether the key update was still pending after
+// the proof-of-possession approval: submitted, awaiting approval under the
+// Admin Policy (the bundle records it until it is seen approved).
+func (r *Registration) AwaitingAdmin() bool { return r.bundle != nil && r.bundle.AwaitingAdmin != "" }
+
 // KeyName is the API key's name as the API reports it ("" if unknown).
 func (r *Registration) KeyName() string { return r.name }
 
