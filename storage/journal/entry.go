@@ -35,12 +35,14 @@ const (
 	KindKeyRegistered = "key-registered" // signed: keys registered with Qredo
 	KindCheckpoint    = "checkpoint"     // signed: at every lock and exit
 	KindRecovery      = "recovery"       // unsigned: a torn tail was cut
+	KindAbandoned     = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
+	KindRebound       = "rebound"        // signed: the profile was bound to another API base URL
 )
 
 // mustSign lists the kinds that are invalid without a signature.
 var mustSign = map[string]bool{
 	KindGenesis: true, KindUnlock: true, KindDecision: true,
-	KindKeyRegistered: true, KindCheckpoint: true,
+	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true,
 }
 
 // RequiresSignature reports whether entries of kind must be signed.
@@ -95,13 +97,20 @@ type DecisionSummary struct {
 
 // DecisionBody records an approve or reject before it is sent.
 type DecisionBody struct {
-	ActionID      string           `json:"action_id"`
-	Decision      string           `json:"decision"`       // "approve" or "reject"
-	MessageSHA256 string           `json:"message_sha256"` // hex SHA-256 of the message signed for Qredo
-	Verdict       string           `json:"verdict"`        // governance verdict: approve, review, reject
-	Rules         []string         `json:"rules"`          // names of the rules that fired
-	Override      string           `json:"override,omitempty"`
-	Summary       *DecisionSummary `json:"summary,omitempty"`
+	ActionID      string   `json:"action_id"`
+	Decision      string   `json:"decision"`       // "approve" or "reject"
+	MessageSHA256 string   `json:"message_sha256"` // hex SHA-256 of the message signed for Qredo
+	Verdict       string   `json:"verdict"`        // governance verdict: approve, review, reject
+	Rules         []string `json:"rules"`          // names of the rules that fired
+	Override      string   `json:"override,omitempty"`
+	Reason        string   `json:"reason,omitempty"` // the optional reason given for a reject
+	// Confirmation is how the operator confirmed: "key" (y), "typed"
+	// (the last characters of the destination), "flag" (--yes).
+	Confirmation string `json:"confirmation,omitempty"`
+	// Binding says whether the signed message was checked against the
+	// details shown: "bound", or "unbound" (a digest qapprove cannot check).
+	Binding string           `json:"binding,omitempty"`
+	Summary *DecisionSummary `json:"summary,omitempty"`
 }
 
 // AgainstVerdict reports whether decision goes against verdict, in which
@@ -145,6 +154,22 @@ type OutcomeBody struct {
 	Error    string `json:"error,omitempty"` // the server's error when refused or unknown
 }
 
+// AbandonedBody records a decision that was started and not completed:
+// the operator cancelled it, did not confirm it, left out a required
+// reason, or a local check refused it before anything was signed.
+type AbandonedBody struct {
+	ActionID string `json:"action_id"`
+	Decision string `json:"decision"` // "approve" or "reject"
+	Why      string `json:"why"`
+}
+
+// ReboundBody records a deliberate change of the API base URL a profile's
+// key is bound to.
+type ReboundBody struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
 // UnlockBody records a successful unlock.
 type UnlockBody struct {
 	Method string `json:"method,omitempty"` // e.g. "passphrase"
@@ -167,6 +192,9 @@ type KeyRegisteredBody struct {
 	BLSPublicKey string `json:"bls_public_key"`
 	ECPublicKey  string `json:"ec_public_key"`
 	ActionID     string `json:"action_id,omitempty"`
+	// Status is "registered", or "awaiting-admin" while the key update
+	// still waits for approval under the Admin Policy.
+	Status string `json:"status,omitempty"`
 }
 
 // RecoveryBody records bytes cut from a torn tail on open.

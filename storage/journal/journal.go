@@ -44,6 +44,10 @@ type Options struct {
 	Profile string
 	// Now replaces time.Now (tests).
 	Now func() time.Time
+	// OnEntry, when set, is called by Open for every intact line in order,
+	// with its kind and body (the body aliases a buffer: copy what is
+	// kept), so a caller can index the history in the same pass.
+	OnEntry func(kind string, body []byte)
 }
 
 // Journal is an open journal with its writer lock held.
@@ -181,7 +185,7 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 		}
 		anchor = a
 	}
-	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, sealOnly: true})
+	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, onEntry: opts.OnEntry, sealOnly: true})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -116,7 +116,7 @@ func parseLine(b []byte) (p parsed, err error) {
 
 // knownKinds lets parseLine avoid allocating a string per line.
 var knownKinds = []string{KindGenesis, KindUnlock, KindUnlockFailed, KindLock, KindDecision,
-	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery}
+	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound}
 
 func internKind(b []byte) string {
 	for _, k := range knownKinds {

@@ -98,8 +98,9 @@ type VerifyOptions struct {
 	// running Verify; keep it cheap).
 	Progress func(done, total int64)
 
-	sealOnly bool // Open: check only the genesis and last signatures
-	noSigs   bool // benchmarks: skip signatures entirely
+	sealOnly bool                           // Open: check only the genesis and last signatures
+	onEntry  func(kind string, body []byte) // Open: every accepted line, in order
+	noSigs   bool                           // benchmarks: skip signatures entirely
 }
 
 // ErrNoJournal is returned (wrapped) when the journal file does not exist.
@@ -350,6 +351,9 @@ func (c *checker) accept(r *lineRec, l *link) {
 	c.rep.Bytes = r.off + int64(len(r.line)) + 1
 	if !p.hasSig {
 		c.rep.Unsealed++
+	}
+	if c.opts.onEntry != nil {
+		c.opts.onEntry(p.kind, p.body)
 	}
 	switch p.kind {
 	case KindDecision:
