@@ -40,7 +40,7 @@ func openEngine(env *Env) (*engine.Engine, int) {
 // engineError prints why the engine could not open, with the exit code.
 func engineError(env *Env, err error) int {
 	switch {
-	case errors.Is(err, engine.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable):
+	case errors.Is(err, engine.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable), errors.Is(err, engine.ErrRebindNeeded):
 		return env.Errf(exitUsage, "%v", err)
 	}
 	return env.Errf(exitFail, "%v", err)

@@ -251,6 +251,17 @@ func (s *Session) deadlineLocked() time.Time {
 	return abs
 }
 
+// DeadlineReason says which limit UnlockedUntil comes from: ReasonIdle
+// or ReasonAbsolute (the reason an automatic lock at that time has).
+func (s *Session) DeadlineReason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastUse.Add(s.opts.Idle).Before(s.unlockedAt.Add(s.opts.Absolute)) {
+		return ReasonIdle
+	}
+	return ReasonAbsolute
+}
+
 // expiryReasonLocked returns why an unlocked session has expired, or "".
 func (s *Session) expiryReasonLocked() string {
 	now := s.opts.Now()

@@ -31,6 +31,12 @@ import (
 // ErrNoProfile is returned by Open when config.toml has no such profile.
 var ErrNoProfile = errors.New("no such profile")
 
+// ErrRebindNeeded is returned by Open when config.toml points the profile
+// at another API base URL, workspace or API key than the one its key was
+// registered with (recorded in the keystore bundle): a config edit must
+// not redirect signatures. `qapprove keys rebind` changes it deliberately.
+var ErrRebindNeeded = errors.New("the profile's settings differ from the ones its key is bound to")
+
 // Options configure Open.
 type Options struct {
 	Paths    storage.Paths
@@ -46,6 +52,9 @@ type Options struct {
 	// SelftestFailure, when set, replaces the built-in crypto self-test
 	// with this failure (tests).
 	SelftestFailure string
+	// Rebinding opens a profile whose settings differ from the ones its
+	// key is bound to, for `keys rebind` (Rebind) only.
+	Rebinding bool
 }
 
 // Engine is the real ui.Backend. Create it with Open, call Start to
@@ -64,6 +73,7 @@ type Engine struct {
 	jr       *journal.Journal
 	recovery *journal.Recovery
 	cl       *client.Client
+	hist     *history // what this key already decided (the journal)
 
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
@@ -81,6 +91,9 @@ type Engine struct {
 	verdictMu  sync.Mutex
 	verdicts   map[string]ui.Verdict // shared verdicts (see item)
 	lockReason string
+	lockLogged bool      // Lock journaled the lock (signed) before the session locked
+	feedOnly   bool      // the API has no list endpoint: the list is the feed's
+	asOf       time.Time // when the list was last known complete
 	failures   int
 	connecting bool
 	started    bool
@@ -128,6 +141,9 @@ func Open(o Options) (*Engine, error) {
 	if e.pk, err = e.bundle.BLSPublic(); err != nil {
 		return nil, err
 	}
+	if err := checkBinding(o.Profile, prof, e.bundle); err != nil && !o.Rebinding {
+		return nil, err
+	}
 	if f := prof.RulesPath(o.Paths); f != "" {
 		e.rules, err = governance.LoadFile(f)
 		if err != nil {
@@ -136,11 +152,13 @@ func Open(o Options) (*Engine, error) {
 	} else {
 		e.rules = governance.Default()
 	}
+	e.hist = newHistory()
 	e.jr, e.recovery, err = journal.Open(o.Paths.JournalFile(o.Profile), journal.Options{
 		Anchors:           Anchors(e.backend, o.Profile),
 		ExpectedPublicKey: &e.pk,
 		Profile:           o.Profile,
 		Now:               o.Now,
+		OnEntry:           e.hist.onEntry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit journal: %w", err)
@@ -218,14 +236,16 @@ func (e *Engine) Unlock(passphrase []byte) error {
 	return nil
 }
 
-// Lock implements ui.Backend: a signed checkpoint, then the lock.
+// Lock implements ui.Backend: a signed checkpoint and a signed lock
+// entry, then the lock, so a run that ends locked leaves nothing unsealed.
 func (e *Engine) Lock(reason string) {
 	if e.sess.Locked() {
 		return
 	}
 	e.checkpoint(reason)
+	_, err := e.jr.AppendSigned(journal.KindLock, journal.LockBody{Reason: reason}, e.signer())
 	e.mu.Lock()
-	e.lockReason = reason
+	e.lockReason, e.lockLogged = reason, err == nil
 	e.mu.Unlock()
 	e.sess.Lock()
 }
@@ -250,11 +270,51 @@ func (e *Engine) Selftest() (done, ok bool, why string) {
 	return e.selftestOK || e.selftestWhy != "", e.selftestOK, e.selftestWhy
 }
 
-// Abandon implements ui.Backend.
-func (e *Engine) Abandon(d ui.Decision, why string) error { return nil }
+// Abandon implements ui.Backend: it journals a decision that was started
+// and not completed (unsigned; sealed by the next signed entry).
+func (e *Engine) Abandon(d ui.Decision, why string) error {
+	decision := "reject"
+	if d.Approve {
+		decision = "approve"
+	}
+	_, err := e.jr.Append(journal.KindAbandoned, journal.AbandonedBody{ActionID: d.ActionID, Decision: decision, Why: why})
+	return err
+}
 
 // Notify implements ui.Backend.
-func (e *Engine) Notify(title, body string) {}
+func (e *Engine) Notify(title, body string) {
+	if e.notifyOn() {
+		notify(title, body)
+	}
+}
+
+// Rebind binds the profile's key to the API base URL config.toml now
+// gives (Options.Rebinding): the key must be unlocked, so only its owner
+// can do it, and the change is journaled, signed. A changed workspace or
+// API key ID is not rebound: the key is registered for one API key.
+func (e *Engine) Rebind() (from, to string, err error) {
+	if e.sess.Locked() {
+		return "", "", secrets.ErrLocked
+	}
+	p := e.settings
+	if p.WorkspaceID != e.bundle.WorkspaceID || p.APIKeyID != e.bundle.APIKeyID {
+		return "", "", fmt.Errorf("config.toml names another workspace or API key than the one profile %s's key is registered for: register a key for it (qapprove keys register) instead of rebinding", e.opts.Profile)
+	}
+	from, to = e.bundle.APIBaseURL, p.APIBaseURL
+	if strings.TrimRight(from, "/") == strings.TrimRight(to, "/") {
+		return from, to, fmt.Errorf("profile %s is already bound to %s: nothing to rebind", e.opts.Profile, to)
+	}
+	if _, err := e.jr.AppendSigned(journal.KindRebound, journal.ReboundBody{From: from, To: to}, e.signer()); err != nil {
+		return from, to, fmt.Errorf("the rebinding could not be journaled, so it was not made: %w", err)
+	}
+	b := *e.bundle
+	b.APIBaseURL = to
+	if err := secrets.SaveBundle(e.backend, e.opts.Profile, &b); err != nil {
+		return from, to, fmt.Errorf("journaled, but the keystore could not be updated: %w", err)
+	}
+	e.bundle.APIBaseURL = to
+	return from, to, nil
+}
 
 // runSelftest runs the built-in known-answer tests; signing stays
 // refused when one fails.
@@ -309,14 +369,16 @@ func (e *Engine) onSessionEvent(ev secrets.Event) {
 		}
 	case secrets.EventLock:
 		e.mu.Lock()
-		reason := e.lockReason
-		e.lockReason = ""
+		reason, logged := e.lockReason, e.lockLogged
+		e.lockReason, e.lockLogged = "", false
 		e.mu.Unlock()
 		if reason == "" {
 			reason = ev.Reason
 		}
-		if _, err := e.jr.Append(journal.KindLock, journal.LockBody{Reason: reason}); err != nil {
-			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+		if !logged {
+			if _, err := e.jr.Append(journal.KindLock, journal.LockBody{Reason: reason}); err != nil {
+				e.emit(ui.Notice{Text: "journal: " + err.Error()})
+			}
 		}
 		e.emit(ui.LockChanged{Locked: true, Reason: reason})
 	}
@@ -634,7 +696,7 @@ func (e *Engine) ticker() {
 		}
 		if !e.sess.Locked() {
 			if left := e.sess.UnlockedUntil().Sub(now); left <= 1500*time.Millisecond {
-				e.Lock("auto-lock")
+				e.Lock(e.sess.DeadlineReason())
 			}
 		}
 		e.saveCacheIfDirty(false)
@@ -950,4 +1012,30 @@ func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
 		return nil, fmt.Errorf("fetching the raw payload: %w", err)
 	}
 	return fresh.RawPayload(), nil
+}
+
+// checkBinding refuses a profile whose config.toml settings differ from
+// the ones its key was registered with (kept in the keystore bundle).
+func checkBinding(profile string, prof storage.Profile, b *secrets.Bundle) error {
+	for _, f := range []struct{ what, config, bound string }{
+		{"API base URL", prof.APIBaseURL, b.APIBaseURL},
+		{"workspace ID", prof.WorkspaceID, b.WorkspaceID},
+		{"API key ID", prof.APIKeyID, b.APIKeyID},
+	} {
+		if f.bound == "" || strings.TrimRight(f.config, "/") == strings.TrimRight(f.bound, "/") {
+			continue
+		}
+		return fmt.Errorf("%w: config.toml gives profile %s the %s %q, but its key is bound to %q; refusing to use it. If the change is deliberate, run: qapprove --profile %s keys rebind",
+			ErrRebindNeeded, profile, f.what, f.config, f.bound, profile)
+	}
+	return nil
+}
+
+// BoundURL is the API base URL the profile's key is bound to (recorded in
+// the keystore at registration; the config's when none was recorded).
+func (e *Engine) BoundURL() string {
+	if e.bundle.APIBaseURL == "" {
+		return e.settings.APIBaseURL
+	}
+	return e.bundle.APIBaseURL
 }
