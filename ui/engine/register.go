@@ -33,6 +33,7 @@ type Registration struct {
 	bundle    *secrets.Bundle
 	stored    bool
 	approved  bool // the API accepted the signed key update
+	awaiting  bool // the key update was still pending after our approval
 	done      bool
 	actionID  string
 	name      string
@@ -146,7 +147,9 @@ func (r *Registration) Register(ctx context.Context) error {
 		}
 	}
 	id := r.actionID
-	if r.bundle.Registered == nil {
+	if r.awaiting {
+		r.bundle.AwaitingAdmin = id
+	} else if r.bundle.Registered == nil {
 		now := time.Now().UTC()
 		r.bundle.Registered = &now
 	}
@@ -186,6 +189,11 @@ func (r *Registration) registerWithAPI(ctx context.Context) error {
 		return fmt.Errorf("the API did not accept the signed key update %s: %w", id, err)
 	}
 	r.approved = true
+	// Whether an Admin Policy approval is needed too is not documented:
+	// read the update back and say "submitted" while it is still pending.
+	if back, err := c.GetAction(ctx, id); err == nil && back.Status == client.StatusPending {
+		r.awaiting = true
+	}
 	if name, err := c.APIKeyName(ctx); err == nil {
 		r.name = name
 	}
@@ -208,6 +216,7 @@ func (r *Registration) createJournal(actionID string) error {
 		BLSPublicKey: hex.EncodeToString(blsPub[:]),
 		ECPublicKey:  hex.EncodeToString(ecPub[:]),
 		ActionID:     actionID,
+		Status:       registrationStatus(r.awaiting),
 	}, signer)
 	if err != nil {
 		return err
@@ -222,7 +231,20 @@ func (r *Registration) ActionID() string { return r.actionID }
 // AwaitingAdmin reports whether the key update was still pending after
 // the proof-of-possession approval: submitted, awaiting approval under the
 // Admin Policy (the bundle records it until it is seen approved).
-func (r *Registration) AwaitingAdmin() bool { return r.bundle != nil && r.bundle.AwaitingAdmin != "" }
+func (r *Registration) AwaitingAdmin() bool { return r.awaiting }
+
+// Registration states of the journal's key-registered entries.
+const (
+	StatusRegistered    = "registered"
+	StatusAwaitingAdmin = "awaiting-admin"
+)
+
+func registrationStatus(awaiting bool) string {
+	if awaiting {
+		return StatusAwaitingAdmin
+	}
+	return StatusRegistered
+}
 
 // KeyName is the API key's name as the API reports it ("" if unknown).
 func (r *Registration) KeyName() string { return r.name }
