@@ -29,12 +29,9 @@ type journalRefs struct {
 
 func loadJournalRefs(env *Env) (*journalRefs, error) {
 	r := &journalRefs{}
-	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	be, err := openBackend(env)
 	if err != nil {
 		return nil, err
-	}
-	if warning != "" {
-		r.warnings = append(r.warnings, warning)
 	}
 	a, err := engine.Anchors(be, env.Profile).Load()
 	if err != nil {

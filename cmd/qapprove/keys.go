@@ -62,16 +62,11 @@ func readSecretFile(path, what string) ([]byte, error) {
 	return out, nil
 }
 
-// openBackend opens the keystore and prints its warning on stderr.
+// openBackend opens the keystore of env (the keychain refuses when no
+// Secret Service answers: the file keystore needs consent).
 func openBackend(env *Env) (secrets.Backend, error) {
-	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
-	if err != nil {
-		return nil, err
-	}
-	if warning != "" {
-		fmt.Fprintf(env.Stderr, "qapprove: warning: %s\n", warning)
-	}
-	return be, nil
+	be, _, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	return be, err
 }
 
 // loadProfileKey opens the keystore and loads the profile's key bundle.
