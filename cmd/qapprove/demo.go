@@ -24,8 +24,8 @@ func runDemo(env *Env, args []string) int {
 	fs := newFlags("demo")
 	keep := fs.Bool("keep", false, "keep the throw-away home after exit (its path is printed)")
 	arrivals := fs.Duration("arrivals", 45*time.Second, "a new action arrives this often (0 = off)")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return env.Errf(exitUsage, "usage: qapprove demo [--keep] [--arrivals D]")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
+		return flagUsage(env, fs, err)
 	}
 	home, err := os.MkdirTemp("", "qapprove-demo-")
 	if err != nil {

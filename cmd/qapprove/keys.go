@@ -119,7 +119,7 @@ func runKeysRegister(env *Env, args []string) int {
 	secretFile := fs.String("api-secret-file", "", "")
 	keep := fs.Bool("keep-on-failure", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys register [--non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S]")
+		return flagUsage(env, fs, err)
 	}
 	if !*nonInteractive && !stdinIsTerminal(env.Stdin) {
 		return env.Errf(exitUsage, "keys register needs a terminal for the wizard; for scripts use --non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S")
@@ -274,7 +274,7 @@ func runKeysShow(env *Env, args []string) int {
 	fs := newFlags("keys show")
 	asJSON := fs.Bool("json", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys show [--json]")
+		return flagUsage(env, fs, err)
 	}
 	be, b, code := loadProfileKey(env)
 	if code != exitOK {
@@ -338,7 +338,7 @@ func runKeysExport(env *Env, args []string) int {
 	force := fs.Bool("force", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 1 {
-		return env.Errf(exitUsage, "usage: qapprove keys export FILE [--force]")
+		return flagUsage(env, fs, err)
 	}
 	file := pos[0]
 	be, err := openBackend(env)
@@ -383,7 +383,7 @@ func runKeysImport(env *Env, args []string) int {
 	passFile := fs.String("passphrase-file", "", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 1 {
-		return env.Errf(exitUsage, "usage: qapprove keys import FILE [--passphrase-file F] [--force]")
+		return flagUsage(env, fs, err)
 	}
 	file := pos[0]
 	data, err := readBounded(file, secrets.MaxValueSize+2)
@@ -487,7 +487,7 @@ func runKeysRemove(env *Env, args []string) int {
 	fs := newFlags("keys remove")
 	yes := fs.Bool("yes", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys remove --yes")
+		return flagUsage(env, fs, err)
 	}
 	if !*yes {
 		return env.Errf(exitUsage, "keys remove deletes the key of profile %s from the keystore: export it first, then pass --yes", env.Profile)
