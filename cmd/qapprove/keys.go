@@ -207,10 +207,20 @@ func runKeysRegister(env *Env, args []string) int {
 		return env.Errf(exitFail, "keys registered but config.toml could not be written: %v", err)
 	}
 	blsPub, ecPub, _ := reg.PublicKeys()
-	fmt.Fprintf(env.Stdout, "registered keys for profile %s (API key %s, action %s)\n", env.Profile, settings.APIKeyID, reg.ActionID())
+	printRegistered(env, settings.APIKeyID, reg.ActionID(), reg.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
 	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, paths, env.Profile), env.Profile)
 	return exitOK
+}
+
+// printRegistered is the first line after a registration: registered, or
+// submitted and awaiting approval under the Admin Policy.
+func printRegistered(env *Env, apiKeyID, actionID string, awaiting bool) {
+	if awaiting {
+		fmt.Fprintf(env.Stdout, "keys for profile %s %s (API key %s)\n", env.Profile, wizard.RegistrationStatus("", actionID), apiKeyID)
+		return
+	}
+	fmt.Fprintf(env.Stdout, "registered keys for profile %s (API key %s, action %s)\n", env.Profile, apiKeyID, actionID)
 }
 
 func printKeys(w io.Writer, blsPub qbls.PublicKey, ecPub eckey.PublicKey) {
@@ -247,8 +257,8 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	if !w.Registered() {
 		return env.Errf(exitFail, "registration not completed")
 	}
-	blsPub, ecPub, _ := w.PublicKeys()
-	fmt.Fprintf(env.Stdout, "registered keys for profile %s\n", env.Profile)
+	blsPub, ecPub, _ := w.PublicKeys() // public copies: Cleanup wiped the secrets
+	printRegistered(env, w.Settings().APIKeyID, w.ActionID(), w.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
 	return exitOK
 }
@@ -267,6 +277,7 @@ type keyStatus struct {
 	Location       string     `json:"location"`
 	Created        time.Time  `json:"created"`
 	Registered     *time.Time `json:"registered,omitempty"`
+	AwaitingAdmin  string     `json:"awaiting_admin,omitempty"` // key-update action awaiting the Admin Policy
 	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
 }
 
@@ -289,7 +300,8 @@ func runKeysShow(env *Env, args []string) int {
 	st := keyStatus{Profile: env.Profile, APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID,
 		BLSPublicKey: hex.EncodeToString(blsPub[:]), BLSFingerprint: qbls.Fingerprint(blsPub),
 		ECPublicKey: hex.EncodeToString(ecPub[:]), ECFingerprint: wizard.ECFingerprint(ecPub),
-		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered}
+		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered,
+		AwaitingAdmin: b.AwaitingAdmin}
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
 	}
@@ -300,8 +312,10 @@ func runKeysShow(env *Env, args []string) int {
 	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
 	fmt.Fprintf(w, "BLS public key:  %s\nBLS fingerprint: %s\nEC public key:   %s\nEC fingerprint:  %s\n", st.BLSPublicKey, st.BLSFingerprint, st.ECPublicKey, st.ECFingerprint)
 	fmt.Fprintf(w, "stored in:       %s\ncreated:         %s\n", st.Location, st.Created.UTC().Format(time.RFC3339))
-	if st.Registered != nil {
-		fmt.Fprintf(w, "registration:    registered %s\n", st.Registered.UTC().Format(time.RFC3339))
+	if st.AwaitingAdmin != "" {
+		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus("", st.AwaitingAdmin))
+	} else if st.Registered != nil {
+		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus(st.Registered.UTC().Format(time.RFC3339), ""))
 	} else {
 		fmt.Fprintf(w, "registration:    NOT registered (run qapprove keys register)\n")
 	}

@@ -23,15 +23,18 @@ func e2eSandbox(t *testing.T) (srv *sandbox.Server, url, ws, kid, sec string) {
 	return
 }
 
-// registerThroughWizard drives the wizard already on screen in tm.
-func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) {
+// registerThroughWizard drives the wizard already on screen in tm and
+// returns the fingerprints it showed at step 2 ("BLS fingerprint …" and
+// "EC fingerprint …").
+func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) (blsFP, ecFP string) {
 	t.Helper()
 	tm.waitFor(30*time.Second, "step 1 of 6: Profile")
 	tm.line(url)
 	tm.line(ws)
 	tm.line(kid)
 	tm.line(sec)
-	tm.waitFor(60*time.Second, "step 2 of 6: Keys", "BLS fingerprint")
+	keys := tm.waitFor(60*time.Second, "step 2 of 6: Keys", "BLS fingerprint", "EC fingerprint")
+	blsFP, ecFP = field(keys, "BLS fingerprint"), field(keys, "EC fingerprint")
 	tm.keys("Enter")
 	tm.waitFor(10*time.Second, "step 3 of 6: Passphrase")
 	tm.line(e2ePass)
@@ -43,6 +46,18 @@ func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup
 	tm.line(backup)
 	tm.waitFor(30*time.Second, "Backup written")
 	tm.keys("Enter")
+	return blsFP, ecFP
+}
+
+// field is the value after label on the first line of s holding it
+// ("label: value" or "label   value"), "" when there is none.
+func field(s, label string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if _, v, ok := strings.Cut(l, label); ok {
+			return strings.TrimSpace(strings.TrimLeft(v, ": "))
+		}
+	}
+	return ""
 }
 
 // TestE2EWizardApproveJournal registers a key through the wizard in a
@@ -63,11 +78,12 @@ func TestE2EWizardApproveJournal(t *testing.T) {
 	// 1. The wizard.
 	backup := filepath.Join(t.TempDir(), "backup.json")
 	tm := startTmux(t, append(global, "keys", "register")...)
-	registerThroughWizard(t, tm, url, ws, kid, sec, backup)
+	shownBLS, shownEC := registerThroughWizard(t, tm, url, ws, kid, sec, backup)
 	s := tm.waitFor(30*time.Second, "EXIT=")
 	if !strings.Contains(s, "EXIT=0") || !strings.Contains(s, "registered keys for profile e2e") {
 		t.Fatalf("keys register did not succeed:\n%s", s)
 	}
+	summary := tm.joined()
 	if strings.Contains(s, sec) || strings.Contains(s, e2ePass) {
 		t.Fatal("a secret is visible on the screen")
 	}
@@ -92,7 +108,26 @@ func TestE2EWizardApproveJournal(t *testing.T) {
 		}
 		return code, out.String(), errb.String()
 	}
-	code, out, errs := qapprove("pending", "--json", "--passphrase-file", passFile)
+	// The summary printed when the wizard closed is the key it showed and
+	// the key keys show prints (issue 13 defect 1: it printed wiped keys).
+	code, out, errs := qapprove("keys", "show")
+	if code != exitOK {
+		t.Fatalf("keys show: exit %d: %s", code, errs)
+	}
+	for _, label := range []string{"BLS public key", "BLS fingerprint", "EC public key", "EC fingerprint"} {
+		printed, shown := field(summary, label+":"), field(out, label+":")
+		if printed == "" || printed != shown || strings.Trim(printed, "0:") == "" {
+			t.Errorf("%s: the wizard's summary printed %q, keys show prints %q", label, printed, shown)
+		}
+	}
+	if field(summary, "BLS fingerprint:") != shownBLS || field(summary, "EC fingerprint:") != shownEC {
+		t.Errorf("the wizard showed fingerprints %q and %q; its summary printed:\n%s", shownBLS, shownEC, summary)
+	}
+	if !strings.Contains(out, "registration:    registered ") {
+		t.Errorf("keys show does not say the key is registered:\n%s", out)
+	}
+
+	code, out, errs = qapprove("pending", "--json", "--passphrase-file", passFile)
 	if code != exitOK {
 		t.Fatalf("pending: exit %d: %s", code, errs)
 	}
