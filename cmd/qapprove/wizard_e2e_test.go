@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
+	"github.com/qapprove/qapprove/storage"
 )
 
 // e2eSandbox starts an in-process sandbox.
@@ -203,4 +206,60 @@ func TestJournalViewerMissingJournal(t *testing.T) {
 	if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "no journal yet") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
+}
+
+// TestE2EKeystoreConsent: with no Secret Service reachable the console
+// and the commands refuse (exit 2, one line naming both ways to consent)
+// instead of switching to the file keystore; --keystore file, or
+// keystore = "file" in config.toml, opens the console.
+func TestE2EKeystoreConsent(t *testing.T) {
+	needTmux(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service over D-Bus is Linux only")
+	}
+	bin := buildBinary(t)
+	s := newKeysSandbox(t)
+	home := t.TempDir()
+	reg := exec.Command(bin, append([]string{"--home", home, "--keystore", "file", "--profile", "p"}, s.registerArgs(s.url, s.secFile)...)...)
+	if out, err := reg.CombinedOutput(); err != nil {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	noBus := "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus"
+	for _, args := range [][]string{{}, {"pending", "--cached"}, {"keys", "show"}} {
+		cmd := exec.Command(bin, append([]string{"--home", home, "--profile", "p"}, args...)...)
+		cmd.Env = append(os.Environ(), noBus)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
+			t.Fatalf("%v without a keychain: %v, want exit 2\n%s%s", args, err, out.String(), errb.String())
+		}
+		msg := errb.String()
+		if out.Len() != 0 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "without your consent") ||
+			!strings.Contains(msg, "--keystore file") || !strings.Contains(msg, `keystore = "file" in config.toml`) {
+			t.Fatalf("%v: stdout %q, stderr %q", args, out.String(), msg)
+		}
+	}
+	console := func(args ...string) {
+		t.Helper()
+		argv := append([]string{"env", noBus, bin, "--home", home, "--profile", "p"}, args...)
+		tm := startTmux(t, argv...)
+		tm.waitFor(30*time.Second, "Pending  Journal", "LOCKED")
+		tm.keys("q")
+		if s := tm.waitFor(10*time.Second, "EXIT="); !strings.Contains(s, "EXIT=0") {
+			t.Fatalf("the console did not exit cleanly:\n%s", s)
+		}
+	}
+	console("--keystore", "file")
+	paths := storage.ResolvePaths(home)
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Keystore = "file"
+	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	console()
 }
