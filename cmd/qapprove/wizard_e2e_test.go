@@ -263,3 +263,33 @@ func TestE2EKeystoreConsent(t *testing.T) {
 	}
 	console()
 }
+
+// TestE2EDemoKeepSaysHowToUseIt: demo --keep ends by saying how to use
+// the kept home, and the command it names works as printed (no keychain:
+// the home's config names the file keystore).
+func TestE2EDemoKeepSaysHowToUseIt(t *testing.T) {
+	needTmux(t)
+	bin := buildBinary(t)
+	tmp := t.TempDir()
+	tm := startTmux(t, "env", "TMPDIR="+tmp, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus", bin, "demo", "--keep", "--arrivals", "0")
+	tm.waitFor(60*time.Second, "Press Enter to open the console")
+	tm.keys("Enter")
+	tm.waitFor(30*time.Second, "Pending  Journal")
+	tm.keys("q")
+	tm.waitFor(10*time.Second, "EXIT=0")
+	out := tm.joined()
+	home := field(out, "qapprove demo: kept ")
+	home, _, _ = strings.Cut(home, " (profile demo")
+	if home == "" || !strings.HasPrefix(home, tmp) {
+		t.Fatalf("demo --keep did not name the kept home:\n%s", out)
+	}
+	want := "qapprove --home " + home + " --profile demo keys show"
+	if !strings.Contains(out, want) || !strings.Contains(out, "run `qapprove demo` again") {
+		t.Fatalf("demo --keep does not say %q:\n%s", want, out)
+	}
+	cmd := exec.Command(bin, "--home", home, "--profile", "demo", "keys", "show")
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus")
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "profile:         demo") {
+		t.Fatalf("the printed command fails: %v\n%s", err, b)
+	}
+}
