@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -23,17 +25,58 @@ type Profile struct {
 	IdleLock     string `toml:"idle_lock"`     // auto-lock after idle, e.g. "5m" ("" = default)
 	AbsoluteLock string `toml:"absolute_lock"` // auto-lock after this long unlocked ("" = default)
 	FeedURL      string `toml:"feed_url"`      // optional override of the WebSocket feed URL
+	// Keystore is "keychain" or "file"; "" takes the top-level setting.
+	// The file keystore is used only when asked for (--keystore or here).
+	Keystore string `toml:"keystore,omitempty"`
+	// StrongConfirmAbove maps an asset symbol to an amount in whole units
+	// ("10"): above it, a decision needs the strong confirmation.
+	StrongConfirmAbove map[string]string `toml:"strong_confirm_above,omitempty"`
+	Bell               bool              `toml:"bell,omitempty"`           // ring the terminal bell on notices
+	ExpiryWarning      string            `toml:"expiry_warning,omitempty"` // notice this long before expiry ("" = 2m, "0" = off)
+	DesktopNotify      *bool             `toml:"desktop_notify,omitempty"` // desktop notifications (nil = true)
 }
 
-// Default lock timeouts (DESIGN.md "Secrets").
+// Defaults of the profile settings (DESIGN.md "Secrets").
 const (
-	DefaultIdleLock     = 5 * time.Minute
-	DefaultAbsoluteLock = 8 * time.Hour
+	DefaultIdleLock      = 5 * time.Minute
+	DefaultAbsoluteLock  = 8 * time.Hour
+	DefaultExpiryWarning = 2 * time.Minute
 )
 
-// Config is config.toml: one table per profile.
+// Config is config.toml: an optional top-level keystore and one table per
+// profile.
 type Config struct {
+	Keystore string             `toml:"keystore,omitempty"` // default keystore of every profile
 	Profiles map[string]Profile `toml:"profiles"`
+}
+
+// KeystoreFor is the keystore of profile: its own setting, else the
+// top-level one ("" when neither is set). It refuses other values.
+func (c *Config) KeystoreFor(profile string) (string, error) {
+	ks := c.Profiles[profile].Keystore
+	if ks == "" {
+		ks = c.Keystore
+	}
+	if err := validKeystore(ks); err != nil {
+		return "", err
+	}
+	return ks, nil
+}
+
+func validKeystore(ks string) error {
+	switch ks {
+	case "", "keychain", "file":
+		return nil
+	}
+	return fmt.Errorf("config: keystore must be \"keychain\" or \"file\", not %q", clipValue(ks))
+}
+
+// clipValue bounds a config value quoted in an error.
+func clipValue(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 // MaxConfigSize bounds config.toml: it is read whole.
@@ -92,11 +135,78 @@ func (p Profile) Validate() error {
 			continue
 		}
 		if v, err := time.ParseDuration(d); err != nil || v <= 0 {
-			return fmt.Errorf("lock timeout %q is not a positive duration like 5m", d)
+			return fmt.Errorf("lock timeout %q is not a positive duration like 5m", clipValue(d))
+		}
+	}
+	return p.validateNotices()
+}
+
+// validateNotices checks keystore, strong_confirm_above and expiry_warning.
+func (p Profile) validateNotices() error {
+	if err := validKeystore(p.Keystore); err != nil {
+		return err
+	}
+	for asset, limit := range p.StrongConfirmAbove {
+		if strings.TrimSpace(asset) == "" || len(asset) > 32 {
+			return fmt.Errorf("strong_confirm_above: asset symbol %q is empty or too long", clipValue(asset))
+		}
+		if _, ok := parseAmount(limit); !ok {
+			return fmt.Errorf("strong_confirm_above.%s = %q is not an amount in whole units like \"10\" or \"0.5\"", clipValue(asset), clipValue(limit))
+		}
+	}
+	if p.ExpiryWarning != "" {
+		if v, err := time.ParseDuration(p.ExpiryWarning); err != nil || v < 0 {
+			return fmt.Errorf("expiry_warning %q is not a duration like 2m (\"0\" turns it off)", clipValue(p.ExpiryWarning))
 		}
 	}
 	return nil
 }
+
+// parseAmount reads a non-negative decimal in whole units ("10", "0.5").
+func parseAmount(s string) (*big.Rat, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(s) == 0 || len(s) > 100 || whole == "" || strings.Trim(whole, "0123456789") != "" ||
+		(strings.Contains(s, ".") && (frac == "" || strings.Trim(frac, "0123456789") != "")) {
+		return nil, false
+	}
+	return new(big.Rat).SetString(s)
+}
+
+// StrongConfirm reports whether amount (whole units, e.g. "12.5") of asset
+// is above the profile's strong_confirm_above limit for that asset (the
+// symbol matched without regard to case). An amount that cannot be read is
+// treated as above the limit; an asset without a limit never is.
+func (p Profile) StrongConfirm(asset, amount string) bool {
+	for sym, limit := range p.StrongConfirmAbove {
+		if !strings.EqualFold(sym, asset) {
+			continue
+		}
+		lim, ok := parseAmount(limit)
+		if !ok {
+			return true
+		}
+		v, ok := parseAmount(amount)
+		return !ok || v.Cmp(lim) > 0
+	}
+	return false
+}
+
+// ExpiryWarningBefore is how long before its expiry an action gets a
+// notice: expiry_warning, 2m by default, 0 when turned off.
+func (p Profile) ExpiryWarningBefore() time.Duration {
+	if p.ExpiryWarning == "" {
+		return DefaultExpiryWarning
+	}
+	v, err := time.ParseDuration(p.ExpiryWarning)
+	if err != nil || v < 0 {
+		return DefaultExpiryWarning
+	}
+	return v
+}
+
+// DesktopNotifications reports whether notices also go to the desktop
+// (desktop_notify, true by default).
+func (p Profile) DesktopNotifications() bool { return p.DesktopNotify == nil || *p.DesktopNotify }
 
 // RulesPath is the profile's rules file ("" for the embedded default set);
 // a relative rules_file is taken from the folder of config.toml.

@@ -84,3 +84,91 @@ func TestConfigTooLarge(t *testing.T) {
 		t.Fatalf("ReadFileBounded read %d bytes (%v), want max+1 = 11", len(b), err)
 	}
 }
+
+// TestConfigNoticeSettings reads every setting of issue 13 from TOML, with
+// their defaults, and refuses bad values.
+func TestConfigNoticeSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	const toml = `keystore = "file"
+
+[profiles.desk]
+api_base_url = "https://x"
+workspace_id = "w"
+api_key_id = "k"
+keystore = "keychain"
+bell = true
+expiry_warning = "0"
+desktop_notify = false
+strong_confirm_above = { ETH = "10", BTC = "0.5" }
+
+[profiles.plain]
+api_base_url = "https://x"
+workspace_id = "w"
+api_key_id = "k"
+`
+	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk, plain := c.Profiles["desk"], c.Profiles["plain"]
+	if err := desk.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if ks, err := c.KeystoreFor("desk"); err != nil || ks != "keychain" {
+		t.Errorf("desk keystore %q %v", ks, err)
+	}
+	if ks, err := c.KeystoreFor("plain"); err != nil || ks != "file" {
+		t.Errorf("plain keystore %q %v (the top-level setting)", ks, err)
+	}
+	if !desk.Bell || desk.ExpiryWarningBefore() != 0 || desk.DesktopNotifications() {
+		t.Errorf("desk: bell %v expiry %v desktop %v", desk.Bell, desk.ExpiryWarningBefore(), desk.DesktopNotifications())
+	}
+	if plain.Bell || plain.ExpiryWarningBefore() != DefaultExpiryWarning || !plain.DesktopNotifications() {
+		t.Errorf("plain defaults: bell %v expiry %v desktop %v", plain.Bell, plain.ExpiryWarningBefore(), plain.DesktopNotifications())
+	}
+	for _, c := range []struct {
+		asset, amount string
+		want          bool
+	}{
+		{"ETH", "10", false}, {"ETH", "10.000001", true}, {"eth", "11", true}, {"BTC", "0.49", false},
+		{"BTC", "0.51", true}, {"USDC", "1000000", false}, {"ETH", "not a number", true},
+	} {
+		if got := desk.StrongConfirm(c.asset, c.amount); got != c.want {
+			t.Errorf("StrongConfirm(%s, %s) = %v, want %v", c.asset, c.amount, got, c.want)
+		}
+	}
+	if plain.StrongConfirm("ETH", "1e9") {
+		t.Error("a profile without limits asks for strong confirmation")
+	}
+	// A round trip keeps them.
+	if err := SaveConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadConfig(path)
+	if err != nil || back.Keystore != "file" || back.Profiles["desk"].StrongConfirmAbove["ETH"] != "10" || back.Profiles["desk"].DesktopNotifications() {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	ok := Profile{APIBaseURL: "https://x", WorkspaceID: "w", APIKeyID: "k"}
+	for name, bad := range map[string]func(*Profile){
+		"keystore":      func(p *Profile) { p.Keystore = "vault" },
+		"amount":        func(p *Profile) { p.StrongConfirmAbove = map[string]string{"ETH": "ten"} },
+		"negative":      func(p *Profile) { p.StrongConfirmAbove = map[string]string{"ETH": "-1"} },
+		"exponent":      func(p *Profile) { p.StrongConfirmAbove = map[string]string{"ETH": "1e3"} },
+		"empty asset":   func(p *Profile) { p.StrongConfirmAbove = map[string]string{" ": "1"} },
+		"expiry":        func(p *Profile) { p.ExpiryWarning = "soon" },
+		"negative wait": func(p *Profile) { p.ExpiryWarning = "-1m" },
+	} {
+		p := ok
+		bad(&p)
+		if p.Validate() == nil {
+			t.Errorf("%s: %+v validated", name, p)
+		}
+	}
+	c.Keystore = "vault"
+	if _, err := c.KeystoreFor("plain"); err == nil || !strings.Contains(err.Error(), "keychain") {
+		t.Errorf("top-level keystore vault: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/qapprove/qapprove/sandbox"
@@ -24,8 +25,8 @@ func runDemo(env *Env, args []string) int {
 	fs := newFlags("demo")
 	keep := fs.Bool("keep", false, "keep the throw-away home after exit (its path is printed)")
 	arrivals := fs.Duration("arrivals", 45*time.Second, "a new action arrives this often (0 = off)")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return env.Errf(exitUsage, "usage: qapprove demo [--keep] [--arrivals D]")
+	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
+		return flagUsage(env, fs, err)
 	}
 	home, err := os.MkdirTemp("", "qapprove-demo-")
 	if err != nil {
@@ -56,7 +57,31 @@ func runDemo(env *Env, args []string) int {
 	if err != nil {
 		return engineError(&denv, err)
 	}
-	return runConsoleOn(&denv, e)
+	code := runConsoleOn(&denv, e)
+	if *keep {
+		fmt.Fprint(env.Stderr, keptNote(home))
+	}
+	return code
+}
+
+// keptNote says how to use a kept demo home: its profile is "demo", its
+// config names the file keystore, and its sandbox is gone.
+func keptNote(home string) string {
+	q := "qapprove --home " + shellQuote(home) + " --profile demo"
+	return fmt.Sprintf(`qapprove demo: kept %s (profile demo, file keystore; passphrase %s). Use it with:
+  %s journal            the journal viewer (also: journal verify, journal export)
+  %s keys show          the demo key
+  %s pending --cached   the last pending list seen
+The sandbox stopped with the demo and a new one does not know this key: run `+"`qapprove demo`"+` again to approve and reject live.
+`, home, demoPassphrase, q, q, q)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // startDemoSandbox runs the embedded scenario on a free loopback port.
@@ -77,7 +102,7 @@ func startDemoSandbox(arrivals time.Duration) (*sandbox.Server, string, error) {
 // registers a fresh key through the real registration flow.
 func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []byte) error {
 	wid, kid, secret := srv.Credentials()
-	prof := storage.Profile{APIBaseURL: baseURL, WorkspaceID: wid, APIKeyID: kid}
+	prof := storage.Profile{APIBaseURL: baseURL, WorkspaceID: wid, APIKeyID: kid, Keystore: env.Keystore}
 	paths := env.Paths()
 	cfg := &storage.Config{Profiles: map[string]storage.Profile{env.Profile: prof}}
 	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {

@@ -78,6 +78,16 @@ func (tm *tmuxTerm) screen() string {
 	return string(out)
 }
 
+// joined is the screen and its scrollback with wrapped lines joined: what
+// a command printed after its full-screen UI closed, whole.
+func (tm *tmuxTerm) joined() string {
+	out, err := exec.Command("tmux", "-L", tm.socket, "capture-pane", "-p", "-J", "-S", "-", "-t", tm.target).Output()
+	if err != nil {
+		return "(capture-pane failed: " + err.Error() + ")"
+	}
+	return string(out)
+}
+
 // waitFor polls the screen until it shows every one of want (bounded).
 func (tm *tmuxTerm) waitFor(timeout time.Duration, want ...string) string {
 	tm.t.Helper()

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
+	"io"
 
 	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // readFileBounded reads a whole file of at most max bytes: files named on
@@ -21,12 +23,47 @@ func readFileBounded(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// writeJSON prints v as indented JSON on stdout and returns the exit code.
+// writeJSON prints v with env.WriteJSON and returns the exit code.
 func writeJSON(env *Env, v any) int {
-	enc := json.NewEncoder(env.Stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := env.WriteJSON(v); err != nil {
 		return env.Errf(exitFail, "write JSON: %v", err)
 	}
 	return exitOK
+}
+
+// plural picks one or many by n: "1 entry", "2 entries".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// jsonLines passes each complete line written to it through safetext.JSON
+// to w, so streamed JSON (or CSV holding JSON) stays exact for a reader
+// and inert on a terminal. Flush writes the last, unterminated line.
+type jsonLines struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (j *jsonLines) Write(p []byte) (int, error) {
+	j.buf = append(j.buf, p...)
+	if i := bytes.LastIndexByte(j.buf, '\n'); i >= 0 {
+		if _, err := j.w.Write(safetext.JSON(j.buf[:i+1])); err != nil {
+			return 0, err
+		}
+		j.buf = append(j.buf[:0], j.buf[i+1:]...)
+	}
+	return len(p), nil
+}
+
+// Flush writes what is left after the last newline.
+func (j *jsonLines) Flush() error {
+	if len(j.buf) == 0 {
+		return nil
+	}
+	_, err := j.w.Write(safetext.JSON(j.buf))
+	j.buf = j.buf[:0]
+	return err
 }

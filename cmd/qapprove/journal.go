@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,12 +28,9 @@ type journalRefs struct {
 
 func loadJournalRefs(env *Env) (*journalRefs, error) {
 	r := &journalRefs{}
-	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	be, err := openBackend(env)
 	if err != nil {
 		return nil, err
-	}
-	if warning != "" {
-		r.warnings = append(r.warnings, warning)
 	}
 	a, err := engine.Anchors(be, env.Profile).Load()
 	if err != nil {
@@ -99,7 +95,7 @@ func runJournalVerify(env *Env, args []string) int {
 	fs := newFlags("journal verify")
 	asJSON := fs.Bool("json", false, "print the result as a JSON object")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove journal verify [--json]")
+		return flagUsage(env, fs, err)
 	}
 	path, refs, rep, code := verifyActiveJournal(env, "verify")
 	if rep == nil {
@@ -115,8 +111,9 @@ func runJournalVerify(env *Env, args []string) int {
 			Unsealed: rep.Unsealed, AnchorChecked: refs.anchor != nil, KeyChecked: refs.key != nil,
 			TornTail: rep.TornTail, Problem: rep.Problem, ChainSeconds: rep.ChainDuration.Seconds(),
 			SignatureSeconds: rep.SignatureDuration.Seconds(), Warnings: refs.warnings}
-		b, _ := json.MarshalIndent(out, "", "  ")
-		fmt.Fprintf(env.Stdout, "%s\n", b)
+		if c := writeJSON(env, out); c != exitOK {
+			return c
+		}
 		return code
 	}
 	for _, w := range refs.warnings {
@@ -135,7 +132,7 @@ func runJournalVerify(env *Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "intact: %d entries, %d decisions, %d signatures, %s\n", rep.Entries, rep.Decisions, rep.Signatures, cp)
 	if rep.Unsealed > 0 {
-		env.Errf(exitOK, "note: the last %d entries are not sealed by a signature yet", rep.Unsealed)
+		env.Errf(exitOK, "%s", unsealedNote(rep.Unsealed, env.Profile))
 	}
 	if t := rep.TornTail; t != nil {
 		env.Errf(exitOK, "note: %d bytes of an interrupted write at the end will be cut when the journal is next opened", t.Length)
@@ -146,18 +143,38 @@ func runJournalVerify(env *Env, args []string) int {
 func runJournalExport(env *Env, args []string) int {
 	fs := newFlags("journal export")
 	format := fs.String("format", "json", "json or csv")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || (*format != "json" && *format != "csv") {
-		return env.Errf(exitUsage, "usage: qapprove journal export [--format json|csv]")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return flagUsage(env, fs, err)
+	}
+	if *format != "json" && *format != "csv" {
+		return env.Errf(exitUsage, "--format must be json or csv, not %q", *format)
 	}
 	path, _, rep, code := verifyActiveJournal(env, "read")
 	if rep == nil {
 		return code
 	}
-	if err := journal.Export(path, env.Stdout, *format); err != nil {
+	out := &jsonLines{w: env.rawStdout}
+	err := journal.Export(path, out, *format)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return env.Errf(exitFail, "export: %v", err)
 	}
 	if p := rep.Problem; p != nil {
 		return env.Errf(exitFail, "warning: the exported journal is not intact: %s at line %d: %s", p.Reason, p.Line, p.Detail)
 	}
 	return exitOK
+}
+
+// unsealedNote says which entries no signature covers yet and how they
+// get sealed: the next signed entry (an unlock, a decision, a checkpoint
+// on lock) covers every entry before it.
+func unsealedNote(n uint64, profile string) string {
+	what, them := fmt.Sprintf("the last %d entries are", n), "them"
+	if n == 1 {
+		what, them = "the last entry is", "it"
+	}
+	return fmt.Sprintf("note: %s not sealed by a signature yet; the next unlock seals %s "+
+		"(open the console with `qapprove --profile %s` and press u, or run `qapprove --profile %s pending`)", what, them, profile, profile)
 }

@@ -143,3 +143,43 @@ func TestJournalExport(t *testing.T) {
 		t.Fatalf("--format xml: exit %d", code)
 	}
 }
+
+// TestJournalExportAndNotesAreInert: a hostile action ID in the journal
+// comes out of export exact for a JSON reader and inert on a terminal;
+// the unsealed note says what seals the entries, in the right number.
+func TestJournalExportAndNotesAreInert(t *testing.T) {
+	home, path := journalHome(t, 1)
+	j, _, err := journal.Open(path, journal.Options{Profile: "default", Anchors: engine.Anchors(secrets.NewFileBackend(storage.ResolvePaths(home)), "default")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bad = "act-\x1b[2J\a\r\u202e\u0085x"
+	if _, err := j.Append(journal.KindOutcome, journal.OutcomeBody{ActionID: bad, Result: journal.OutcomeAccepted}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for _, format := range []string{"json", "csv"} {
+		code, out, errs := runJournalCmd(t, home, "export", "--format", format)
+		if code != exitOK || strings.ContainsAny(out, "\x1b\a\r\u202e\u0085") {
+			t.Fatalf("%s: exit %d %q\n%q", format, code, errs, out)
+		}
+		if format == "json" {
+			var rows []struct {
+				Body struct {
+					ActionID string `json:"action_id"`
+				} `json:"body"`
+			}
+			if err := json.Unmarshal([]byte(out), &rows); err != nil || rows[len(rows)-1].Body.ActionID != bad {
+				t.Fatalf("json round trip: %v %q", err, out)
+			}
+		}
+	}
+	code, _, errs := runJournalCmd(t, home, "verify")
+	if code != exitOK || !strings.Contains(errs, "note: the last entry is not sealed by a signature yet; the next unlock seals it") ||
+		!strings.Contains(errs, "qapprove --profile default pending") {
+		t.Fatalf("verify: exit %d %q", code, errs)
+	}
+	if unsealedNote(2, "p") == unsealedNote(1, "p") || !strings.Contains(unsealedNote(2, "p"), "the last 2 entries are not") {
+		t.Fatal("the plural note is wrong")
+	}
+}

@@ -20,7 +20,10 @@ func init() {
 // BLS public key and the stored anchor.
 func runJournalViewer(env *Env, args []string) int {
 	flags := newFlags("journal")
-	if err := flags.Parse(args); err != nil || flags.NArg() > 0 {
+	if err := flags.Parse(args); err != nil {
+		return flagUsage(env, flags, err)
+	}
+	if flags.NArg() > 0 {
 		return env.Errf(exitUsage, "usage: qapprove journal (the viewer takes no arguments; see journal verify|export)")
 	}
 	opts := journalViewerOptions(env)

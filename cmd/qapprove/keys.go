@@ -62,16 +62,11 @@ func readSecretFile(path, what string) ([]byte, error) {
 	return out, nil
 }
 
-// openBackend opens the keystore and prints its warning on stderr.
+// openBackend opens the keystore of env (the keychain refuses when no
+// Secret Service answers: the file keystore needs consent).
 func openBackend(env *Env) (secrets.Backend, error) {
-	be, warning, err := secrets.OpenBackend(env.Keystore, env.Paths())
-	if err != nil {
-		return nil, err
-	}
-	if warning != "" {
-		fmt.Fprintf(env.Stderr, "qapprove: warning: %s\n", warning)
-	}
-	return be, nil
+	be, _, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	return be, err
 }
 
 // loadProfileKey opens the keystore and loads the profile's key bundle.
@@ -124,7 +119,7 @@ func runKeysRegister(env *Env, args []string) int {
 	secretFile := fs.String("api-secret-file", "", "")
 	keep := fs.Bool("keep-on-failure", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys register [--non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S]")
+		return flagUsage(env, fs, err)
 	}
 	if !*nonInteractive && !stdinIsTerminal(env.Stdin) {
 		return env.Errf(exitUsage, "keys register needs a terminal for the wizard; for scripts use --non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S")
@@ -212,10 +207,20 @@ func runKeysRegister(env *Env, args []string) int {
 		return env.Errf(exitFail, "keys registered but config.toml could not be written: %v", err)
 	}
 	blsPub, ecPub, _ := reg.PublicKeys()
-	fmt.Fprintf(env.Stdout, "registered keys for profile %s (API key %s, action %s)\n", env.Profile, settings.APIKeyID, reg.ActionID())
+	printRegistered(env, settings.APIKeyID, reg.ActionID(), reg.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
 	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, paths, env.Profile), env.Profile)
 	return exitOK
+}
+
+// printRegistered is the first line after a registration: registered, or
+// submitted and awaiting approval under the Admin Policy.
+func printRegistered(env *Env, apiKeyID, actionID string, awaiting bool) {
+	if awaiting {
+		fmt.Fprintf(env.Stdout, "keys for profile %s %s (API key %s)\n", env.Profile, wizard.RegistrationStatus("", actionID), apiKeyID)
+		return
+	}
+	fmt.Fprintf(env.Stdout, "registered keys for profile %s (API key %s, action %s)\n", env.Profile, apiKeyID, actionID)
 }
 
 func printKeys(w io.Writer, blsPub qbls.PublicKey, ecPub eckey.PublicKey) {
@@ -252,8 +257,8 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	if !w.Registered() {
 		return env.Errf(exitFail, "registration not completed")
 	}
-	blsPub, ecPub, _ := w.PublicKeys()
-	fmt.Fprintf(env.Stdout, "registered keys for profile %s\n", env.Profile)
+	blsPub, ecPub, _ := w.PublicKeys() // public copies: Cleanup wiped the secrets
+	printRegistered(env, w.Settings().APIKeyID, w.ActionID(), w.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
 	return exitOK
 }
@@ -272,6 +277,7 @@ type keyStatus struct {
 	Location       string     `json:"location"`
 	Created        time.Time  `json:"created"`
 	Registered     *time.Time `json:"registered,omitempty"`
+	AwaitingAdmin  string     `json:"awaiting_admin,omitempty"` // key-update action awaiting the Admin Policy
 	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
 }
 
@@ -279,7 +285,7 @@ func runKeysShow(env *Env, args []string) int {
 	fs := newFlags("keys show")
 	asJSON := fs.Bool("json", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys show [--json]")
+		return flagUsage(env, fs, err)
 	}
 	be, b, code := loadProfileKey(env)
 	if code != exitOK {
@@ -294,7 +300,8 @@ func runKeysShow(env *Env, args []string) int {
 	st := keyStatus{Profile: env.Profile, APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID,
 		BLSPublicKey: hex.EncodeToString(blsPub[:]), BLSFingerprint: qbls.Fingerprint(blsPub),
 		ECPublicKey: hex.EncodeToString(ecPub[:]), ECFingerprint: wizard.ECFingerprint(ecPub),
-		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered}
+		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered,
+		AwaitingAdmin: b.AwaitingAdmin}
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
 	}
@@ -305,8 +312,10 @@ func runKeysShow(env *Env, args []string) int {
 	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
 	fmt.Fprintf(w, "BLS public key:  %s\nBLS fingerprint: %s\nEC public key:   %s\nEC fingerprint:  %s\n", st.BLSPublicKey, st.BLSFingerprint, st.ECPublicKey, st.ECFingerprint)
 	fmt.Fprintf(w, "stored in:       %s\ncreated:         %s\n", st.Location, st.Created.UTC().Format(time.RFC3339))
-	if st.Registered != nil {
-		fmt.Fprintf(w, "registration:    registered %s\n", st.Registered.UTC().Format(time.RFC3339))
+	if st.AwaitingAdmin != "" {
+		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus("", st.AwaitingAdmin))
+	} else if st.Registered != nil {
+		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus(st.Registered.UTC().Format(time.RFC3339), ""))
 	} else {
 		fmt.Fprintf(w, "registration:    NOT registered (run qapprove keys register)\n")
 	}
@@ -343,7 +352,7 @@ func runKeysExport(env *Env, args []string) int {
 	force := fs.Bool("force", false, "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 1 {
-		return env.Errf(exitUsage, "usage: qapprove keys export FILE [--force]")
+		return flagUsage(env, fs, err)
 	}
 	file := pos[0]
 	be, err := openBackend(env)
@@ -388,7 +397,7 @@ func runKeysImport(env *Env, args []string) int {
 	passFile := fs.String("passphrase-file", "", "")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 1 {
-		return env.Errf(exitUsage, "usage: qapprove keys import FILE [--passphrase-file F] [--force]")
+		return flagUsage(env, fs, err)
 	}
 	file := pos[0]
 	data, err := readBounded(file, secrets.MaxValueSize+2)
@@ -492,7 +501,7 @@ func runKeysRemove(env *Env, args []string) int {
 	fs := newFlags("keys remove")
 	yes := fs.Bool("yes", false, "")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys remove --yes")
+		return flagUsage(env, fs, err)
 	}
 	if !*yes {
 		return env.Errf(exitUsage, "keys remove deletes the key of profile %s from the keystore: export it first, then pass --yes", env.Profile)

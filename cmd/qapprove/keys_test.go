@@ -528,3 +528,30 @@ func TestKeysRegisterFailingAtStep5(t *testing.T) {
 		t.Fatal("the sandbox registered a key although the PUT failed")
 	}
 }
+
+// TestKeysShowAwaitingAdmin: a key whose update still awaits the Admin
+// Policy is shown as submitted, not registered, in text and JSON; a
+// hostile action ID from the keystore is escaped.
+func TestKeysShowAwaitingAdmin(t *testing.T) {
+	s := newKeysSandbox(t)
+	home := s.register(t)
+	b, err := loadBundle(t, home, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "2Key\x1b[2JUpdate\u202e"
+	b.AwaitingAdmin = id
+	if err := secrets.SaveBundle(secrets.NewFileBackend(storage.ResolvePaths(home)), "p", b); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := qa(t, home, "p", "keys", "show")
+	want := `registration:    submitted, awaiting approval under the Admin Policy (action 2Key\x1b[2JUpdate\u202e)`
+	if code != exitOK || !strings.Contains(out, want) || strings.Contains(out, "registration:    registered") {
+		t.Fatalf("exit %d %q\n%s", code, errs, out)
+	}
+	code, out, _ = qa(t, home, "p", "keys", "show", "--json")
+	var st keyStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != exitOK || st.AwaitingAdmin != id || strings.ContainsAny(out, "\x1b\u202e") {
+		t.Fatalf("--json: %v %+v\n%q", err, st, out)
+	}
+}

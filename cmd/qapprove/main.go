@@ -5,6 +5,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"github.com/awnumar/memguard"
 
 	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // Exit codes of the command-line contract (DESIGN.md).
@@ -28,25 +31,86 @@ const (
 var version = "0.1.0-dev"
 
 // Env is what every sub-command receives: the global options and the
-// standard streams (tests replace them).
+// standard streams (tests replace them). run wraps Stdout and Stderr with
+// safetext.Writer, so no text output reaches the terminal raw; JSON goes
+// through WriteJSON.
 type Env struct {
 	Profile  string // --profile (default "default")
 	Home     string // --home or QAPPROVE_HOME; "" means the XDG defaults
-	Keystore string // --keystore: "keychain" (default) or "file"
+	Keystore string // --keystore or the config's keystore: "keychain" (default) or "file"
 	Stdin    io.Reader
 	Stdout   io.Writer
 	Stderr   io.Writer
+
+	rawStdout io.Writer // Stdout before wrapping, for WriteJSON
+}
+
+// wrapStreams makes Stdout and Stderr escape what a terminal would act on
+// (control, bidi and zero-width characters). Safe to call twice.
+func (e *Env) wrapStreams() {
+	if e.rawStdout != nil {
+		return
+	}
+	e.rawStdout = e.Stdout
+	e.Stdout = safetext.Writer{W: e.Stdout}
+	e.Stderr = safetext.Writer{W: e.Stderr}
+}
+
+// WriteJSON prints v as indented JSON on stdout. Values stay exact for a
+// JSON reader, while characters a terminal would act on are \u-escaped
+// (safetext.JSON).
+func (e *Env) WriteJSON(v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	out := e.rawStdout
+	if out == nil {
+		out = e.Stdout
+	}
+	_, err := out.Write(safetext.JSON(b.Bytes()))
+	return err
 }
 
 // Paths resolves the config and data folders for this invocation.
 func (e *Env) Paths() storage.Paths { return storage.ResolvePaths(e.Home) }
 
-// Errf prints one clear error line on stderr and returns code.
+// Errf prints one clear error line on stderr and returns code. The
+// message is escaped with safetext.Line: values from the network or a
+// file cannot drive the terminal.
 func (e *Env) Errf(code int, format string, a ...any) int {
 	msg := fmt.Sprintf(format, a...)
 	msg = strings.ReplaceAll(msg, "\n", " ")
-	fmt.Fprintf(e.Stderr, "qapprove: %s\n", msg)
+	fmt.Fprintf(e.Stderr, "qapprove: %s\n", safetext.Line(msg))
 	return code
+}
+
+// flagUsage reports a bad command line of the command fs parses (exit 2):
+// the bad flag when err is a flag error, otherwise the command's usage.
+func flagUsage(env *Env, fs *flag.FlagSet, err error) int {
+	name := fs.Name()
+	cmd := strings.TrimSpace("qapprove " + name)
+	see := fmt.Sprintf("(see %s --help)", cmd)
+	if err != nil {
+		msg := err.Error()
+		if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			return env.Errf(exitUsage, "unknown flag --%s for `%s` %s", f, cmd, see)
+		}
+		if f, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+			return env.Errf(exitUsage, "flag --%s of `%s` needs a value %s", f, cmd, see)
+		}
+		if i := strings.Index(msg, " for flag -"); i >= 0 {
+			msg = msg[:i] + " for flag --" + msg[i+len(" for flag -"):]
+		}
+		return env.Errf(exitUsage, "%s (%s; see %s --help)", msg, cmd, cmd)
+	}
+	usage := ""
+	if c, ok := commands[name]; ok {
+		usage = c.usage
+	}
+	return env.Errf(exitUsage, "usage: %s %s %s", cmd, usage, see)
 }
 
 // command is one sub-command of the contract.
@@ -107,11 +171,12 @@ func main() {
 
 // run parses the global flags, finds the sub-command and runs it.
 func run(env *Env, argv []string) int {
-	fs := flag.NewFlagSet("qapprove", flag.ContinueOnError)
+	env.wrapStreams()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	profile := fs.String("profile", "default", "profile name")
 	home := fs.String("home", os.Getenv("QAPPROVE_HOME"), "put config, data and the file keystore under this folder")
-	keystore := fs.String("keystore", "keychain", "where secrets live: keychain or file")
+	keystore := fs.String("keystore", "", "where secrets live: keychain or file (default: the config's keystore, else keychain)")
 	help := fs.Bool("help", false, "show help")
 	fs.BoolVar(help, "h", false, "show help")
 	showVersion := fs.Bool("version", false, "print the version")
@@ -120,8 +185,7 @@ func run(env *Env, argv []string) int {
 			usage(env.Stdout)
 			return exitOK
 		}
-		env.Errf(exitUsage, "%v (see qapprove --help)", err)
-		return exitUsage
+		return flagUsage(env, fs, err)
 	}
 	env.Profile, env.Home, env.Keystore = *profile, *home, *keystore
 	if *help {
@@ -133,6 +197,13 @@ func run(env *Env, argv []string) int {
 	}
 	if !storage.ValidProfileName(env.Profile) {
 		return env.Errf(exitUsage, "invalid profile name %q: use letters, digits, '-', '_' or '.' (at most 64)", env.Profile)
+	}
+	if env.Keystore == "" {
+		ks, err := configuredKeystore(env)
+		if err != nil {
+			return env.Errf(exitUsage, "%v", err)
+		}
+		env.Keystore = ks
 	}
 	if env.Keystore != "keychain" && env.Keystore != "file" {
 		return env.Errf(exitUsage, "--keystore must be keychain or file, not %q", env.Keystore)
@@ -165,6 +236,21 @@ func run(env *Env, argv []string) int {
 		}
 	}
 	return c.run(env, args)
+}
+
+// configuredKeystore is the keystore config.toml sets for the profile
+// (its own keystore, else the top-level one), or "keychain". An unreadable
+// config is left to the command that needs it.
+func configuredKeystore(env *Env) (string, error) {
+	cfg, err := storage.LoadConfig(env.Paths().ConfigFile())
+	if err != nil {
+		return "keychain", nil
+	}
+	ks, err := cfg.KeystoreFor(env.Profile)
+	if err != nil || ks == "" {
+		return "keychain", err
+	}
+	return ks, nil
 }
 
 // lookup finds the longest registered or contracted command name that
@@ -227,7 +313,7 @@ func usage(w io.Writer) {
 Global options (before the command):
   --profile NAME        profile to use (default "default")
   --home DIR            keep config, data and the file keystore under DIR (also QAPPROVE_HOME)
-  --keystore KIND       keychain (default) or file
+  --keystore KIND       keychain (default) or file; config.toml: keystore = "file"
   -h, --help            this help;  --version  the version
 
 Exit codes: 0 ok, 1 refused or failed, 2 bad usage or unusable environment.

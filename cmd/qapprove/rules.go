@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
+	"time"
 
+	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // maxRulesActionsFile bounds the ACTIONS.json of rules test: it is read whole.
@@ -27,8 +29,11 @@ func init() {
 // embedded default set; exit 0 when valid, 1 with positioned errors, 2 when
 // the file cannot be read.
 func runRulesCheck(env *Env, args []string) int {
-	if len(args) > 1 || (len(args) == 1 && len(args[0]) > 1 && args[0][0] == '-') {
+	if len(args) > 1 {
 		return env.Errf(exitUsage, "usage: qapprove rules check [FILE]")
+	}
+	if len(args) == 1 && len(args[0]) > 1 && args[0][0] == '-' {
+		return env.Errf(exitUsage, "unknown flag --%s for `qapprove rules check` (see qapprove rules check --help)", strings.TrimLeft(args[0], "-"))
 	}
 	path := ""
 	if len(args) == 1 {
@@ -99,7 +104,7 @@ func runRulesTest(env *Env, args []string) int {
 	var files []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return env.Errf(exitUsage, "%v (usage: qapprove rules test FILE --actions A [--json])", err)
+			return flagUsage(env, fs, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -108,7 +113,7 @@ func runRulesTest(env *Env, args []string) int {
 		args = fs.Args()[1:]
 	}
 	if len(files) != 1 || *actions == "" {
-		return env.Errf(exitUsage, "usage: qapprove rules test FILE --actions A [--json]")
+		return flagUsage(env, fs, nil)
 	}
 	rs, code := rulesLoad(env, files[0])
 	if rs == nil {
@@ -118,9 +123,12 @@ func runRulesTest(env *Env, args []string) int {
 	if err != nil {
 		return env.Errf(exitUsage, "cannot read actions: %v", err)
 	}
-	ins, err := rulesDecodeActions(data)
+	ins, rebuilt, err := rulesDecodeActions(data, time.Now())
 	if err != nil {
 		return env.Errf(exitFail, "%s: %v", *actions, err)
+	}
+	if rebuilt > 0 {
+		env.Errf(exitOK, "note: %d %s rebuilt from `qapprove pending --json` rows (they carry no testnet flag or asset decimals)", rebuilt, plural(rebuilt, "action", "actions"))
 	}
 	results := make([]rulesTestResult, len(ins))
 	count := map[governance.Level]int{}
@@ -140,28 +148,117 @@ func runRulesTest(env *Env, args []string) int {
 	return exitOK
 }
 
-// rulesDecodeActions reads a JSON array of governance.Input documents, strictly.
-func rulesDecodeActions(data []byte) ([]governance.Input, error) {
+// rulesDecodeActions reads a JSON array of governance.Input documents
+// (strictly), or the output of `qapprove pending --json`: each of its rows
+// gives its "input" document when it has one, else an input rebuilt from
+// the row's fields. rebuilt counts the rows rebuilt.
+func rulesDecodeActions(data []byte, now time.Time) (ins []governance.Input, rebuilt int, err error) {
+	var elems []json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var ins []governance.Input
-	if err := dec.Decode(&ins); err != nil {
-		return nil, fmt.Errorf("not a JSON array of action documents: %v", err)
+	if err := dec.Decode(&elems); err != nil {
+		return nil, 0, fmt.Errorf("not a JSON array of action documents or of `qapprove pending --json` rows: %v", err)
 	}
 	if dec.More() {
-		return nil, errors.New("extra data after the JSON array")
+		return nil, 0, errors.New("extra data after the JSON array")
 	}
-	for i := range ins {
-		if err := ins[i].Normalize(); err != nil {
-			return nil, fmt.Errorf("action %d (id %q): %v", i+1, ins[i].Action.ID, err)
+	ins = make([]governance.Input, len(elems))
+	for i, el := range elems {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(el, &keys); err != nil {
+			return nil, 0, fmt.Errorf("action %d: not a JSON object", i+1)
+		}
+		_, isInput := keys["action"]
+		doc, hasInput := keys["input"]
+		switch {
+		case isInput:
+			err = decodeInput(el, &ins[i])
+		case hasInput:
+			err = decodeInput(doc, &ins[i])
+		default:
+			var row pendingRow
+			if err = json.Unmarshal(el, &row); err == nil {
+				ins[i], err = row.input(now)
+				rebuilt++
+			}
+		}
+		if err == nil {
+			err = ins[i].Normalize()
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("action %d (id %q): %v", i+1, ins[i].Action.ID, err)
 		}
 	}
-	return ins, nil
+	return ins, rebuilt, nil
+}
+
+// decodeInput decodes one governance.Input, refusing unknown fields.
+func decodeInput(b []byte, in *governance.Input) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(in)
+}
+
+// pendingRow is what rules test reads of a `qapprove pending --json` row
+// (other fields are ignored).
+type pendingRow struct {
+	ID          string    `json:"id"`
+	Type        int       `json:"type"`
+	Expires     time.Time `json:"expires"`
+	Network     string    `json:"network"`
+	ChainID     string    `json:"chain_id"`
+	Asset       string    `json:"asset"`
+	Amount      string    `json:"amount"`
+	From        string    `json:"from"`
+	To          string    `json:"to"`
+	Whitelisted bool      `json:"whitelisted"`
+	Policy      string    `json:"policy"`
+	Threshold   int64     `json:"threshold"`
+	Approvals   int64     `json:"approvals"`
+	Members     int       `json:"members"`
+	PayloadErr  string    `json:"payload_error"`
+}
+
+// input rebuilds the rule input of a pending row. The row has no testnet
+// flag and no asset decimals: the network counts as not a testnet, and the
+// decimals are those the amount is written with.
+func (r pendingRow) input(now time.Time) (governance.Input, error) {
+	if r.ID == "" {
+		return governance.Input{}, errors.New(`a pending row without "id"`)
+	}
+	if r.Members < 0 || r.Members > 10_000 {
+		return governance.Input{}, fmt.Errorf("members %d out of range", r.Members)
+	}
+	in := governance.Input{Now: now, DecodeError: r.PayloadErr}
+	in.Action = governance.Action{ID: r.ID, Type: governance.TypeUnknown, Status: governance.StatusPending,
+		ExpiresInSeconds: int64(r.Expires.Sub(now) / time.Second),
+		Policy:           governance.Policy{Name: r.Policy, Threshold: r.Threshold, Approvals: r.Approvals, Members: make([]string, r.Members)}}
+	for i := range in.Action.Policy.Members {
+		in.Action.Policy.Members[i] = fmt.Sprintf("member-%d", i+1)
+	}
+	switch r.Type {
+	case client.TypeAPIKeyUpdate:
+		in.Action.Type = governance.TypeKeyUpdate
+	case client.TypeTransaction:
+		in.Action.Type = governance.TypeTransaction
+		if r.Amount == "" {
+			if in.DecodeError == "" {
+				in.DecodeError = "the transaction payload has no transaction details"
+			}
+			return in, nil
+		}
+		whole, frac, _ := strings.Cut(r.Amount, ".")
+		tx, err := governance.NewTx(governance.NewNetwork(r.Network, r.ChainID, false), r.From, r.To, r.Whitelisted, r.Asset, len(frac), whole+frac)
+		if err != nil {
+			return in, err
+		}
+		in.Tx = tx
+	}
+	return in, nil
 }
 
 // rulesPrintVerdict writes one action's verdict and the rules that fired.
 func rulesPrintVerdict(w io.Writer, r rulesTestResult) {
-	id := rulesPrintable(r.ID)
+	id := safetext.Line(r.ID)
 	if id == "" {
 		id = "(no id)"
 	}
@@ -171,20 +268,9 @@ func rulesPrintVerdict(w io.Writer, r rulesTestResult) {
 	}
 	fmt.Fprintf(w, "%s: %s%s\n", id, r.Level, suffix)
 	for _, m := range r.Matched {
-		fmt.Fprintf(w, "  %-7s %s: %s\n", m.Verdict, m.Rule, rulesPrintable(m.Reason))
+		fmt.Fprintf(w, "  %-7s %s: %s\n", m.Verdict, m.Rule, safetext.Line(m.Reason))
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", rulesPrintable(warn))
+		fmt.Fprintf(w, "  warning: %s\n", safetext.Line(warn))
 	}
-}
-
-// rulesPrintable replaces control characters (terminal escapes in hostile
-// input) with U+FFFD.
-func rulesPrintable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '\uFFFD'
-		}
-		return r
-	}, s)
 }

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage"
@@ -170,5 +172,59 @@ func TestRulesTestErrors(t *testing.T) {
 	code, out, _ := rulesRun(t, home, "rules", "test", rules, "--actions", a)
 	if code != exitOK || strings.Contains(out, "\x1b") || !strings.Contains(out, "reject  big: too big") {
 		t.Fatalf("code %d out %q", code, out)
+	}
+}
+
+// TestRulesTestAcceptsPendingJSON feeds the output format of `qapprove
+// pending --json` to rules test: a row with an "input" document is taken
+// as it is, the others are rebuilt from their fields.
+func TestRulesTestAcceptsPendingJSON(t *testing.T) {
+	// The fields rules test reads are those pending --json writes.
+	tags := map[string]bool{}
+	pt := reflect.TypeOf(pendingJSON{})
+	for i := range pt.NumField() {
+		tags[strings.Split(pt.Field(i).Tag.Get("json"), ",")[0]] = true
+	}
+	rt := reflect.TypeOf(pendingRow{})
+	for i := range rt.NumField() {
+		if tag := rt.Field(i).Tag.Get("json"); !tags[tag] {
+			t.Errorf("rules test reads %q, which pending --json does not write", tag)
+		}
+	}
+	home := t.TempDir()
+	rules := rulesWriteTemp(t, home, "r.toml", rulesGood)
+	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	rows := `[
+ {"id":"big","type":25,"expires":"` + exp + `","network":"Ethereum","chain_id":"1","asset":"ETH","amount":"150.5",
+  "from":"0xa","to":"0xb","whitelisted":true,"policy":"p","threshold":2,"approvals":0,"members":3,
+  "verdict":{"verdict":"review","matched":[],"default":true}},
+ {"id":"small","type":25,"expires":"` + exp + `","network":"Ethereum","chain_id":"1","asset":"ETH","amount":"1.5",
+  "whitelisted":true,"policy":"p","threshold":2,"approvals":0,"members":3,"verdict":{"verdict":"approve"}},
+ {"id":"key","type":40,"expires":"` + exp + `","threshold":1,"members":1,"verdict":{"verdict":"review"}},
+ {"id":"exact","type":25,"verdict":{"verdict":"review"},
+  "input":{"action":{"id":"exact","type":"transaction"},"tx":{"amount":"101","decimals":18}}}
+]`
+	code, out, errs := rulesRun(t, home, "rules", "test", rules, "--actions", rulesWriteTemp(t, home, "pending.json", rows), "--json")
+	if code != exitOK {
+		t.Fatalf("code %d err %q", code, errs)
+	}
+	if !strings.Contains(errs, "3 actions rebuilt from `qapprove pending --json` rows") {
+		t.Errorf("no note about rebuilt rows: %q", errs)
+	}
+	var res []struct {
+		ID      string           `json:"id"`
+		Verdict governance.Level `json:"verdict"`
+		Default bool             `json:"default"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := map[string]governance.Level{}
+	for _, r := range res {
+		got[r.ID] = r.Verdict
+	}
+	if len(res) != 4 || got["big"] != governance.Reject || got["exact"] != governance.Reject ||
+		got["small"] == governance.Reject || got["key"] == governance.Reject {
+		t.Fatalf("verdicts %v", got)
 	}
 }

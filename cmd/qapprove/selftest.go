@@ -24,7 +24,7 @@ func runSelftest(env *Env, args []string) int {
 	fs := newFlags("selftest")
 	vectors := fs.String("vectors", "", "extra vectors file in the shared/vectors JSON format")
 	if err := fs.Parse(args); err != nil {
-		return env.Errf(exitUsage, "selftest: %v (usage: qapprove selftest [--vectors FILE])", err)
+		return flagUsage(env, fs, err)
 	}
 	if fs.NArg() != 0 {
 		return env.Errf(exitUsage, "selftest: unexpected argument %q (usage: qapprove selftest [--vectors FILE])", fs.Arg(0))

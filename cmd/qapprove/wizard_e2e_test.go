@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
+	"github.com/qapprove/qapprove/storage"
 )
 
 // e2eSandbox starts an in-process sandbox.
@@ -23,15 +26,18 @@ func e2eSandbox(t *testing.T) (srv *sandbox.Server, url, ws, kid, sec string) {
 	return
 }
 
-// registerThroughWizard drives the wizard already on screen in tm.
-func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) {
+// registerThroughWizard drives the wizard already on screen in tm and
+// returns the fingerprints it showed at step 2 ("BLS fingerprint …" and
+// "EC fingerprint …").
+func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) (blsFP, ecFP string) {
 	t.Helper()
 	tm.waitFor(30*time.Second, "step 1 of 6: Profile")
 	tm.line(url)
 	tm.line(ws)
 	tm.line(kid)
 	tm.line(sec)
-	tm.waitFor(60*time.Second, "step 2 of 6: Keys", "BLS fingerprint")
+	keys := tm.waitFor(60*time.Second, "step 2 of 6: Keys", "BLS fingerprint", "EC fingerprint")
+	blsFP, ecFP = field(keys, "BLS fingerprint"), field(keys, "EC fingerprint")
 	tm.keys("Enter")
 	tm.waitFor(10*time.Second, "step 3 of 6: Passphrase")
 	tm.line(e2ePass)
@@ -43,6 +49,18 @@ func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup
 	tm.line(backup)
 	tm.waitFor(30*time.Second, "Backup written")
 	tm.keys("Enter")
+	return blsFP, ecFP
+}
+
+// field is the value after label on the first line of s holding it
+// ("label: value" or "label   value"), "" when there is none.
+func field(s, label string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if _, v, ok := strings.Cut(l, label); ok {
+			return strings.TrimSpace(strings.TrimLeft(v, ": "))
+		}
+	}
+	return ""
 }
 
 // TestE2EWizardApproveJournal registers a key through the wizard in a
@@ -63,11 +81,12 @@ func TestE2EWizardApproveJournal(t *testing.T) {
 	// 1. The wizard.
 	backup := filepath.Join(t.TempDir(), "backup.json")
 	tm := startTmux(t, append(global, "keys", "register")...)
-	registerThroughWizard(t, tm, url, ws, kid, sec, backup)
+	shownBLS, shownEC := registerThroughWizard(t, tm, url, ws, kid, sec, backup)
 	s := tm.waitFor(30*time.Second, "EXIT=")
 	if !strings.Contains(s, "EXIT=0") || !strings.Contains(s, "registered keys for profile e2e") {
 		t.Fatalf("keys register did not succeed:\n%s", s)
 	}
+	summary := tm.joined()
 	if strings.Contains(s, sec) || strings.Contains(s, e2ePass) {
 		t.Fatal("a secret is visible on the screen")
 	}
@@ -92,7 +111,26 @@ func TestE2EWizardApproveJournal(t *testing.T) {
 		}
 		return code, out.String(), errb.String()
 	}
-	code, out, errs := qapprove("pending", "--json", "--passphrase-file", passFile)
+	// The summary printed when the wizard closed is the key it showed and
+	// the key keys show prints (issue 13 defect 1: it printed wiped keys).
+	code, out, errs := qapprove("keys", "show")
+	if code != exitOK {
+		t.Fatalf("keys show: exit %d: %s", code, errs)
+	}
+	for _, label := range []string{"BLS public key", "BLS fingerprint", "EC public key", "EC fingerprint"} {
+		printed, shown := field(summary, label+":"), field(out, label+":")
+		if printed == "" || printed != shown || strings.Trim(printed, "0:") == "" {
+			t.Errorf("%s: the wizard's summary printed %q, keys show prints %q", label, printed, shown)
+		}
+	}
+	if field(summary, "BLS fingerprint:") != shownBLS || field(summary, "EC fingerprint:") != shownEC {
+		t.Errorf("the wizard showed fingerprints %q and %q; its summary printed:\n%s", shownBLS, shownEC, summary)
+	}
+	if !strings.Contains(out, "registration:    registered ") {
+		t.Errorf("keys show does not say the key is registered:\n%s", out)
+	}
+
+	code, out, errs = qapprove("pending", "--json", "--passphrase-file", passFile)
 	if code != exitOK {
 		t.Fatalf("pending: exit %d: %s", code, errs)
 	}
@@ -167,5 +205,91 @@ func TestJournalViewerMissingJournal(t *testing.T) {
 	code, out, errs := qa(t, t.TempDir(), "p", "journal")
 	if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "no journal yet") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestE2EKeystoreConsent: with no Secret Service reachable the console
+// and the commands refuse (exit 2, one line naming both ways to consent)
+// instead of switching to the file keystore; --keystore file, or
+// keystore = "file" in config.toml, opens the console.
+func TestE2EKeystoreConsent(t *testing.T) {
+	needTmux(t)
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service over D-Bus is Linux only")
+	}
+	bin := buildBinary(t)
+	s := newKeysSandbox(t)
+	home := t.TempDir()
+	reg := exec.Command(bin, append([]string{"--home", home, "--keystore", "file", "--profile", "p"}, s.registerArgs(s.url, s.secFile)...)...)
+	if out, err := reg.CombinedOutput(); err != nil {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	noBus := "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus"
+	for _, args := range [][]string{{}, {"pending", "--cached"}, {"keys", "show"}} {
+		cmd := exec.Command(bin, append([]string{"--home", home, "--profile", "p"}, args...)...)
+		cmd.Env = append(os.Environ(), noBus)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
+			t.Fatalf("%v without a keychain: %v, want exit 2\n%s%s", args, err, out.String(), errb.String())
+		}
+		msg := errb.String()
+		if out.Len() != 0 || strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "without your consent") ||
+			!strings.Contains(msg, "--keystore file") || !strings.Contains(msg, `keystore = "file" in config.toml`) {
+			t.Fatalf("%v: stdout %q, stderr %q", args, out.String(), msg)
+		}
+	}
+	console := func(args ...string) {
+		t.Helper()
+		argv := append([]string{"env", noBus, bin, "--home", home, "--profile", "p"}, args...)
+		tm := startTmux(t, argv...)
+		tm.waitFor(30*time.Second, "Pending  Journal", "LOCKED")
+		tm.keys("q")
+		if s := tm.waitFor(10*time.Second, "EXIT="); !strings.Contains(s, "EXIT=0") {
+			t.Fatalf("the console did not exit cleanly:\n%s", s)
+		}
+	}
+	console("--keystore", "file")
+	paths := storage.ResolvePaths(home)
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Keystore = "file"
+	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	console()
+}
+
+// TestE2EDemoKeepSaysHowToUseIt: demo --keep ends by saying how to use
+// the kept home, and the command it names works as printed (no keychain:
+// the home's config names the file keystore).
+func TestE2EDemoKeepSaysHowToUseIt(t *testing.T) {
+	needTmux(t)
+	bin := buildBinary(t)
+	tmp := t.TempDir()
+	tm := startTmux(t, "env", "TMPDIR="+tmp, "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus", bin, "demo", "--keep", "--arrivals", "0")
+	tm.waitFor(60*time.Second, "Press Enter to open the console")
+	tm.keys("Enter")
+	tm.waitFor(30*time.Second, "Pending  Journal")
+	tm.keys("q")
+	tm.waitFor(10*time.Second, "EXIT=0")
+	out := tm.joined()
+	home := field(out, "qapprove demo: kept ")
+	home, _, _ = strings.Cut(home, " (profile demo")
+	if home == "" || !strings.HasPrefix(home, tmp) {
+		t.Fatalf("demo --keep did not name the kept home:\n%s", out)
+	}
+	want := "qapprove --home " + home + " --profile demo keys show"
+	if !strings.Contains(out, want) || !strings.Contains(out, "run `qapprove demo` again") {
+		t.Fatalf("demo --keep does not say %q:\n%s", want, out)
+	}
+	cmd := exec.Command(bin, "--home", home, "--profile", "demo", "keys", "show")
+	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-e2e-bus")
+	if b, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(b), "profile:         demo") {
+		t.Fatalf("the printed command fails: %v\n%s", err, b)
 	}
 }

@@ -106,8 +106,10 @@ func profileOf(user string) (profile string, anchor bool, err error) {
 var probeTimeout = 5 * time.Second
 
 // OpenBackend opens the backend of kind ("keychain", "file", or "" for
-// keychain). When the OS keychain does not answer, it falls back to the file
-// backend and returns a one-line warning saying so.
+// keychain). When the OS keychain does not answer it refuses with an error
+// wrapping ErrUnavailable that names both ways to consent to the file
+// keystore: it never switches keystores on its own. warning is always ""
+// (kept for callers that show one).
 func OpenBackend(kind string, paths storage.Paths) (b Backend, warning string, err error) {
 	switch kind {
 	case KindFile:
@@ -115,13 +117,26 @@ func OpenBackend(kind string, paths storage.Paths) (b Backend, warning string, e
 	case KindKeychain, "":
 		kc := keychainBackend{}
 		if err := kc.probe(probeTimeout); err != nil {
-			fb := NewFileBackend(paths)
-			w := fmt.Sprintf("OS keychain unavailable (%s); using the encrypted file keystore in %s",
-				oneLine(err.Error()), fb.dir())
-			return fb, w, nil
+			return nil, "", noKeychainError{cause: err, dir: NewFileBackend(paths).dir()}
 		}
 		return kc, "", nil
 	default:
 		return nil, "", fmt.Errorf("unknown keystore %q: use keychain or file", oneLine(kind))
 	}
 }
+
+// noKeychainError is ErrUnavailable from OpenBackend: no Secret Service
+// answered, and the file keystore needs the operator's consent.
+type noKeychainError struct {
+	cause error
+	dir   string
+}
+
+func (e noKeychainError) Error() string {
+	return fmt.Sprintf("OS keychain unavailable (%s); qapprove does not switch to the file keystore without your consent: "+
+		"pass --keystore file, or set keystore = \"file\" in config.toml, to keep the encrypted key in %s",
+		oneLine(e.cause.Error()), e.dir)
+}
+
+func (e noKeychainError) Is(target error) bool { return target == ErrUnavailable }
+func (e noKeychainError) Unwrap() error        { return e.cause }

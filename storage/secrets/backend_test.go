@@ -1,9 +1,9 @@
 package secrets
 
 import (
-	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -220,20 +220,40 @@ func TestOpenBackend(t *testing.T) {
 	keyring.MockInitWithError(errors.New("The name org.freedesktop.secrets was not provided by any .service files"))
 	defer keyring.MockInit()
 	be, warn, err = OpenBackend(KindKeychain, paths)
-	if err != nil || be.Kind() != KindFile {
-		t.Fatalf("fallback: %v %v", be, err)
+	if be != nil || warn != "" || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("no Secret Service: %v %q %v, want a refusal", be, warn, err)
 	}
 	dir := filepath.Dir(paths.KeystoreFile("default"))
-	if !strings.HasPrefix(warn, "OS keychain unavailable (") || !strings.Contains(warn, "org.freedesktop.secrets") ||
-		!strings.Contains(warn, "encrypted file keystore") || !strings.Contains(warn, dir) || strings.Contains(warn, "\n") {
-		t.Fatalf("warning = %q", warn)
+	msg := err.Error()
+	for _, want := range []string{"OS keychain unavailable", "org.freedesktop.secrets", "without your consent",
+		"--keystore file", `keystore = "file"`, "config.toml", dir} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("refusal %q lacks %q", msg, want)
+		}
 	}
-	// The fallback backend works.
-	if err := be.Set("p", []byte("v")); err != nil {
-		t.Fatal(err)
+	if strings.Contains(msg, "\n") {
+		t.Errorf("refusal is not one line: %q", msg)
 	}
-	if got, err := be.Get("p"); err != nil || !bytes.Equal(got, []byte("v")) {
-		t.Fatalf("fallback Get: %q %v", got, err)
+}
+
+// TestOpenBackendWithoutDBusSession: with no session bus at all (the
+// real go-keyring provider, not a mock), the keychain is refused the same
+// way. Run in a child process: the mock provider cannot be undone.
+func TestOpenBackendWithoutDBusSession(t *testing.T) {
+	if os.Getenv("QAPPROVE_NO_DBUS_CHILD") == "1" {
+		_, _, err := OpenBackend(KindKeychain, tempPaths(t))
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "--keystore file") {
+			t.Fatalf("OpenBackend without D-Bus: %v", err)
+		}
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the Secret Service over D-Bus is Linux only")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenBackendWithoutDBusSession$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "QAPPROVE_NO_DBUS_CHILD=1", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/qapprove-test-bus")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
 

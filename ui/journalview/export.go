@@ -28,23 +28,30 @@ type exportRecord struct {
 	Body     json.RawMessage `json:"body"`
 }
 
-// FormatFor picks the export format from a file name: "csv" for .csv,
-// otherwise "json".
-func FormatFor(path string) string {
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		return "csv"
+// FormatFor picks the export format from a file name's extension:
+// "json" (.json, a JSON array), "jsonl" (.jsonl, one record a line) or
+// "csv" (.csv). Any other name is refused: the format is never guessed.
+func FormatFor(path string) (string, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".json", ".jsonl", ".csv":
+		return ext[1:], nil
 	}
-	return "json"
+	return "", fmt.Errorf("%s: end the file name in .json, .jsonl or .csv to choose the format", filepath.Base(path))
 }
 
 // Export writes the lines (0-based indexes, in the given order) of the
-// journal at path to out, as a JSON array or CSV by out's extension. It
-// refuses to overwrite an existing file. The file is written 0600 through
-// a temporary file, so a failure leaves nothing behind.
+// journal at path to out, as a JSON array, JSON lines or CSV by out's
+// extension (FormatFor). It refuses to overwrite an existing file. The
+// file is written 0600 through a temporary file, so a failure leaves
+// nothing behind.
 func Export(path string, lines []int32, out string) (int, error) {
 	out = strings.TrimSpace(out)
 	if out == "" {
 		return 0, errors.New("type a file name to export to")
+	}
+	format, err := FormatFor(out)
+	if err != nil {
+		return 0, err
 	}
 	if _, err := os.Lstat(out); err == nil {
 		return 0, fmt.Errorf("%s already exists: choose another name", out)
@@ -64,7 +71,7 @@ func Export(path string, lines []int32, out string) (int, error) {
 		return 0, err
 	}
 	w := bufio.NewWriterSize(tmp, 1<<16)
-	n, err := writeExport(w, ix, lines, FormatFor(out))
+	n, err := writeExport(w, ix, lines, format)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -93,7 +100,7 @@ func writeExport(w *bufio.Writer, ix *Index, lines []int32, format string) (int,
 		if err := cw.Write([]string{"line", "seq", "ts", "kind", "action_id", "verdict", "decision", "outcome", "signature", "hash", "body"}); err != nil {
 			return 0, err
 		}
-	} else {
+	} else if format == "json" {
 		w.WriteString("[\n")
 	}
 	for k, i := range lines {
@@ -119,7 +126,10 @@ func writeExport(w *bufio.Writer, ix *Index, lines []int32, format string) (int,
 		if err != nil {
 			return 0, err
 		}
-		if k > 0 {
+		switch {
+		case format == "jsonl":
+			j = append(j, '\n')
+		case k > 0:
 			w.WriteString(",\n")
 		}
 		w.Write(j)
@@ -127,6 +137,9 @@ func writeExport(w *bufio.Writer, ix *Index, lines []int32, format string) (int,
 	if cw != nil {
 		cw.Flush()
 		return len(lines), cw.Error()
+	}
+	if format == "jsonl" {
+		return len(lines), nil
 	}
 	_, err := w.WriteString("\n]\n")
 	return len(lines), err

@@ -2,6 +2,7 @@ package journalview
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,8 @@ type Host struct {
 	// (for example the wizard's DoneMsg).
 	QuitOn func(tea.Msg) bool
 	w, h   int
+
+	showHelp bool // ? shows the screen's full help in place of its body
 
 	frameMu sync.Mutex
 	frame   string
@@ -71,6 +74,16 @@ func (m *Host) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.String() == "ctrl+c" || (!m.Screen.Capturing() && key.Matches(msg, m.Ctx.Keys.Quit)) {
 			return m, tea.Quit
 		}
+		if m.showHelp {
+			if key.Matches(msg, m.Ctx.Keys.Help) || msg.String() == "esc" {
+				m.showHelp = false
+			}
+			return m, nil
+		}
+		if !m.Screen.Capturing() && key.Matches(msg, m.Ctx.Keys.Help) {
+			m.showHelp = true
+			return m, nil
+		}
 	}
 	if m.QuitOn != nil && m.QuitOn(msg) {
 		return m, tea.Quit
@@ -82,20 +95,52 @@ func (m *Host) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // View implements tea.Model.
 func (m *Host) View() tea.View {
+	// The host's keys come first, so a narrow footer never cuts them;
+	// while the screen reads text, ? and q are text and only ctrl+c quits.
+	capturing := m.Screen.Capturing()
 	var parts []string
-	for _, b := range m.Screen.ShortHelp() {
-		h := b.Help()
-		parts = append(parts, h.Key+" "+h.Desc)
+	body := ""
+	switch {
+	case m.showHelp:
+		body = m.fullHelp()
+		parts = []string{"?/esc close help", "q quit"}
+	default:
+		body = m.Screen.View()
+		if !capturing {
+			parts = []string{"? help", "q quit"}
+		}
+		for _, b := range m.Screen.ShortHelp() {
+			h := b.Help()
+			parts = append(parts, h.Key+" "+h.Desc)
+		}
+		if capturing && !strings.Contains(strings.Join(parts, " "), "ctrl+c") {
+			parts = append(parts, "ctrl+c quit")
+		}
 	}
-	parts = append(parts, "q quit")
 	footer := m.Ctx.Styles.Footer.Render(ui.Fit(strings.Join(parts, " · "), m.w))
-	content := m.Screen.View() + "\n" + footer
+	content := body + "\n" + footer
 	m.frameMu.Lock()
 	m.frame = content
 	m.frameMu.Unlock()
 	v := tea.NewView(content)
 	v.AltScreen = true
 	return v
+}
+
+// fullHelp lists every key of the screen, one a line, group by group,
+// then the host's own.
+func (m *Host) fullHelp() string {
+	st := m.Ctx.Styles
+	lines := []string{st.Title.Render(m.Screen.Title() + " — keys"), ""}
+	groups := append(m.Screen.FullHelp(), []key.Binding{m.Ctx.Keys.Help, m.Ctx.Keys.Quit})
+	for _, g := range groups {
+		for _, b := range g {
+			h := b.Help()
+			lines = append(lines, "  "+st.Label.Render(fmt.Sprintf("%-12s", h.Key))+" "+h.Desc)
+		}
+		lines = append(lines, "")
+	}
+	return ui.FitLines(lines, m.w, max(m.h-1, 0))
 }
 
 // NewContext returns a context for a standalone screen: the default keymap,

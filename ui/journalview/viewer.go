@@ -34,12 +34,14 @@ type Options struct {
 
 // Viewer keys beyond the shared keymap.
 var (
-	keyExport  = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export"))
-	keyVerify  = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify again"))
-	keyBad     = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "go to bad line"))
-	keyDetail  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "whole entry"))
-	keyBack    = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
-	spinFrames = spinner.MiniDot.Frames
+	keyExport = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export"))
+	// keyExportFull is keyExport as the full help explains it.
+	keyExportFull = key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export listed entries, oldest first (.json .jsonl .csv)"))
+	keyVerify     = key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "verify again"))
+	keyBad        = key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "go to bad line"))
+	keyDetail     = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "whole entry"))
+	keyBack       = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back"))
+	spinFrames    = spinner.MiniDot.Frames
 )
 
 // verifyState is the background verification.
@@ -274,9 +276,13 @@ func (v *Viewer) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 		}
 	case exportDoneMsg:
 		if msg.err != nil {
-			v.errNote = msg.err.Error()
+			v.errNote = clean(msg.err.Error())
 		} else {
-			v.note = fmt.Sprintf("exported %d entries to %s", msg.n, msg.path)
+			what := "entries"
+			if msg.n == 1 {
+				what = "entry"
+			}
+			v.note = fmt.Sprintf("exported %d %s to %s, oldest first", msg.n, what, clean(msg.path))
 		}
 	case tea.KeyPressMsg:
 		return v, v.key(msg)
@@ -433,12 +439,19 @@ func (v *Viewer) gotoBad() {
 	v.clamp()
 }
 
+// startExport writes the listed entries to path, oldest first (the order
+// of the journal and of `qapprove journal export`), in the format its
+// extension names.
 func (v *Viewer) startExport(path string) tea.Cmd {
 	v.export.Wipe()
+	if _, err := FormatFor(strings.TrimSpace(path)); err != nil {
+		v.errNote = clean(err.Error())
+		return nil
+	}
 	n := v.Visible()
 	lines := make([]int32, n)
 	for i := range n {
-		lines[i] = int32(v.lineAt(i))
+		lines[n-1-i] = int32(v.lineAt(i))
 	}
 	src := v.opts.Path
 	return func() tea.Msg {
@@ -497,7 +510,7 @@ func (v *Viewer) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{km.Up, km.Down, km.PageUp, km.PageDown, km.Top, km.Bottom},
 		{km.Filter, km.FilterApply, km.FilterCancel, keyDetail, keyBack},
-		{keyExport, keyVerify, keyBad},
+		{keyExportFull, keyVerify, keyBad},
 	}
 }
 
@@ -615,7 +628,8 @@ func (v *Viewer) filterLine() string {
 	st := v.ctx.Styles
 	switch {
 	case v.exportOn:
-		return "export to (.csv or .json): " + v.export.View(max(v.width-28, 10))
+		const prompt = "export, oldest first, to (.json .jsonl .csv): "
+		return prompt + v.export.View(max(v.width-len(prompt)-2, 10))
 	case v.filterOn:
 		return "/" + v.filter.View(max(v.width-30, 10)) + st.Muted.Render("  kind: action: verdict: decision: text")
 	case v.errNote != "":

@@ -116,7 +116,7 @@ func TestExportJSONAndCSV(t *testing.T) {
 		scr = drive(scr, m)
 	}
 	scr = drive(scr, uitest.Key("enter"))
-	for _, name := range []string{"out.json", "out.csv"} {
+	for _, name := range []string{"out.json", "out.csv", "out.jsonl"} {
 		out := filepath.Join(dir, name)
 		scr = drive(scr, uitest.Key("e"))
 		for _, m := range uitest.Type(out) {
@@ -130,16 +130,41 @@ func TestExportJSONAndCSV(t *testing.T) {
 		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
 			t.Fatalf("%s mode %v", name, st.Mode())
 		}
-		if name == "out.json" {
+		// Oldest first, as the journal and `qapprove journal export`.
+		switch name {
+		case "out.json":
 			var recs []exportRecord
-			if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 3 || recs[0].Action != "act-0002" || recs[0].Kind != "outcome" {
+			if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 3 || recs[0].Action != "act-0000" || recs[2].Action != "act-0002" || recs[0].Kind != "outcome" {
 				t.Fatalf("json export: %v %+v", err, recs)
 			}
-		} else {
+		case "out.jsonl":
+			lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+			var rec exportRecord
+			if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || len(lines) != 3 || rec.Action != "act-0000" {
+				t.Fatalf("jsonl export: %v %q", err, b)
+			}
+		default:
 			rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
-			if err != nil || len(rows) != 4 || rows[1][4] != "act-0002" {
+			if err != nil || len(rows) != 4 || rows[1][4] != "act-0000" || rows[3][4] != "act-0002" {
 				t.Fatalf("csv export: %v %v", err, rows)
 			}
+		}
+		if !strings.Contains(v.note, "exported 3 entries to "+out+", oldest first") {
+			t.Fatalf("note %q", v.note)
+		}
+	}
+	// A name whose extension names no format is refused, and nothing is written.
+	for _, name := range []string{"j.txt", "journal"} {
+		scr = drive(scr, uitest.Key("e"))
+		for _, m := range uitest.Type(filepath.Join(dir, name)) {
+			scr = drive(scr, m)
+		}
+		scr = drive(scr, uitest.Key("enter"))
+		if !strings.Contains(v.errNote, "end the file name in .json, .jsonl or .csv") {
+			t.Fatalf("%s: not refused: note %q err %q", name, v.note, v.errNote)
+		}
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Fatalf("%s was written", name)
 		}
 	}
 	// Never overwrite.
@@ -176,6 +201,7 @@ func TestGolden(t *testing.T) {
 		{name: "filter", wait: "(4 of 26", keys: append(append([]tea.Msg{uitest.Key("/")}, uitest.Type("verdict:reject")...), uitest.Key("enter"))},
 		{name: "detail", wait: "message_sha256", keys: []tea.Msg{uitest.Key("down"), uitest.Key("down"), uitest.Key("enter")}},
 		{name: "tampered", wait: "TAMPERED", tamper: true},
+		{name: "help", wait: "close help", keys: []tea.Msg{uitest.Key("?")}},
 	}
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		for _, st := range states {

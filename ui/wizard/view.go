@@ -10,6 +10,7 @@ import (
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/input"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 var spinFrames = spinner.MiniDot.Frames
@@ -37,7 +38,7 @@ func (w *Wizard) View() string {
 		st.Muted.Render("profile "+w.opts.Profile))
 	add(st.Muted.Render(progressBar(w.step)))
 	add("")
-	for _, l := range wrap(explain[w.step]) {
+	for _, l := range wrap(w.explain()) {
 		add(l)
 	}
 	add("")
@@ -111,6 +112,25 @@ func (w *Wizard) View() string {
 	return pad(out, width, w.height)
 }
 
+// explain is the text under the title; the last step says whether the key
+// is registered or still awaiting the Admin Policy.
+func (w *Wizard) explain() string {
+	if w.step == StepDone && w.AwaitingAdmin() {
+		return "Your approver key is " + RegistrationStatus("", w.ActionID()) + ": it can approve once an admin approves that action."
+	}
+	return explain[w.step]
+}
+
+// RegistrationStatus is how a key's registration reads everywhere (the
+// wizard, the command line, keys show): awaiting is the key-update action
+// still awaiting the Admin Policy ("" when none is).
+func RegistrationStatus(registered, awaiting string) string {
+	if awaiting != "" {
+		return "submitted, awaiting approval under the Admin Policy (action " + safetext.Line(awaiting) + ")"
+	}
+	return strings.TrimSpace("registered " + safetext.Line(registered))
+}
+
 func (w *Wizard) failedHelp() string {
 	if w.step == StepRegister {
 		if w.reg.Approved() {
@@ -142,7 +162,7 @@ func (w *Wizard) field(label string, f *input.Field, focus bool, width int) stri
 
 func (w *Wizard) keyLines(width int) []string {
 	st := w.ctx.Styles
-	b, e, ok := w.reg.PublicKeys()
+	b, e, ok := w.PublicKeys()
 	if !ok {
 		return []string{st.Muted.Render("(no keys yet)")}
 	}

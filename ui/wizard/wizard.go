@@ -23,6 +23,7 @@ import (
 	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/input"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // Steps of the wizard.
@@ -96,6 +97,12 @@ type Wizard struct {
 	cleaned   bool
 	backup    string // exported backup path
 
+	// Public copies of the generated keys: the registration wipes its
+	// secrets on Cleanup, and the summary printed afterwards needs them.
+	blsPub  qbls.PublicKey
+	ecPub   eckey.PublicKey
+	havePub bool
+
 	width, height int
 }
 
@@ -138,8 +145,21 @@ func (w *Wizard) Step() int { return w.step }
 // Registered reports whether the registration completed.
 func (w *Wizard) Registered() bool { return w.step >= StepBackup }
 
-// PublicKeys are the generated public keys (after step 2).
-func (w *Wizard) PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool) { return w.reg.PublicKeys() }
+// PublicKeys are the generated public keys (after step 2), also after
+// Cleanup wiped the secrets.
+func (w *Wizard) PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool) {
+	return w.blsPub, w.ecPub, w.havePub
+}
+
+// Settings are the profile values the registration used.
+func (w *Wizard) Settings() storage.Profile { return w.reg.Settings }
+
+// ActionID is the key-update action of the registration ("" before step 5).
+func (w *Wizard) ActionID() string { return w.reg.ActionID() }
+
+// AwaitingAdmin reports whether the key update is submitted but still
+// awaiting approval under the Admin Policy (the key cannot approve yet).
+func (w *Wizard) AwaitingAdmin() bool { return w.reg.AwaitingAdmin() }
 
 // Title implements ui.Screen.
 func (w *Wizard) Title() string { return "Register keys" }
@@ -278,6 +298,7 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 			w.errText = err.Error()
 			return w, nil
 		}
+		w.blsPub, w.ecPub, w.havePub = w.reg.PublicKeys()
 		w.step, w.focus = StepKeys, 0
 	case storeDoneMsg:
 		w.busy = ""
@@ -304,7 +325,11 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 		}
 		w.step, w.failed = StepBackup, false
 		if w.note == "" {
-			w.note = "Registered: key update " + w.reg.ActionID() + " approved with the new key; journal created."
+			id := safetext.Line(w.reg.ActionID())
+			w.note = "Registered: key update " + id + " approved with the new key; journal created."
+			if w.reg.AwaitingAdmin() {
+				w.note = "Submitted: key update " + id + " is signed with the new key and awaiting approval under the Admin Policy; journal created."
+			}
 		}
 	case backupDoneMsg:
 		w.busy = ""
