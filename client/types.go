@@ -154,9 +154,9 @@ type Action struct {
 	Status     int
 	Created    time.Time
 	Expires    time.Time
-	Messages   [][]byte      // decoded message bytes; Messages[0] is what gets signed
-	Payload    *Payload      // nil when the payload could not be decoded
-	MyDecision int           // this key's recorded decision: 0, StatusApproved or StatusRejected
+	Messages   [][]byte // decoded message bytes; Messages[0] is what gets signed
+	Payload    *Payload // nil when the payload could not be decoded
+	MyDecision int      // this key's recorded decision: 0, StatusApproved or StatusRejected
 	// MyDecisionKnown is set when the API sent myDecision (our
 	// extension); without it MyDecision says nothing and the journal is
 	// the truth about what this key decided.
