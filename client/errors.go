@@ -111,7 +111,7 @@ func statusError(method, path string, status int, body []byte, retryAfter time.D
 	case status == 401:
 		e.Kind, e.Msg = KindAuth, "the API refused our credentials for "+what
 	case status == 403:
-		e.Kind, e.Msg = KindForbidden, "this API key may not do "+what
+		e.Kind, e.Msg = KindForbidden, "this API key is not allowed to do "+what
 	case status == 404:
 		e.Kind, e.Msg = KindNotFound, what
 	case status == 409:
@@ -119,9 +119,9 @@ func statusError(method, path string, status int, body []byte, retryAfter time.D
 	case status == 429:
 		e.Kind, e.Msg = KindRateLimited, "too many requests from this key ("+what+")"
 	case status >= 500:
-		e.Kind, e.Msg = KindServer, "status "+strconv.Itoa(status)+" on "+what
+		e.Kind, e.Msg = KindServer, "the API failed with status "+strconv.Itoa(status)+" on "+what
 	case status == 400:
-		e.Kind, e.Msg = KindBadRequest, "the API refused "+what
+		e.Kind, e.Msg = KindBadRequest, "the API rejected "+what+" as invalid"
 	default:
 		e.Kind, e.Msg = KindBadResponse, "unexpected status "+strconv.Itoa(status)+" on "+what
 	}

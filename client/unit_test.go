@@ -166,10 +166,10 @@ func TestStatusErrorBodies(t *testing.T) {
 	}{
 		{404, "404 page not found\n", "not found: GET /actions/2A: 404 page not found"},
 		{404, `{"code":404,"detail":"action not found"}`, "not found: GET /actions/2A: action not found"},
-		{400, `{"Code":400,"Detail":"bad signature"}`, "bad request: the API refused GET /actions/2A: bad signature"},
-		{400, "line one\r\nline two\x1b[2J\a \u202eevil", `bad request: the API refused GET /actions/2A: line one line two\x1b[2J\x07 \u202eevil`},
+		{400, `{"Code":400,"Detail":"bad signature"}`, "bad request: the API rejected GET /actions/2A as invalid: bad signature"},
+		{400, "line one\r\nline two\x1b[2J\a \u202eevil", `bad request: the API rejected GET /actions/2A as invalid: line one line two\x1b[2J\x07 \u202eevil`},
 		{409, "", "not pending: already decided or closed (GET /actions/2A)"},
-		{503, "<html>\n<b>down</b>\n</html>", "server error: status 503 on GET /actions/2A: <html> <b>down</b> </html>"},
+		{503, "<html>\n<b>down</b>\n</html>", "server error: the API failed with status 503 on GET /actions/2A: <html> <b>down</b> </html>"},
 		{418, `"teapot"`, "bad response: unexpected status 418 on GET /actions/2A: teapot"},
 	} {
 		got := statusError("GET", "/actions/2A", c.status, []byte(c.body), 0).Error()
