@@ -30,8 +30,8 @@ func sandboxMessageForTest(id string, typ int, payload []byte) []byte {
 	m = append(m, id...)
 	m = append(m, 0x20)
 	m = binary.AppendUvarint(m, uint64(typ))
-	m = append(m, 0x2a, byte(len(SandboxMessageMarker)))
-	return append(m, SandboxMessageMarker...)
+	m = append(m, 0x2a, byte(len(sandboxMarker)))
+	return append(m, sandboxMarker...)
 }
 
 func shownAction(id string, typ int, payload string) *Action {
@@ -131,7 +131,7 @@ func TestCheckBindingRealQredoLayoutIsUnknown(t *testing.T) {
 		"marker length off":    shortLen,
 		"former layout":        ActionMessage("2AbC", 25, []byte(knownAnswerPayload)),
 		"empty":                nil,
-		"marker only":          []byte(SandboxMessageMarker),
+		"marker only":          []byte(sandboxMarker),
 		"truncated in digest":  ka[:20],
 		"overlong length (id)": append(append(bytes.Clone(ka[:36]), 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f), ka[38:]...),
 	} {

@@ -106,7 +106,7 @@ func FuzzCheckBinding(f *testing.F) {
 			a.PayloadSHA256 = sha256.Sum256(payload)
 		}
 		b, field := CheckBinding(msg, a)
-		if b == BindingMismatch && !bytes.HasSuffix(msg, []byte(SandboxMessageMarker)) {
+		if b == BindingMismatch && !bytes.HasSuffix(msg, []byte(sandboxMarker)) {
 			t.Fatalf("a message without the marker is a mismatch (%s)", field)
 		}
 		if (b == BindingMismatch) != (field != "") {

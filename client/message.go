@@ -34,9 +34,9 @@ func (b Binding) String() string {
 	return "unbound"
 }
 
-// SandboxMessageMarker is field 5 of a message in the sandbox layout: only
+// sandboxMarker is field 5 of a message in the sandbox layout: only
 // a message that ends with it (and parses completely) is checked.
-const SandboxMessageMarker = "qapprove-sandbox-action/v1"
+const sandboxMarker = "qapprove-sandbox-action/v1"
 
 // sandboxDomain opens the string hashed into field 2.
 const sandboxDomain = "qredo-action-v1"
@@ -128,7 +128,7 @@ func parseSandboxMessage(b []byte) (m sandboxMessage, ok bool) {
 	if marker, b, ok = bytesField(b, 0x2a); !ok {
 		return m, false
 	}
-	return m, len(b) == 0 && string(marker) == SandboxMessageMarker
+	return m, len(b) == 0 && string(marker) == sandboxMarker
 }
 
 // varintField reads a varint field with the given tag byte.
