@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"hash/maphash"
 	"net/http"
@@ -18,16 +19,47 @@ const (
 )
 
 type listAnswer struct {
-	Actions       []WireAction `json:"actions"`
-	NextPageToken string       `json:"nextPageToken"`
+	Actions       []json.RawMessage `json:"actions"`
+	NextPageToken string            `json:"nextPageToken"`
+}
+
+// ErrNoListEndpoint is the cause of the error ListPages returns when the
+// API has no list endpoint (a 404 or 405 on it: the list is our extension):
+// callers fall back to the feed alone. errors.Is(err, ErrNoListEndpoint).
+var ErrNoListEndpoint = errors.New("the API has no list endpoint")
+
+// Skipped is an action left out of a listing or the feed because it is
+// malformed: its ID when one could be read (escaped and bounded: safe to
+// print) and why.
+type Skipped struct {
+	ID     string
+	Reason string
+}
+
+// skippedAction describes a malformed action: the ID read from raw JSON
+// when there is one, and the reason taken from err.
+func skippedAction(raw []byte, err error) Skipped {
+	var w struct {
+		ID any `json:"id"`
+	}
+	s := Skipped{Reason: sanitize(err.Error(), 300)}
+	var e *Error
+	if errors.As(err, &e) {
+		s.Reason = e.Msg
+	}
+	if json.Unmarshal(raw, &w) == nil {
+		if id, ok := w.ID.(string); ok && id != "" {
+			s.ID = quoteID(id)
+		}
+	}
+	return s
 }
 
 // ListPending lists the pending actions this API key may act on, following
-// pages (GET /workspaces/{wid}/actions?status=1; our reading, see
-// docs/PROTOCOL.md). An action that fails validation fails the call.
+// pages (see ListPages); malformed actions are left out.
 func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
 	var all []*Action
-	err := c.ListPendingPages(ctx, func(page []*Action) error {
+	err := c.ListPages(ctx, func(page []*Action, _ []Skipped) error {
 		all = append(all, page...)
 		return nil
 	})
@@ -37,29 +69,40 @@ func (c *Client) ListPending(ctx context.Context) ([]*Action, error) {
 	return all, nil
 }
 
-// ListPendingPages is ListPending handing each page to fn as it arrives,
-// so a caller can keep only what it needs of a long list. Actions seen on
-// an earlier page are left out; an error from fn stops the listing.
-func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) error) error {
+// ListPages lists the pending actions this API key may act on
+// (GET /workspaces/{wid}/actions?status=1: our extension, docs/PROTOCOL.md),
+// handing each page to fn as it arrives, so a caller can keep only what
+// it needs of a long list. A malformed action does not fail the listing:
+// it is handed to fn in skipped. Actions seen on an earlier page are left
+// out; an error from fn stops the listing. Without a list endpoint the
+// error wraps ErrNoListEndpoint.
+func (c *Client) ListPages(ctx context.Context, fn func(page []*Action, skipped []Skipped) error) error {
 	// IDs already taken, by hash: a long list does not keep a second
 	// copy of every ID alive while it loads.
 	seed := maphash.MakeSeed()
 	seen := map[uint64]struct{}{}
 	token := ""
-	for page := 0; page < maxListPages; page++ {
+	path := "/workspaces/" + c.cfg.WorkspaceID + "/actions"
+	for n := 0; n < maxListPages; n++ {
 		q := url.Values{"status": {strconv.Itoa(StatusPending)}, "pageSize": {strconv.Itoa(listPageSize)}}
 		if token != "" {
 			q.Set("pageToken", token)
 		}
 		var out listAnswer
-		if err := c.do(ctx, request{method: http.MethodGet, path: "/workspaces/" + c.cfg.WorkspaceID + "/actions", query: q, auth: true, retry: true, out: &out}); err != nil {
+		if err := c.do(ctx, request{method: http.MethodGet, path: path, query: q, auth: true, retry: true, out: &out}); err != nil {
+			var e *Error
+			if n == 0 && errors.As(err, &e) && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed) {
+				return &Error{Kind: KindNotFound, Status: e.Status, Msg: "the API has no list endpoint (GET " + path + " answered " + strconv.Itoa(e.Status) + "); pending actions come from the feed only", Err: ErrNoListEndpoint}
+			}
 			return err
 		}
 		page := make([]*Action, 0, len(out.Actions))
-		for i := range out.Actions {
-			a, err := DecodeWire(&out.Actions[i], true)
+		var skipped []Skipped
+		for _, raw := range out.Actions {
+			a, err := decodeListed(raw)
 			if err != nil {
-				return err
+				skipped = append(skipped, skippedAction(raw, err))
+				continue
 			}
 			h := maphash.String(seed, a.ID)
 			if _, dup := seen[h]; dup {
@@ -68,7 +111,7 @@ func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) e
 			seen[h] = struct{}{}
 			page = append(page, a)
 		}
-		if err := fn(page); err != nil {
+		if err := fn(page, skipped); err != nil {
 			return err
 		}
 		if out.NextPageToken == "" {
@@ -82,17 +125,26 @@ func (c *Client) ListPendingPages(ctx context.Context, fn func(page []*Action) e
 	return errf(KindBadResponse, "the action list has more than %d pages; giving up", maxListPages)
 }
 
+// decodeListed decodes one action of a list page (hex messages).
+func decodeListed(raw json.RawMessage) (*Action, error) {
+	var w WireAction
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, errf(KindBadResponse, "not a JSON action: %s", jsonProblem(err))
+	}
+	return DecodeWire(&w, true)
+}
+
 // GetAction reads one action (messages in hex).
 func (c *Client) GetAction(ctx context.Context, id string) (*Action, error) {
 	if !ValidID(id) {
-		return nil, errf(KindRefused, "%q is not a valid action ID", sanitize(id, 40))
+		return nil, errf(KindRefused, "%s is not a valid action ID", quoteID(id))
 	}
 	var w WireAction
 	if err := c.do(ctx, request{method: http.MethodGet, path: "/actions/" + id, auth: true, retry: true, out: &w}); err != nil {
 		return nil, err
 	}
 	if w.ID != id {
-		return nil, errf(KindBadResponse, "asked for action %s, the API answered with %q", id, sanitize(w.ID, 40))
+		return nil, errf(KindBadResponse, "asked for action %s, the API answered with action %s", id, quoteID(w.ID))
 	}
 	return DecodeWire(&w, true)
 }
@@ -103,14 +155,16 @@ type decideBody struct {
 }
 
 // Decide approves (status 3) or rejects (status 4) action id with the BLS
-// signature over its Messages[0]. It is never re-sent automatically: when
-// the POST fails in transit, Decide re-reads the action and reports the
-// truth: nil when our decision is recorded, a KindNetwork error saying it
-// was not recorded, a KindConflict error when the action was decided or
-// expired meanwhile, or KindUnknownOutcome when it cannot tell.
+// signature over its Messages[0]. Any 2xx answer is success, whatever its
+// body. It is never re-sent automatically: when the POST fails in transit
+// (no answer, 5xx, unreadable answer), Decide re-reads the action and
+// reports what it can tell (see confirm): nil when our decision is
+// recorded, KindConflict when the action is decided otherwise,
+// KindNetwork when it is certainly not recorded, KindUnknownOutcome when
+// it cannot tell.
 func (c *Client) Decide(ctx context.Context, id string, approve bool, signature []byte) error {
 	if !ValidID(id) {
-		return errf(KindRefused, "%q is not a valid action ID", sanitize(id, 40))
+		return errf(KindRefused, "%s is not a valid action ID", quoteID(id))
 	}
 	if len(signature) == 0 || 2*len(signature) > MaxSignatureHex {
 		return errf(KindRefused, "the signature for action %s is missing or too long", id)
@@ -131,7 +185,10 @@ func (c *Client) Decide(ctx context.Context, id string, approve bool, signature 
 	return c.confirm(ctx, id, want, err)
 }
 
-// confirm re-reads an action after a decision failed in transit.
+// confirm re-reads an action after a decision (want) failed in transit and
+// says honestly what became of it. Without myDecision (our extension) the
+// API cannot say whether this decision was recorded: then it is never
+// reported as "not recorded".
 func (c *Client) confirm(ctx context.Context, id string, want int, cause error) error {
 	// Use a fresh deadline even when ctx has expired: the operator must
 	// learn what happened to a decision that may have landed.
@@ -139,17 +196,24 @@ func (c *Client) confirm(ctx context.Context, id string, want int, cause error) 
 	defer cancel()
 	a, err := c.GetAction(rctx, id)
 	if err != nil {
-		return &Error{Kind: KindUnknownOutcome, Msg: "sending the decision on " + id + " failed and its status could not be re-read; check it before deciding again", Err: errors.Join(cause, err)}
+		return &Error{Kind: KindUnknownOutcome, Msg: "the decision on " + id + " was sent, its answer was lost and the action could not be re-read; check it before deciding again", Err: errors.Join(cause, err)}
 	}
+	now, ours := StatusName(a.Status), StatusName(want)
 	switch {
-	case a.MyDecision == want:
+	case a.MyDecisionKnown && a.MyDecision == want:
 		return nil
-	case a.MyDecision != 0:
-		return &Error{Kind: KindConflict, Msg: "action " + id + " already carries a different decision from this key", Err: cause}
-	case a.Status != StatusPending:
-		return &Error{Kind: KindConflict, Msg: "action " + id + " is no longer pending (status " + strconv.Itoa(a.Status) + "); the decision was not recorded", Err: cause}
+	case a.MyDecisionKnown && a.MyDecision != 0:
+		return &Error{Kind: KindConflict, Msg: "action " + id + " was already " + StatusName(a.MyDecision) + " by this key", Err: cause}
+	case a.Status == StatusPending && a.MyDecisionKnown:
+		return &Error{Kind: KindNetwork, Msg: "not recorded: action " + id + " is still pending with no decision from this key; the decision was not re-sent", Err: cause}
+	case a.Status == StatusPending:
+		return &Error{Kind: KindUnknownOutcome, Msg: "still pending; the API does not say whether this decision was recorded; it was not re-sent", Err: cause}
+	case a.Status == want && !a.MyDecisionKnown:
+		return &Error{Kind: KindUnknownOutcome, Msg: "sent; the action is now " + now + " — probably by this decision", Err: cause}
+	case a.MyDecisionKnown:
+		return &Error{Kind: KindConflict, Msg: "action " + id + " is now " + now + ", and not " + ours + " by this key", Err: cause}
 	}
-	return &Error{Kind: KindNetwork, Msg: "the decision on " + id + " did not reach the API (the action is still pending, no decision recorded); it was not re-sent", Err: cause}
+	return &Error{Kind: KindConflict, Msg: "action " + id + " is now " + now + "; whether this decision was recorded first is unknown", Err: cause}
 }
 
 // DecideWith reads action id, refuses unless it is pending, unexpired and

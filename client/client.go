@@ -81,10 +81,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("base URL must not carry credentials, a query or a fragment")
 	}
 	if !ValidID(cfg.WorkspaceID) {
-		return nil, fmt.Errorf("workspace ID %q is not valid", sanitize(cfg.WorkspaceID, 40))
+		return nil, fmt.Errorf("workspace ID %s is not valid", quoteID(cfg.WorkspaceID))
 	}
 	if !ValidID(cfg.APIKeyID) {
-		return nil, fmt.Errorf("API key ID %q is not valid", sanitize(cfg.APIKeyID, 40))
+		return nil, fmt.Errorf("API key ID %s is not valid", quoteID(cfg.APIKeyID))
 	}
 	if cfg.FeedURL != "" {
 		f, err := url.Parse(cfg.FeedURL)
@@ -262,7 +262,9 @@ func (c *Client) once(ctx context.Context, r request, body []byte) error {
 	return c.send(req, r.method, r.path, r.out)
 }
 
-// send performs req and decodes a bounded JSON answer into out.
+// send performs req and decodes a bounded JSON answer into out. A 2xx
+// answer with out == nil is success whatever its body (read bounded and
+// ignored, as the signing agent does).
 func (c *Client) send(req *http.Request, method, path string, out any) error {
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -270,17 +272,16 @@ func (c *Client) send(req *http.Request, method, path string, out any) error {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil {
-		return networkError(method, path, err)
-	}
-	if len(b) > MaxResponseBytes {
-		return errf(KindBadResponse, "%s %s answered more than %d bytes; refusing it", method, path, MaxResponseBytes)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return statusError(method, path, resp.StatusCode, b, retryAfter(resp.Header.Get("Retry-After"), c.now()))
-	}
-	if out == nil {
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	switch {
+	case ok && out == nil:
 		return nil
+	case err != nil:
+		return networkError(method, path, err)
+	case !ok:
+		return statusError(method, path, resp.StatusCode, b, retryAfter(resp.Header.Get("Retry-After"), c.now()))
+	case len(b) > MaxResponseBytes:
+		return errf(KindBadResponse, "%s %s answered more than %d bytes; refusing it", method, path, MaxResponseBytes)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return errf(KindBadResponse, "%s %s answered something that is not the expected JSON", method, path)

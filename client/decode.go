@@ -2,10 +2,13 @@ package client
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,29 +45,32 @@ func ValidID(s string) bool {
 }
 
 // DecodeWire validates a wire action and decodes it. messagesHex selects the
-// REST encoding of messages (hex) rather than the feed's (base64). An
-// undecodable payload is not an error: Action.PayloadErr says why.
+// REST encoding of messages (hex) rather than the feed's (base64). Only
+// the confirmed fields can make it fail; a payload that is absent or not
+// understood is not an error (Action.PayloadErr, Payload.Missing). It
+// sets Action.Binding from Messages[0] (CheckBinding).
 func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 	if w == nil {
 		return nil, errf(KindBadResponse, "empty action")
 	}
 	if !ValidID(w.ID) {
-		return nil, errf(KindBadResponse, "action ID %q is not a valid ID", sanitize(w.ID, 40))
+		return nil, errf(KindBadResponse, "action ID %s is not a valid ID", quoteID(w.ID))
 	}
-	if w.Status < 0 || w.Status > 99 || w.Type < 0 || w.Type > 9999 {
-		return nil, errf(KindBadResponse, "action %s has an out-of-range status %d or type %d", w.ID, w.Status, w.Type)
+	if w.Status < 0 || w.Status > 99 {
+		return nil, errf(KindBadResponse, "action %s has an impossible status %d", w.ID, w.Status)
 	}
 	if len(w.Messages) > MaxMessages {
 		return nil, errf(KindBadResponse, "action %s has %d messages (at most %d)", w.ID, len(w.Messages), MaxMessages)
 	}
-	a := &Action{ID: w.ID, Type: w.Type, Status: w.Status, MyDecision: w.MyDecision}
-	d := &ActionDetail{Description: sanitize(w.Description, 500)}
-	a.Detail = d
-	if w.MyDecision != 0 && w.MyDecision != StatusApproved && w.MyDecision != StatusRejected {
-		return nil, errf(KindBadResponse, "action %s has an unknown decision code %d", w.ID, w.MyDecision)
-	}
-	if w.ExpireTime < 0 || w.ExpireTime > 1<<40 || w.Created < 0 || w.Created > 1<<40 {
+	if w.ExpireTime < 0 || w.ExpireTime > maxUnix || w.Created < 0 || w.Created > maxUnix {
 		return nil, errf(KindBadResponse, "action %s has an impossible time", w.ID)
+	}
+	a := &Action{ID: w.ID, Type: w.Type, Status: w.Status}
+	if a.Type < 0 || a.Type > math.MaxInt32 {
+		a.Type = 0 // a type we cannot even name is an unknown type
+	}
+	if d := w.MyDecision; (w.MyDecisionKnown || d != 0) && (d == 0 || d == StatusApproved || d == StatusRejected) {
+		a.MyDecision, a.MyDecisionKnown = d, true
 	}
 	if w.ExpireTime > 0 {
 		a.Expires = time.Unix(w.ExpireTime, 0)
@@ -72,69 +78,167 @@ func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 	if w.Created > 0 {
 		a.Created = time.Unix(w.Created, 0)
 	}
-	decode, limit, enc := decodeB64, base64.StdEncoding.EncodedLen(MaxMessageBytes), "base64"
-	if messagesHex {
-		decode, limit, enc = hex.DecodeString, 2*MaxMessageBytes, "hex"
+	if err := decodeMessages(a, w.Messages, messagesHex); err != nil {
+		return nil, err
 	}
-	for i, m := range w.Messages {
-		if len(m) > limit {
-			return nil, errf(KindBadResponse, "action %s message %d is larger than %d bytes", w.ID, i, MaxMessageBytes)
-		}
-		b, err := decode(m)
-		if err != nil {
-			return nil, errf(KindBadResponse, "action %s message %d is not valid %s", w.ID, i, enc)
-		}
-		a.Messages = append(a.Messages, b)
+	d := &ActionDetail{Description: sanitize(w.Description, 500)}
+	raw, present := decodePayloadInto(a, d, w)
+	if len(a.Messages) > 0 {
+		a.Binding, _ = checkBinding(a.Messages[0], a.ID, a.Type, raw, present, true)
 	}
-	if w.Payload != "" {
-		if len(w.Payload) > base64.StdEncoding.EncodedLen(MaxPayloadBytes) {
-			d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
-			return a, nil
-		}
-		raw, err := decodeB64(w.Payload)
-		if err != nil {
-			d.PayloadErr = "payload is not valid base64"
-			return a, nil
-		}
-		d.RawPayload = raw
-		p, err := DecodePayload(raw)
-		if err != nil {
-			d.PayloadErr = err.Error()
-			return a, nil
-		}
-		a.Payload = p
-	} else {
-		d.PayloadErr = "the action has no payload"
+	if d.Description != "" || d.PayloadErr != "" || d.RawPayload != nil {
+		a.Detail = d
 	}
 	return a, nil
 }
 
-// DecodePayload parses and checks a payload JSON document.
+// maxUnix bounds the unix times we accept (year 36812).
+const maxUnix = 1 << 40
+
+// decodeMessages decodes and bounds the messages into a.
+func decodeMessages(a *Action, msgs []string, messagesHex bool) error {
+	decode, limit, enc := decodeB64, base64.StdEncoding.EncodedLen(MaxMessageBytes), "base64"
+	if messagesHex {
+		decode, limit, enc = hex.DecodeString, 2*MaxMessageBytes, "hex"
+	}
+	for i, m := range msgs {
+		if len(m) > limit {
+			return errf(KindBadResponse, "action %s message %d is larger than %d bytes", a.ID, i, MaxMessageBytes)
+		}
+		b, err := decode(m)
+		if err != nil {
+			return errf(KindBadResponse, "action %s message %d is not valid %s", a.ID, i, enc)
+		}
+		a.Messages = append(a.Messages, b)
+	}
+	return nil
+}
+
+// decodePayloadInto reads w's payload into a and d: its SHA-256, the bytes
+// (when within bounds), the decoded payload and why it is not understood.
+// It returns the payload bytes (also when too large to keep) and whether
+// the action came with a payload.
+func decodePayloadInto(a *Action, d *ActionDetail, w *WireAction) (raw []byte, present bool) {
+	switch {
+	case len(w.PayloadJSON) > 0 && string(w.PayloadJSON) != "null":
+		raw = w.PayloadJSON
+	case w.Payload == "":
+		return nil, false
+	case len(w.Payload) > base64.StdEncoding.EncodedLen(MaxResponseBytes):
+		d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
+		return nil, true
+	default:
+		b, err := decodeB64(w.Payload)
+		if err != nil {
+			d.PayloadErr = "payload is not valid base64"
+			return nil, true
+		}
+		raw = b
+	}
+	a.PayloadSHA256 = sha256.Sum256(raw)
+	if len(raw) > MaxPayloadBytes {
+		d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
+		return raw, true
+	}
+	d.RawPayload = raw
+	p, err := DecodePayload(raw)
+	if err != nil {
+		d.PayloadErr = err.Error()
+	}
+	if p != nil && w.Approvals != nil {
+		p.Approvals = *w.Approvals
+	}
+	a.Payload = p
+	return raw, true
+}
+
+// DecodePayload parses a payload document leniently. p is nil only when
+// raw is not JSON (err says why). Otherwise p holds what could be read,
+// and err is non-nil ("not understood: …") exactly when p.Missing() is
+// not "": the payload lacks, or holds in an unreadable form, something a
+// decision needs. Unknown fields are ignored.
 func DecodePayload(raw []byte) (*Payload, error) {
-	var p Payload
-	d := json.NewDecoder(bytes.NewReader(raw))
-	if err := d.Decode(&p); err != nil {
-		return nil, fmt.Errorf("payload is not the expected JSON: %s", sanitize(err.Error(), 120))
+	var w struct {
+		PolicyName  json.RawMessage `json:"policyName"`
+		Policy      json.RawMessage `json:"policy"`
+		Transaction json.RawMessage `json:"externalExtension"`
+		KeyUpdate   json.RawMessage `json:"apiKeyUpdate"`
 	}
-	if p.Policy.Threshold < 0 || p.Approvals < 0 || len(p.Policy.Members) > 1000 {
-		return nil, fmt.Errorf("payload policy has impossible numbers")
+	if err := json.Unmarshal(raw, &w); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("payload is not JSON: %s", sanitize(err.Error(), 120))
+		}
+		p := &Payload{Policy: &Policy{}}
+		return p, fmt.Errorf("not understood: the payload is a JSON %s, not an object", te.Value)
 	}
-	if t := p.Transaction; t != nil {
+	p := &Payload{Policy: &Policy{}}
+	var problems []string
+	part := func(name string, raw json.RawMessage, v any) bool {
+		if len(raw) == 0 || string(raw) == "null" {
+			return false
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			problems = append(problems, typeProblem(name, err))
+		}
+		return true
+	}
+	part("policyName", w.PolicyName, &p.PolicyName)
+	var pol wirePolicy
+	if part("policy", w.Policy, &pol) && pol.Threshold >= 0 && pol.Approvals >= 0 && pol.Approvals <= maxApprovals && len(pol.Members) <= 1000 {
+		p.Policy, p.Approvals = &pol.Policy, pol.Approvals
+	}
+	if t := new(Transaction); part("externalExtension", w.Transaction, t) {
+		p.Transaction = t
 		if t.Network == nil {
 			t.Network = &Network{}
 		}
 		if t.Asset == nil {
 			t.Asset = &Asset{}
 		}
-		if t.Amount == "" || !allDigits(t.Amount) || len(t.Amount) > 80 {
-			return nil, fmt.Errorf("payload amount %q is not a base-unit decimal number", sanitize(t.Amount, 40))
-		}
-		if t.Asset.Decimals < 0 || t.Asset.Decimals > 36 {
-			return nil, fmt.Errorf("payload asset decimals %d are out of range", t.Asset.Decimals)
-		}
+	}
+	if k := new(KeyUpdate); part("apiKeyUpdate", w.KeyUpdate, k) {
+		p.KeyUpdate = k
 	}
 	p.intern()
-	return &p, nil
+	m := p.Missing()
+	if m == "" {
+		return p, nil
+	}
+	if len(problems) > 0 {
+		m += " (" + strings.Join(problems, "; ") + ")"
+	}
+	return p, errors.New("not understood: " + sanitize(m, 300))
+}
+
+// typeProblem names a part of a payload that has an unexpected JSON type.
+func typeProblem(part string, err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			part += "." + te.Field
+		}
+		return part + " is a JSON " + te.Value
+	}
+	return part + " is unreadable"
+}
+
+// PrettyPayload renders payload bytes for the detail pane: indented JSON,
+// or the text itself when it is not JSON (invalid UTF-8 replaced), cut at
+// 64 KiB. It is not made safe for a terminal: the caller escapes it.
+func PrettyPayload(raw []byte) string {
+	const max = 64 << 10
+	var b bytes.Buffer
+	s := ""
+	if json.Valid(raw) && json.Indent(&b, raw, "", "  ") == nil {
+		s = b.String()
+	} else {
+		s = strings.ToValidUTF8(string(raw[:min(len(raw), max+1)]), "\ufffd")
+	}
+	if len(s) > max {
+		s = strings.ToValidUTF8(s[:max], "") + "\n…"
+	}
+	return s
 }
 
 // intern makes what repeats across actions (policies, member lists,
@@ -250,24 +354,35 @@ func DecodeFeedFrame(frame []byte) (*Action, error) {
 	}
 	var w WireAction
 	if err := json.Unmarshal(frame, &w); err != nil {
-		return nil, errf(KindBadResponse, "feed frame is not a JSON action")
+		return nil, errf(KindBadResponse, "feed frame is not a JSON action: %s", jsonProblem(err))
 	}
 	return DecodeWire(&w, false)
 }
 
+// jsonProblem says briefly and safely why JSON could not be read.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field + " is a JSON " + te.Value
+	}
+	return sanitize(strings.TrimPrefix(err.Error(), "json: "), 120)
+}
+
 // MessageToSign returns the bytes to sign for a decision on a at now:
 // Messages[0] exactly as received. It refuses when the action is not
-// pending, has expired, or has no message.
+// pending, has a known expiry that has passed, has no message, or is
+// known to carry a decision from this key already. An unknown expiry is
+// no reason to refuse (the API refuses an expired action itself).
 func (a *Action) MessageToSign(now time.Time) ([]byte, error) {
 	switch {
 	case a.Status != StatusPending:
-		return nil, &Error{Kind: KindConflict, Msg: fmt.Sprintf("action %s is not pending (status %d); refusing to sign", a.ID, a.Status)}
-	case a.Expires.IsZero() || !now.Before(a.Expires):
-		return nil, &Error{Kind: KindRefused, Msg: fmt.Sprintf("action %s has expired; refusing to sign", a.ID)}
+		return nil, &Error{Kind: KindConflict, Msg: fmt.Sprintf("action %s is %s; refusing to sign", a.ID, StatusName(a.Status))}
+	case a.ExpiryKnown() && !now.Before(a.Expires):
+		return nil, &Error{Kind: KindRefused, Msg: fmt.Sprintf("action %s expired at %s; refusing to sign", a.ID, a.Expires.UTC().Format(time.RFC3339))}
 	case len(a.Messages) == 0 || len(a.Messages[0]) == 0:
-		return nil, &Error{Kind: KindRefused, Msg: fmt.Sprintf("action %s has no message to sign; refusing", a.ID)}
-	case a.MyDecision != 0:
-		return nil, &Error{Kind: KindConflict, Msg: fmt.Sprintf("action %s was already decided by this key; refusing to sign again", a.ID)}
+		return nil, &Error{Kind: KindRefused, Msg: fmt.Sprintf("action %s has no message to sign", a.ID)}
+	case a.MyDecisionKnown && a.MyDecision != 0:
+		return nil, &Error{Kind: KindConflict, Msg: fmt.Sprintf("action %s was already %s by this key; refusing to sign again", a.ID, StatusName(a.MyDecision))}
 	}
 	return a.Messages[0], nil
 }

@@ -1,12 +1,14 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrorKind classifies a failure so callers can react without parsing text.
@@ -100,9 +102,9 @@ func errf(kind ErrorKind, format string, a ...any) *Error {
 }
 
 // statusError turns a non-2xx answer into an *Error. body is bounded and only
-// a sanitised excerpt of it is kept.
+// a sanitised excerpt of it is kept: the detail of our {code,detail}
+// extension when present, else the text of the body.
 func statusError(method, path string, status int, body []byte, retryAfter time.Duration) *Error {
-	detail := serverDetail(body)
 	what := method + " " + path
 	e := &Error{Status: status, RetryAfter: retryAfter}
 	switch {
@@ -111,11 +113,11 @@ func statusError(method, path string, status int, body []byte, retryAfter time.D
 	case status == 403:
 		e.Kind, e.Msg = KindForbidden, "this API key is not allowed to do "+what
 	case status == 404:
-		e.Kind, e.Msg = KindNotFound, what+" was not found"
+		e.Kind, e.Msg = KindNotFound, what
 	case status == 409:
-		e.Kind, e.Msg = KindConflict, "the action is no longer pending or was already decided ("+what+")"
+		e.Kind, e.Msg = KindConflict, "already decided or closed ("+what+")"
 	case status == 429:
-		e.Kind, e.Msg = KindRateLimited, "the API is rate-limiting this key ("+what+")"
+		e.Kind, e.Msg = KindRateLimited, "too many requests from this key ("+what+")"
 	case status >= 500:
 		e.Kind, e.Msg = KindServer, "the API failed with status "+strconv.Itoa(status)+" on "+what
 	case status == 400:
@@ -123,45 +125,94 @@ func statusError(method, path string, status int, body []byte, retryAfter time.D
 	default:
 		e.Kind, e.Msg = KindBadResponse, "unexpected status "+strconv.Itoa(status)+" on "+what
 	}
-	if detail != "" {
+	if detail := serverDetail(body); detail != "" {
 		e.Msg += ": " + detail
 	}
 	return e
 }
 
-// serverDetail extracts a short printable message from an error body.
+// serverDetail extracts a short, one-line, printable message from an error
+// body: the detail of a JSON error object (our extension; SA2's local API
+// uses Detail), a JSON string, or else the text itself.
 func serverDetail(body []byte) string {
+	body = bytes.TrimSpace(body[:min(len(body), 4096)])
 	var m struct {
 		Detail  string `json:"detail"`
 		Detail2 string `json:"Detail"`
 		Message string `json:"message"`
 		Error   string `json:"error"`
 	}
-	s := ""
-	if json.Unmarshal(body, &m) == nil {
+	var str string
+	switch {
+	case len(body) == 0:
+		return ""
+	case json.Unmarshal(body, &m) == nil:
 		for _, v := range []string{m.Detail, m.Detail2, m.Message, m.Error} {
 			if v != "" {
-				s = v
-				break
+				return sanitize(oneLine(v), 200)
 			}
 		}
+		return ""
+	case json.Unmarshal(body, &str) == nil:
+		return sanitize(oneLine(str), 200)
 	}
-	return sanitize(s, 200)
+	return sanitize(oneLine(string(body)), 200)
 }
 
-// sanitize keeps printable characters only and bounds the length, so a
-// hostile server cannot inject terminal escapes into our messages.
+// oneLine joins the lines of s with single spaces.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// sanitize makes s safe to print and bounds it to about max bytes: C0
+// and C1 controls, DEL, bidi controls, zero-width and invisible
+// characters and invalid UTF-8 become visible escapes (\x1b, \u202e), so
+// a hostile server can neither drive a terminal nor reorder or hide text.
 func sanitize(s string, max int) string {
 	var b strings.Builder
-	for _, r := range s {
+	for i := 0; i < len(s); {
 		if b.Len() >= max {
 			b.WriteString("…")
 			break
 		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			continue
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r):
+			if r < 0x100 {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			b.WriteString(s[i : i+n])
 		}
-		b.WriteRune(r)
+		i += n
 	}
 	return b.String()
+}
+
+// unsafeRune reports whether r must not reach a terminal or a one-line
+// message as it is (the same set as ui/safetext, which client may not
+// import).
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true // bidi embeddings, overrides, isolates and marks
+	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff, r == 0x00ad, r == 0x180e:
+		return true // zero-width and invisible characters
+	case r == 0x2028 || r == 0x2029:
+		return true
+	}
+	return false
+}
+
+// quoteID renders an untrusted ID for a message: as it is when valid,
+// else escaped, bounded and quoted.
+func quoteID(s string) string {
+	if ValidID(s) {
+		return s
+	}
+	return `"` + sanitize(s, 40) + `"`
 }

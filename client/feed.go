@@ -34,13 +34,16 @@ func (s ConnState) String() string {
 }
 
 // FeedEvent is what Feed reports: a new or changed action (Action set), a
-// state change, or a problem (Err set; a malformed frame does not end the
-// connection). RetryAt tells when the next connection attempt is due.
+// state change, or a problem (Err set). A malformed frame does not end the
+// connection: it is reported with Skipped set (naming the action when its
+// ID can be read) and Err. RetryAt tells when the next connection attempt
+// is due.
 type FeedEvent struct {
 	Action      *Action
 	Fingerprint uint64 // Action.Fingerprint(), taken by the feed (which deduplicates by it)
 	State       ConnState
 	Err         error
+	Skipped     *Skipped
 	RetryAt     time.Time
 }
 
@@ -74,8 +77,8 @@ func (c *Client) FeedURL() string {
 // Feed connects to the WebSocket feed and reports events until ctx is done,
 // reconnecting with jittered exponential backoff. Actions are deduplicated
 // by ID: a frame for an ID reported recently is passed on only when the
-// action changed (its Fingerprint: status, payload — approvals so far —,
-// messages, expiry). Feed closes nothing: the caller owns events.
+// action changed (its Fingerprint: status, this key's decision, expiry,
+// messages, payload hash, approvals so far). Feed closes nothing: the caller owns events.
 func (c *Client) Feed(ctx context.Context, events chan<- FeedEvent) {
 	dd := newDedup(feedDedupWindow)
 	failures := 0
@@ -188,13 +191,12 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 			}
 			return true, &Error{Kind: KindNetwork, Msg: msg, Err: err}
 		}
-		if typ != websocket.MessageText {
-			emit(ctx, events, FeedEvent{State: StateLive, Err: errf(KindBadResponse, "the feed sent a binary frame; ignored")})
-			continue
-		}
-		a, err := DecodeFeedFrame(frame)
+		a, err := decodeFrame(typ, frame)
 		if err != nil {
-			emit(ctx, events, FeedEvent{State: StateLive, Err: err})
+			sk := skippedAction(frame, err)
+			if !emit(ctx, events, FeedEvent{State: StateLive, Err: err, Skipped: &sk}) {
+				return true, nil
+			}
 			continue
 		}
 		fp := a.Fingerprint()
@@ -205,6 +207,14 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 			return true, nil
 		}
 	}
+}
+
+// decodeFrame decodes a text frame; a binary frame is an error.
+func decodeFrame(typ websocket.MessageType, frame []byte) (*Action, error) {
+	if typ != websocket.MessageText {
+		return nil, errf(KindBadResponse, "the feed sent a binary frame; skipped")
+	}
+	return DecodeFeedFrame(frame)
 }
 
 // feedDedupWindow is how many action IDs the feed remembers. It only

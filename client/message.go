@@ -1,69 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 )
-
-// MessageDomain separates qapprove sandbox action messages from any other
-// signed bytes (docs/PROTOCOL.md "Message to sign").
-const MessageDomain = "qredo-action-v1"
-
-// ActionMessage builds the deterministic message the sandbox asks approvers
-// to sign for an action: protobuf-style fields
-//
-//	1 (varint)  version = 1
-//	2 (bytes)   SHA-256(MessageDomain || 0x00 || id || 0x00 || type as 4 bytes BE || payload JSON)
-//	3 (bytes)   the action ID
-//	4 (varint)  the action type
-//
-// It starts with 08 01 12 20 like the frames Qredo sends. The client never
-// builds messages: it signs Messages[0] exactly as received.
-func ActionMessage(id string, typ int, payloadJSON []byte) []byte {
-	h := sha256.New()
-	h.Write([]byte(MessageDomain))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	h.Write([]byte{0})
-	var t [4]byte
-	binary.BigEndian.PutUint32(t[:], uint32(typ))
-	h.Write(t[:])
-	h.Write(payloadJSON)
-	m := []byte{0x08, 0x01, 0x12, 0x20}
-	m = h.Sum(m)
-	m = append(m, 0x1a)
-	m = binary.AppendUvarint(m, uint64(len(id)))
-	m = append(m, id...)
-	m = append(m, 0x20)
-	m = binary.AppendUvarint(m, uint64(typ))
-	return m
-}
-
-// MessageNamesAction checks that a message in the ActionMessage layout
-// names this action's ID and type, so a message meant for another action
-// is never signed for this one. known is false when msg is not in that
-// layout (nothing can be said about it then).
-func MessageNamesAction(msg []byte, id string, typ int) (match, known bool) {
-	const hashEnd = 4 + sha256.Size
-	if len(msg) < hashEnd+2 || msg[0] != 0x08 || msg[1] != 0x01 || msg[2] != 0x12 || msg[3] != 0x20 || msg[hashEnd] != 0x1a {
-		return false, false
-	}
-	rest := msg[hashEnd+1:]
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > uint64(len(rest)-k) {
-		return false, false
-	}
-	gotID := rest[k : k+int(n)]
-	rest = rest[k+int(n):]
-	if len(rest) < 2 || rest[0] != 0x20 {
-		return false, false
-	}
-	t, k := binary.Uvarint(rest[1:])
-	if k <= 0 || 1+k != len(rest) {
-		return false, false
-	}
-	return string(gotID) == id && t == uint64(typ), true
-}
 
 // Binding says how the message to sign relates to the action shown.
 type Binding uint8
@@ -81,3 +22,132 @@ const (
 	// a field disagrees with the action shown: never signed.
 	BindingMismatch
 )
+
+// String names the binding ("unbound", "bound", "mismatch").
+func (b Binding) String() string {
+	switch b {
+	case BindingBound:
+		return "bound"
+	case BindingMismatch:
+		return "mismatch"
+	}
+	return "unbound"
+}
+
+// sandboxMarker is field 5 of a message in the sandbox layout: only
+// a message that ends with it (and parses completely) is checked.
+const sandboxMarker = "qapprove-sandbox-action/v1"
+
+// sandboxDomain opens the string hashed into field 2.
+const sandboxDomain = "qredo-action-v1"
+
+// CheckBinding checks msg against the action shown, a
+// (docs/PROTOCOL.md, the sandbox message layout). When msg is certainly in
+// the sandbox layout — protobuf fields 1 to 5 in order, nothing else,
+// field 5 the marker — every field must match a: version 1, the ID, the
+// type, and field 2 the SHA-256 over the domain, ID, type and the payload
+// bytes shown (a.RawPayload(), which must agree with a.PayloadSHA256).
+// A difference gives BindingMismatch and the field's name ("version",
+// "action ID", "action type", "payload SHA-256", "payload (none shown)",
+// or "payload (bytes not held)" when a has a payload but not its bytes).
+// Any other message gives BindingUnknown: it may be genuine (the real
+// service's layout is a digest qapprove cannot recompute).
+func CheckBinding(msg []byte, a *Action) (Binding, string) {
+	if a == nil {
+		a = &Action{}
+	}
+	raw := a.RawPayload()
+	if raw != nil && a.HasPayload() && sha256.Sum256(raw) != a.PayloadSHA256 {
+		if _, ok := parseSandboxMessage(msg); ok {
+			return BindingMismatch, "payload SHA-256"
+		}
+		return BindingUnknown, ""
+	}
+	return checkBinding(msg, a.ID, a.Type, raw, raw != nil || a.HasPayload(), raw != nil)
+}
+
+// checkBinding is CheckBinding over the parts of an action: payload holds
+// the payload bytes when held, present says whether there was a payload.
+func checkBinding(msg []byte, id string, typ int, payload []byte, present, held bool) (Binding, string) {
+	m, ok := parseSandboxMessage(msg)
+	switch {
+	case !ok:
+		return BindingUnknown, ""
+	case m.version != 1:
+		return BindingMismatch, "version"
+	case string(m.id) != id:
+		return BindingMismatch, "action ID"
+	case typ < 0 || m.typ != uint64(typ):
+		return BindingMismatch, "action type"
+	case !present:
+		return BindingMismatch, "payload (none shown)"
+	case !held:
+		return BindingMismatch, "payload (bytes not held)"
+	case !bytes.Equal(m.digest, sandboxDigest(id, typ, payload)):
+		return BindingMismatch, "payload SHA-256"
+	}
+	return BindingBound, ""
+}
+
+// sandboxDigest is field 2 of the sandbox layout: SHA-256(domain || 0x00
+// || id || 0x00 || uint32_be(type) || payload).
+func sandboxDigest(id string, typ int, payload []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(sandboxDomain))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	h.Write([]byte{0})
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(typ)))
+	h.Write(payload)
+	return h.Sum(nil)
+}
+
+// sandboxMessage holds the fields of a message in the sandbox layout.
+type sandboxMessage struct {
+	version, typ uint64
+	digest, id   []byte
+}
+
+// parseSandboxMessage parses b as the sandbox layout; ok only when it is
+// certainly that layout: fields 1..5 in order, nothing before, between or
+// after, and field 5 equal to the marker.
+func parseSandboxMessage(b []byte) (m sandboxMessage, ok bool) {
+	var marker []byte
+	if m.version, b, ok = varintField(b, 0x08); !ok {
+		return m, false
+	}
+	if m.digest, b, ok = bytesField(b, 0x12); !ok {
+		return m, false
+	}
+	if m.id, b, ok = bytesField(b, 0x1a); !ok {
+		return m, false
+	}
+	if m.typ, b, ok = varintField(b, 0x20); !ok {
+		return m, false
+	}
+	if marker, b, ok = bytesField(b, 0x2a); !ok {
+		return m, false
+	}
+	return m, len(b) == 0 && string(marker) == sandboxMarker
+}
+
+// varintField reads a varint field with the given tag byte.
+func varintField(b []byte, tag byte) (uint64, []byte, bool) {
+	if len(b) < 2 || b[0] != tag {
+		return 0, b, false
+	}
+	v, n := binary.Uvarint(b[1:])
+	if n <= 0 {
+		return 0, b, false
+	}
+	return v, b[1+n:], true
+}
+
+// bytesField reads a length-delimited field with the given tag byte.
+func bytesField(b []byte, tag byte) ([]byte, []byte, bool) {
+	l, rest, ok := varintField(b, tag)
+	if !ok || l > uint64(len(rest)) {
+		return nil, b, false
+	}
+	return rest[:l], rest[l:], true
+}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -87,7 +88,6 @@ func TestDecodeWireValidation(t *testing.T) {
 		"bad hex":       func(w *WireAction) { w.Messages = []string{"zz"} },
 		"many messages": func(w *WireAction) { w.Messages = make([]string, 17) },
 		"big message":   func(w *WireAction) { w.Messages = []string{strings.Repeat("00", MaxMessageBytes+1)} },
-		"bad decision":  func(w *WireAction) { w.MyDecision = 9 },
 		"bad time":      func(w *WireAction) { w.ExpireTime = -5 },
 	}
 	for name, mut := range cases {
@@ -97,14 +97,26 @@ func TestDecodeWireValidation(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	// An undecodable payload is reported, not fatal.
-	for _, pl := range []string{"%%%", base64.StdEncoding.EncodeToString([]byte(`{"externalExtension":{"amount":"-1"}}`)), ""} {
+	// A payload that cannot be read is reported, not fatal. (It used to
+	// drop a payload that is JSON but not understood; now what can be
+	// read is kept, and the reason says "not understood".)
+	for pl, want := range map[string]string{
+		"%%%": "payload is not valid base64",
+		base64.StdEncoding.EncodeToString([]byte(`not json`)):                              "payload is not JSON",
+		base64.StdEncoding.EncodeToString([]byte(`{"externalExtension":{"amount":"-1"}}`)): "not understood: no valid destination, amount, asset, network",
+	} {
 		w := ok
 		w.Payload = pl
 		a, err := DecodeWire(&w, true)
-		if err != nil || a.Payload != nil || a.PayloadErr() == "" {
-			t.Errorf("payload %q: %v %+v", pl, err, a)
+		if err != nil || !strings.HasPrefix(a.PayloadErr(), want) || a.PayloadUnderstood() {
+			t.Errorf("payload %q: %v %+v, PayloadErr %q", pl, err, a, a.PayloadErr())
 		}
+	}
+	// No payload is not an error: the details come from elsewhere.
+	w := ok
+	w.Payload = ""
+	if a, err := DecodeWire(&w, true); err != nil || a.Payload != nil || a.HasPayload() || a.PayloadErr() != "" {
+		t.Errorf("no payload: %v %+v", err, a)
 	}
 }
 
@@ -118,11 +130,21 @@ func TestMessageToSign(t *testing.T) {
 		"not pending": {ID: "x", Status: StatusApproved, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}},
 		"expired":     {ID: "x", Status: StatusPending, Expires: now, Messages: [][]byte{{1}}},
 		"no message":  {ID: "x", Status: StatusPending, Expires: now.Add(time.Minute)},
-		"decided":     {ID: "x", Status: StatusPending, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}, MyDecision: StatusApproved},
+		"decided":     {ID: "x", Status: StatusPending, Expires: now.Add(time.Minute), Messages: [][]byte{{1}}, MyDecision: StatusApproved, MyDecisionKnown: true},
 	} {
 		if _, err := a.MessageToSign(now); err == nil {
 			t.Errorf("%s: signed", name)
 		}
+	}
+	// An unknown expiry is no reason to refuse (it used to be refused as
+	// "expired"), and a decision the API did not report is not known.
+	unknown := Action{ID: "x", Status: StatusPending, Messages: [][]byte{{1}}}
+	if _, err := unknown.MessageToSign(now); err != nil || !unknown.Pending(now) {
+		t.Fatalf("unknown expiry: %v, pending %v", err, unknown.Pending(now))
+	}
+	_, err := (&Action{ID: "x", Status: StatusApproved}).MessageToSign(now)
+	if err == nil || !strings.Contains(err.Error(), "is approved") || strings.Contains(err.Error(), "status 3") {
+		t.Fatalf("not-pending refusal does not name the status in words: %v", err)
 	}
 }
 
@@ -133,20 +155,38 @@ func TestErrorsCarryNoSecrets(t *testing.T) {
 	}
 }
 
-func TestMessageNamesAction(t *testing.T) {
-	msg := ActionMessage("2AbC", TypeTransaction, []byte(`{"x":1}`))
-	if ok, known := MessageNamesAction(msg, "2AbC", TypeTransaction); !ok || !known {
-		t.Fatal("a message does not name its own action")
+// Error bodies: our {code,detail} extension when present, else the text
+// of the body, on one line, escaped and bounded; the message does not
+// repeat the kind.
+func TestStatusErrorBodies(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{404, "404 page not found\n", "not found: GET /actions/2A: 404 page not found"},
+		{404, `{"code":404,"detail":"action not found"}`, "not found: GET /actions/2A: action not found"},
+		{400, `{"Code":400,"Detail":"bad signature"}`, "bad request: the API rejected GET /actions/2A as invalid: bad signature"},
+		{400, "line one\r\nline two\x1b[2J\a \u202eevil", `bad request: the API rejected GET /actions/2A as invalid: line one line two\x1b[2J\x07 \u202eevil`},
+		{409, "", "not pending: already decided or closed (GET /actions/2A)"},
+		{503, "<html>\n<b>down</b>\n</html>", "server error: the API failed with status 503 on GET /actions/2A: <html> <b>down</b> </html>"},
+		{418, `"teapot"`, "bad response: unexpected status 418 on GET /actions/2A: teapot"},
+	} {
+		got := statusError("GET", "/actions/2A", c.status, []byte(c.body), 0).Error()
+		if got != c.want {
+			t.Errorf("%d %q:\n got %s\nwant %s", c.status, c.body, got, c.want)
+		}
 	}
-	if ok, known := MessageNamesAction(msg, "2Other", TypeTransaction); ok || !known {
-		t.Fatal("a message for another action was accepted")
+	long := statusError("GET", "/x", 500, bytes.Repeat([]byte("a"), 10000), 0).Error()
+	if len(long) > 300 {
+		t.Fatalf("error text not bounded: %d bytes", len(long))
 	}
-	if ok, known := MessageNamesAction(msg, "2AbC", TypeAPIKeyUpdate); ok || !known {
-		t.Fatal("a message for another action type was accepted")
-	}
-	for _, bad := range [][]byte{nil, {0x08, 0x01}, append(append([]byte(nil), msg...), 0x00), msg[:len(msg)-1], []byte("opaque bytes of another format, long enough to look at")} {
-		if ok, known := MessageNamesAction(bad, "2AbC", TypeTransaction); ok || known {
-			t.Errorf("%x: ok=%v known=%v", bad, ok, known)
+}
+
+func TestStatusName(t *testing.T) {
+	for code, want := range map[int]string{1: "pending", 3: "approved", 4: "rejected", 5: "expired", 2: "status 2", 0: "status 0"} {
+		if got := StatusName(code); got != want {
+			t.Errorf("StatusName(%d) = %q, want %q", code, got, want)
 		}
 	}
 }
@@ -155,8 +195,8 @@ func TestMessageNamesAction(t *testing.T) {
 // the same chain and asset share one copy of each (long lists stay small).
 func TestDecodePayloadSharesNetworkAndAsset(t *testing.T) {
 	bare, err := DecodePayload([]byte(`{"policyName":"p","externalExtension":{"amount":"1"}}`))
-	if err != nil {
-		t.Fatal(err)
+	if bare == nil || err == nil || err.Error() != "not understood: no valid destination, asset, network" {
+		t.Fatalf("a bare transaction: %v", err)
 	}
 	if bare.Transaction.Network == nil || bare.Transaction.Asset == nil || *bare.Transaction.Network != (Network{}) {
 		t.Fatalf("missing network/asset not filled in: %+v", bare.Transaction)
@@ -165,7 +205,7 @@ func TestDecodePayloadSharesNetworkAndAsset(t *testing.T) {
 		b, _ := json.Marshal(Payload{PolicyName: "p", Transaction: &Transaction{Amount: amount,
 			Network: &Network{Name: "Ethereum", Family: "evm", ChainID: chain}, Asset: &Asset{Symbol: "ETH", Decimals: 18}}})
 		p, err := DecodePayload(b)
-		if err != nil {
+		if p == nil {
 			t.Fatal(err)
 		}
 		return p.Transaction
@@ -198,8 +238,8 @@ func TestPayloadPolicyWireFormAndSharing(t *testing.T) {
 			t.Fatalf("wire form %s", b)
 		}
 		p, err := DecodePayload(b)
-		if err != nil {
-			t.Fatal(err)
+		if p == nil {
+			t.Fatal(err) // not understood (no transaction) is fine here
 		}
 		return p
 	}
@@ -211,7 +251,7 @@ func TestPayloadPolicyWireFormAndSharing(t *testing.T) {
 		t.Fatalf("policy not shared or wrong: %+v %+v", a.Policy, b.Policy)
 	}
 	bare, err := DecodePayload([]byte(`{"policyName":"p"}`))
-	if err != nil || bare.Policy == nil {
+	if bare == nil || bare.Policy == nil {
 		t.Fatalf("a payload without a policy object: %v %+v", err, bare)
 	}
 }
