@@ -14,7 +14,7 @@ import (
 // layout as unknown. Delete it then.
 func ActionMessage(id string, typ int, payloadJSON []byte) []byte {
 	m := []byte{0x08, 0x01, 0x12, 0x20}
-	m = append(m, sandboxDigest(id, typ, payloadJSON)...)
+	m = append(m, sandboxDigest(id, typ, sha256.Sum256(payloadJSON))...)
 	m = append(m, 0x1a)
 	m = binary.AppendUvarint(m, uint64(len(id)))
 	m = append(m, id...)

@@ -82,9 +82,9 @@ func DecodeWire(w *WireAction, messagesHex bool) (*Action, error) {
 		return nil, err
 	}
 	d := &ActionDetail{Description: sanitize(w.Description, 500)}
-	raw, present := decodePayloadInto(a, d, w)
+	decodePayloadInto(a, d, w)
 	if len(a.Messages) > 0 {
-		a.Binding, _ = checkBinding(a.Messages[0], a.ID, a.Type, raw, present, true)
+		a.Binding, _ = CheckBinding(a.Messages[0], a)
 	}
 	if d.Description != "" || d.PayloadErr != "" || d.RawPayload != nil {
 		a.Detail = d
@@ -116,29 +116,28 @@ func decodeMessages(a *Action, msgs []string, messagesHex bool) error {
 
 // decodePayloadInto reads w's payload into a and d: its SHA-256, the bytes
 // (when within bounds), the decoded payload and why it is not understood.
-// It returns the payload bytes (also when too large to keep) and whether
-// the action came with a payload.
-func decodePayloadInto(a *Action, d *ActionDetail, w *WireAction) (raw []byte, present bool) {
+func decodePayloadInto(a *Action, d *ActionDetail, w *WireAction) {
+	var raw []byte
 	switch {
 	case len(w.PayloadJSON) > 0 && string(w.PayloadJSON) != "null":
 		raw = w.PayloadJSON
 	case w.Payload == "":
-		return nil, false
+		return
 	case len(w.Payload) > base64.StdEncoding.EncodedLen(MaxResponseBytes):
 		d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
-		return nil, true
+		return
 	default:
 		b, err := decodeB64(w.Payload)
 		if err != nil {
 			d.PayloadErr = "payload is not valid base64"
-			return nil, true
+			return
 		}
 		raw = b
 	}
 	a.PayloadSHA256 = sha256.Sum256(raw)
 	if len(raw) > MaxPayloadBytes {
 		d.PayloadErr = fmt.Sprintf("payload is larger than %d bytes", MaxPayloadBytes)
-		return raw, true
+		return
 	}
 	d.RawPayload = raw
 	p, err := DecodePayload(raw)
@@ -149,7 +148,6 @@ func decodePayloadInto(a *Action, d *ActionDetail, w *WireAction) (raw []byte, p
 		p.Approvals = *w.Approvals
 	}
 	a.Payload = p
-	return raw, true
 }
 
 // DecodePayload parses a payload document leniently. p is nil only when

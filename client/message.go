@@ -45,60 +45,45 @@ const sandboxDomain = "qredo-action-v1"
 // (docs/PROTOCOL.md, the sandbox message layout). When msg is certainly in
 // the sandbox layout — protobuf fields 1 to 5 in order, nothing else,
 // field 5 the marker — every field must match a: version 1, the ID, the
-// type, and field 2 the SHA-256 over the domain, ID, type and the payload
-// bytes shown (a.RawPayload(), which must agree with a.PayloadSHA256).
-// A difference gives BindingMismatch and the field's name ("version",
-// "action ID", "action type", "payload SHA-256", "payload (none shown)",
-// or "payload (bytes not held)" when a has a payload but not its bytes).
-// Any other message gives BindingUnknown: it may be genuine (the real
-// service's layout is a digest qapprove cannot recompute).
+// type, and field 2 the SHA-256 over the domain, ID, type and the SHA-256
+// of the payload bytes shown (a.PayloadSHA256, so a holder of many
+// actions need not keep their bytes). A difference gives BindingMismatch
+// and the field's name ("version", "action ID", "action type", "payload
+// SHA-256", or "payload (none shown)"). Any other message gives
+// BindingUnknown: it may be genuine (the real service's layout is a digest
+// qapprove cannot recompute).
 func CheckBinding(msg []byte, a *Action) (Binding, string) {
 	if a == nil {
 		a = &Action{}
 	}
-	raw := a.RawPayload()
-	if raw != nil && a.HasPayload() && sha256.Sum256(raw) != a.PayloadSHA256 {
-		if _, ok := parseSandboxMessage(msg); ok {
-			return BindingMismatch, "payload SHA-256"
-		}
-		return BindingUnknown, ""
-	}
-	return checkBinding(msg, a.ID, a.Type, raw, raw != nil || a.HasPayload(), raw != nil)
-}
-
-// checkBinding is CheckBinding over the parts of an action: payload holds
-// the payload bytes when held, present says whether there was a payload.
-func checkBinding(msg []byte, id string, typ int, payload []byte, present, held bool) (Binding, string) {
 	m, ok := parseSandboxMessage(msg)
 	switch {
 	case !ok:
 		return BindingUnknown, ""
 	case m.version != 1:
 		return BindingMismatch, "version"
-	case string(m.id) != id:
+	case string(m.id) != a.ID:
 		return BindingMismatch, "action ID"
-	case typ < 0 || m.typ != uint64(typ):
+	case a.Type < 0 || m.typ != uint64(a.Type):
 		return BindingMismatch, "action type"
-	case !present:
+	case !a.HasPayload():
 		return BindingMismatch, "payload (none shown)"
-	case !held:
-		return BindingMismatch, "payload (bytes not held)"
-	case !bytes.Equal(m.digest, sandboxDigest(id, typ, payload)):
+	case !bytes.Equal(m.digest, sandboxDigest(a.ID, a.Type, a.PayloadSHA256)):
 		return BindingMismatch, "payload SHA-256"
 	}
 	return BindingBound, ""
 }
 
 // sandboxDigest is field 2 of the sandbox layout: SHA-256(domain || 0x00
-// || id || 0x00 || uint32_be(type) || payload).
-func sandboxDigest(id string, typ int, payload []byte) []byte {
+// || id || 0x00 || uint32_be(type) || SHA-256(payload)).
+func sandboxDigest(id string, typ int, payloadSHA256 [32]byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(sandboxDomain))
 	h.Write([]byte{0})
 	h.Write([]byte(id))
 	h.Write([]byte{0})
 	h.Write(binary.BigEndian.AppendUint32(nil, uint32(typ)))
-	h.Write(payload)
+	h.Write(payloadSHA256[:])
 	return h.Sum(nil)
 }
 

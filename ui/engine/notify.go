@@ -13,7 +13,7 @@ import (
 const notifyTimeout = 2 * time.Second
 
 // notifyOn reports whether the profile wants desktop notifications.
-func (e *Engine) notifyOn() bool { return true }
+func (e *Engine) notifyOn() bool { return e.settings.DesktopNotifications() }
 
 // notify shows a desktop notification through org.freedesktop.Notifications
 // on the session bus, in the background; without a session bus it does
