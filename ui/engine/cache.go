@@ -18,15 +18,19 @@ import (
 // holds only what the API sent (no secrets) and is treated as hostile on
 // read: bounded, and every entry decoded and validated like an API answer.
 //
-// Format: JSON lines. The first line is a header {"version":1,"saved":…};
-// each further line is one action in its REST form (hex messages). Lines
-// are read one at a time, so memory stays flat however long the list.
+// Format: JSON lines. The first line is a header {"version":3,"saved":…};
+// each further line is {"a": one action in its REST form (hex messages),
+// "p": the hex SHA-256 of its payload as the API sent it}. The engine
+// keeps only the decoded payload, so the cache holds it re-encoded; the
+// hash of the original bytes is what the message binding is checked
+// against. Lines are read one at a time, so memory stays flat however
+// long the list.
 
 const (
 	maxCacheSize      = 1 << 30 // bytes
 	maxCacheLine      = 2 << 20 // bytes of one action
 	maxCacheEntries   = 500_000
-	cacheVersion      = 2
+	cacheVersion      = 3
 	cacheSaveInterval = 30 * time.Second
 	// cacheSaveIntervalLarge spaces the saves of a long list (at least
 	// tidyMinActions), which rewrite tens of megabytes each.
@@ -36,6 +40,12 @@ const (
 type cacheHeader struct {
 	Version int       `json:"version"`
 	Saved   time.Time `json:"saved"`
+}
+
+// cacheLine is one cached action.
+type cacheLine struct {
+	Action        client.WireAction `json:"a"`
+	PayloadSHA256 string            `json:"p,omitempty"`
 }
 
 func (e *Engine) cachePath() string { return e.opts.Paths.CacheFile(e.opts.Profile) }
@@ -66,18 +76,29 @@ func (e *Engine) loadCache() int {
 	var list []held
 	for sc.Scan() && len(list) < maxCacheEntries {
 		bulk.size(len(list))
-		var w client.WireAction
-		if json.Unmarshal(sc.Bytes(), &w) != nil {
+		var l cacheLine
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
 			continue
 		}
-		if a, err := client.DecodeWire(&w, true); err == nil && a.Pending(now) {
-			list = append(list, holding(a, a.Fingerprint()))
+		a, err := client.DecodeWire(&l.Action, true)
+		if err != nil || !a.Pending(now) {
+			continue
 		}
+		if sum, err := hex.DecodeString(l.PayloadSHA256); err == nil && len(sum) == 32 && a.HasPayload() {
+			a.PayloadSHA256 = [32]byte(sum)
+			if len(a.Messages) > 0 {
+				a.Binding, _ = client.CheckBinding(a.Messages[0], a)
+			}
+		}
+		list = append(list, holding(a, a.Fingerprint()))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.loaded {
 		return 0 // a fresh list from the API arrived first
+	}
+	if e.asOf.IsZero() {
+		e.asOf = h.Saved
 	}
 	n := 0
 	for _, h := range list {
@@ -118,7 +139,11 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 			return err
 		}
 		for _, a := range list {
-			if err := enc.Encode(encodeWire(a)); err != nil {
+			l := cacheLine{Action: encodeWire(a)}
+			if a.HasPayload() {
+				l.PayloadSHA256 = hex.EncodeToString(a.PayloadSHA256[:])
+			}
+			if err := enc.Encode(l); err != nil {
 				return err
 			}
 		}
@@ -133,7 +158,11 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 func encodeWire(a *client.Action) client.WireAction {
 	w := client.WireAction{
 		ID: a.ID, Type: a.Type, Status: a.Status, Description: a.Description(),
-		MyDecision: a.MyDecision, Messages: make([]string, len(a.Messages)),
+		MyDecision: a.MyDecision, MyDecisionKnown: a.MyDecisionKnown, Messages: make([]string, len(a.Messages)),
+	}
+	if a.Payload != nil {
+		n := a.Payload.Approvals
+		w.Approvals = &n
 	}
 	if !a.Expires.IsZero() {
 		w.ExpireTime = a.Expires.Unix()

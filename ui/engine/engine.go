@@ -7,8 +7,6 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -395,7 +393,7 @@ func (e *Engine) Start(ctx context.Context) {
 	e.started = true
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	e.mu.Unlock()
-	e.emit(ui.Conn{State: ui.ConnOffline})
+	e.emit(e.conn(ui.ConnOffline, time.Time{}, ""))
 	// The self-test and the cache load run in the background, so the first
 	// frame does not wait for them. A refresh waits for the cache, so that
 	// it finds the cached actions and keeps those that did not change.
@@ -437,8 +435,8 @@ func (e *Engine) connect() {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := e.cl.Token(ctx); err != nil {
-			e.emit(ui.Notice{Text: "could not connect: " + err.Error()})
+		if err := e.SignIn(ctx); err != nil {
+			e.emit(e.conn(ui.ConnOffline, time.Time{}, "could not sign in: "+err.Error()))
 			e.mu.Lock()
 			e.connecting = false
 			e.mu.Unlock()
@@ -480,12 +478,15 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	e.mu.Unlock()
 	bulk := bulkGC{on: e.opts.ManageMemory}
 	defer bulk.end()
-	err := e.cl.ListPendingPages(ctx, func(page []*client.Action) error {
+	err := e.cl.ListPages(ctx, func(page []*client.Action, skipped []client.Skipped) error {
+		for _, sk := range skipped {
+			e.emit(skippedNotice(sk))
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		bulk.size(max(len(e.items), len(items)))
 		for _, a := range page {
-			if !a.Pending(now) || a.MyDecision != 0 {
+			if !a.Pending(now) || e.decidedByMe(a) {
 				continue
 			}
 			h := holding(a, a.Fingerprint())
@@ -496,6 +497,17 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		}
 		return nil
 	})
+	if errors.Is(err, client.ErrNoListEndpoint) {
+		// The list is our extension: the real API may only have the feed.
+		e.mu.Lock()
+		first := !e.feedOnly
+		e.feedOnly = true
+		e.mu.Unlock()
+		if first {
+			e.emit(ui.Notice{Text: "the API has no list endpoint: pending actions come from the feed (and the cache)"})
+		}
+		return err
+	}
 	if err != nil {
 		e.emit(ui.Notice{Text: "could not load pending actions: " + err.Error()})
 		return err
@@ -506,6 +518,7 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	old := e.items
 	e.items = items
 	e.loaded = true
+	e.asOf = now
 	changed, gone, few := listChanges(old, items, maxRefreshChanges)
 	// Without a short list of changes, something changed unless both
 	// lists are empty.
@@ -636,10 +649,23 @@ const consoleGCPercent = 25
 func tidyMemory() { debug.FreeOSMemory() }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
+	if fe.Skipped != nil {
+		e.emit(skippedNotice(*fe.Skipped))
+		return
+	}
 	if fe.Action == nil {
+		reason := ""
+		if fe.Err != nil {
+			reason = fe.Err.Error()
+		}
 		switch fe.State {
 		case client.StateLive:
-			e.emit(ui.Conn{State: ui.ConnLive})
+			e.mu.Lock()
+			if e.feedOnly {
+				e.asOf = e.now()
+			}
+			e.mu.Unlock()
+			e.emit(e.conn(ui.ConnLive, time.Time{}, ""))
 			// After a reconnect, catch up on what happened while
 			// disconnected (the first connection follows a fresh list).
 			e.mu.Lock()
@@ -650,9 +676,9 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 				go e.Refresh(ctx)
 			}
 		case client.StateReconnecting:
-			e.emit(ui.Conn{State: ui.ConnReconnecting, RetryAt: fe.RetryAt})
+			e.emit(e.conn(ui.ConnReconnecting, fe.RetryAt, reason))
 		default:
-			e.emit(ui.Conn{State: ui.ConnOffline})
+			e.emit(e.conn(ui.ConnOffline, time.Time{}, reason))
 		}
 		return
 	}
@@ -661,7 +687,7 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	now := e.now()
 	e.mu.Lock()
 	old, had := e.items[a.ID]
-	if a.Pending(now) && a.MyDecision == 0 {
+	if a.Pending(now) && !e.decidedByMe(a) {
 		if had && old.fp == fe.Fingerprint {
 			// Unchanged (the feed replays what is pending on every
 			// connect): nothing to tell the UI.
@@ -724,7 +750,7 @@ func (e *Engine) expireDue(now time.Time) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id, h := range e.items {
-		if !now.Before(h.a.Expires) {
+		if h.a.ExpiryKnown() && !now.Before(h.a.Expires) {
 			expired = append(expired, id)
 			e.forget(id)
 		}
@@ -787,10 +813,14 @@ func (e *Engine) Actions() []*client.Action {
 	}
 	e.mu.Unlock()
 	sort.Slice(list, func(i, j int) bool {
-		if !list[i].Expires.Equal(list[j].Expires) {
-			return list[i].Expires.Before(list[j].Expires)
+		a, b := list[i], list[j]
+		if a.ExpiryKnown() != b.ExpiryKnown() {
+			return a.ExpiryKnown() // an unknown expiry sorts last
 		}
-		return list[i].ID < list[j].ID
+		if !a.Expires.Equal(b.Expires) {
+			return a.Expires.Before(b.Expires)
+		}
+		return a.ID < b.ID
 	})
 	return list
 }
@@ -814,7 +844,7 @@ func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 // removedWhy is why a that left the pending list is gone: it expired, or
 // it was decided elsewhere.
 func removedWhy(a *client.Action, now time.Time) string {
-	if a.Status == client.StatusExpired || !now.Before(a.Expires) {
+	if a.Status == client.StatusExpired || (a.ExpiryKnown() && !now.Before(a.Expires)) {
 		return ui.RemovedExpired
 	}
 	return ui.RemovedElsewhere
@@ -898,13 +928,13 @@ func holding(a *client.Action, fp uint64) held {
 }
 
 // slim drops what the console does not show of a held action, to keep
-// memory flat at 100,000 actions: the raw payload bytes of a decodable
+// memory flat at 100,000 actions: the raw payload bytes of an understood
 // payload (RawPayload fetches them again) and the free-text description.
-// An undecodable payload keeps its raw bytes: they are all there is to
-// show.
+// A payload that is not understood keeps its raw bytes and why: they are
+// all there is to show.
 func slim(a *client.Action) {
 	switch {
-	case a.Payload != nil:
+	case a.PayloadUnderstood():
 		a.Detail = nil
 	case a.Detail != nil:
 		a.Detail = &client.ActionDetail{PayloadErr: a.Detail.PayloadErr, RawPayload: a.Detail.RawPayload}
@@ -928,6 +958,9 @@ func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
 	fresh, err := e.cl.GetAction(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the raw payload: %w", err)
+	}
+	if !fresh.HasPayload() {
+		return nil, fmt.Errorf("the API's answer for %s carries no payload (it comes only on the feed); the details shown are decoded from the feed frame", id)
 	}
 	return fresh.RawPayload(), nil
 }
@@ -956,4 +989,22 @@ func (e *Engine) BoundURL() string {
 		return e.settings.APIBaseURL
 	}
 	return e.bundle.APIBaseURL
+}
+
+// conn is a connection event with the list's state: feed-only or not,
+// and when it was last known complete.
+func (e *Engine) conn(state string, retryAt time.Time, reason string) ui.Conn {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return ui.Conn{State: state, RetryAt: retryAt, Reason: reason, FeedOnly: e.feedOnly, AsOf: e.asOf}
+}
+
+// skippedNotice tells the operator about a malformed action that was left
+// out (the others are shown).
+func skippedNotice(sk client.Skipped) ui.Notice {
+	id := sk.ID
+	if id == "" {
+		id = "(no readable ID)"
+	}
+	return ui.Notice{Text: "skipped a malformed action " + id + ": " + sk.Reason}
 }
