@@ -171,9 +171,10 @@ func VerdictKey(gv governance.Verdict, strong string) string {
 //     known production chain ID counts as mainnet whatever the payload
 //     claims); "network unknown" when the payload names none;
 //   - "amount above LIMIT SYMBOL": the amount is above above[SYMBOL], the
-//     profile's strong_confirm_above (whole units, exact decimal; the
-//     symbol is matched without regard to case), compared exactly;
-//     "amount unreadable" when it cannot be compared;
+//     profile's strong_confirm_above (whole units, exact decimals, checked
+//     with governance.CheckAmountLimits; the symbol is matched without
+//     regard to case), compared exactly; "amount unreadable" when it
+//     cannot be compared;
 //   - "rule NAME": a matching rule has confirm = "strong".
 func StrongConfirmWhy(gv governance.Verdict, a *client.Action, above map[string]string) string {
 	why := ""
@@ -230,89 +231,18 @@ func amountWhy(t *client.Transaction, above map[string]string) string {
 		}
 	}
 	if ok {
-		if !isDecimal(limit) {
+		if !governance.IsDecimal(limit) {
 			return fmt.Sprintf("strong_confirm_above for %s is not a decimal number", sym)
 		}
 		amount, _, err := governance.WholeUnits(t.Amount, t.Asset.Decimals)
 		if err != nil {
 			return "amount unreadable"
 		}
-		if compareDecimal(amount, limit) > 0 {
+		if governance.CompareDecimal(amount, limit) > 0 {
 			return "amount above " + limit + " " + sym
 		}
 	}
 	return ""
-}
-
-// CheckStrongConfirmAbove reports a strong_confirm_above setting whose
-// limits are not non-negative decimal numbers ("10", "0.5"), or that
-// names one asset twice (symbols differing only in case).
-func CheckStrongConfirmAbove(above map[string]string) error {
-	seen := map[string]bool{}
-	for sym, limit := range above {
-		if sym == "" || !isDecimal(limit) {
-			return fmt.Errorf("strong_confirm_above: %q = %q: want an asset symbol and a decimal amount in whole units, like ETH = \"10\"", sym, limit)
-		}
-		up := strings.ToUpper(sym)
-		if seen[up] {
-			return fmt.Errorf("strong_confirm_above: %q is given twice (symbols are matched without regard to case)", sym)
-		}
-		seen[up] = true
-	}
-	return nil
-}
-
-// isDecimal reports whether s is digits with at most one '.' between
-// digits (at most 100 characters).
-func isDecimal(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	whole, frac, dot := strings.Cut(s, ".")
-	return whole != "" && allDigits(whole) && (!dot || (frac != "" && allDigits(frac)))
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// compareDecimal compares two non-negative decimals (isDecimal) exactly:
-// -1, 0 or 1.
-func compareDecimal(a, b string) int {
-	aw, af, _ := strings.Cut(a, ".")
-	bw, bf, _ := strings.Cut(b, ".")
-	aw, bw = strings.TrimLeft(aw, "0"), strings.TrimLeft(bw, "0")
-	if len(aw) != len(bw) {
-		if len(aw) < len(bw) {
-			return -1
-		}
-		return 1
-	}
-	if c := strings.Compare(aw, bw); c != 0 {
-		return c
-	}
-	af, bf = strings.TrimRight(af, "0"), strings.TrimRight(bf, "0")
-	for i := 0; i < max(len(af), len(bf)); i++ {
-		x, y := byte('0'), byte('0')
-		if i < len(af) {
-			x = af[i]
-		}
-		if i < len(bf) {
-			y = bf[i]
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func typeName(t int) string {
