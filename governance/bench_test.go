@@ -21,15 +21,19 @@ func benchInputs(n int) []Input {
 	}
 	out := make([]Input, n)
 	for i := range out {
-		tx, err := NewTx(nets[i%len(nets)], "0xfrom", fmt.Sprintf("0xto%d", i), i%3 != 0, "ETH", 18, fmt.Sprintf("%d000000000000000", i%20000))
+		from, to := "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", fmt.Sprintf("0x%040x", i)
+		if nets[i%len(nets)].Family == FamilyBitcoin {
+			from, to = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx", "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7"
+		}
+		tx, err := NewTx(nets[i%len(nets)], from, to, i%3 != 0, "ETH", 18, fmt.Sprintf("%d000000000000000", i%20000))
 		if err != nil {
 			panic(err)
 		}
 		out[i] = Input{
 			Action: Action{ID: fmt.Sprintf("act-%d", i), Type: TypeTransaction, Status: StatusPending,
-				Created: now.Add(-time.Minute), ExpiresInSeconds: int64(60 + i%3600),
+				Created: now.Add(-time.Minute), ExpiresInSeconds: int64(60 + i%3600), ExpiryKnown: true,
 				Policy: Policy{Name: "p", Threshold: 2, Approvals: 1, Members: []string{"a", "b", "c"}}},
-			Tx: tx, Now: now,
+			Tx: tx, Now: now, Payload: Payload{Understood: true},
 		}
 	}
 	return out

@@ -73,7 +73,8 @@ func inputTooLarge(in *Input) string {
 		{"action.policy.name", in.Action.Policy.Name}, {"tx.network.name", in.Tx.Network.Name},
 		{"tx.network.chain_id", in.Tx.Network.ChainID}, {"tx.from", in.Tx.From}, {"tx.to", in.Tx.To},
 		{"tx.asset", in.Tx.Asset}, {"tx.amount", in.Tx.Amount}, {"tx.amount_base", in.Tx.AmountBase},
-		{"decode_error", in.DecodeError},
+		{"tx.network.family", in.Tx.Network.Family}, {"tx.address_problem", in.Tx.AddressProblem},
+		{"decode_error", in.DecodeError}, {"payload.problem", in.Payload.Problem},
 	}
 	for _, s := range strs {
 		if len(s.v) > MaxInputString {

@@ -17,7 +17,7 @@ const (
 )
 
 // Names of the input variables; named values in a rules file may not use them.
-var inputVars = map[string]bool{"action": true, "tx": true, "now": true, "decode_error": true}
+var inputVars = map[string]bool{"action": true, "tx": true, "now": true, "decode_error": true, "payload": true, "message": true}
 
 var (
 	baseEnvOnce sync.Once
@@ -30,11 +30,14 @@ var (
 func base() (*cel.Env, error) {
 	baseEnvOnce.Do(func() {
 		baseEnv, baseEnvErr = cel.NewEnv(
-			ext.NativeTypes(reflect.TypeFor[Action](), reflect.TypeFor[Tx](), ext.ParseStructTag("json")),
+			ext.NativeTypes(reflect.TypeFor[Action](), reflect.TypeFor[Tx](), reflect.TypeFor[Payload](),
+				reflect.TypeFor[Message](), ext.ParseStructTag("json")),
 			cel.Variable("action", cel.ObjectType("governance.Action")),
 			cel.Variable("tx", cel.ObjectType("governance.Tx")),
 			cel.Variable("now", cel.TimestampType),
 			cel.Variable("decode_error", cel.StringType),
+			cel.Variable("payload", cel.ObjectType("governance.Payload")),
+			cel.Variable("message", cel.ObjectType("governance.Message")),
 			ext.Strings(),
 			ext.Sets(),
 			cel.CrossTypeNumericComparisons(true),

@@ -29,6 +29,10 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.now, true
 	case "decode_error":
 		return a.derr, true
+	case "payload":
+		return &a.in.Payload, true
+	case "message":
+		return &a.in.Message, true
 	}
 	v, ok := a.vars[name]
 	return v, ok
@@ -40,8 +44,12 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 // Evaluate runs every rule on in and returns the verdict: the strongest
 // matching verdict (reject > review > approve), review when nothing
 // matched. It never panics and never hangs: a rule that fails (cost limit,
-// timeout, runtime error) counts as a review match with the reason, and an
-// input with DecodeError set is never approved.
+// timeout, runtime error) counts as a review match with the reason.
+//
+// Whatever the rules say, some checks are built in (see builtinMatches):
+// an input with DecodeError set or a payload not understood is never
+// approved, and a message that disagrees with the details or a malformed
+// address is rejected.
 func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -57,13 +65,12 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 		in.Now = time.Now()
 	}
 	v.Warnings = HygieneWarnings(int(in.Action.Policy.Threshold), len(in.Action.Policy.Members))
-	if in.DecodeError != "" {
-		v.Matched = append(v.Matched, Match{Rule: "payload", Verdict: Review,
-			Reason: "payload could not be decoded: " + in.DecodeError})
-	}
+	v.Matched = builtinMatches(&in, v.Matched)
 	if why := inputTooLarge(&in); why != "" {
 		v.Matched = append(v.Matched, Match{Rule: "input", Verdict: Review, Reason: "action data too large to evaluate the rules: " + why})
-		v.Level = Review
+		for _, m := range v.Matched {
+			v.Level = max(v.Level, m.Verdict)
+		}
 		return v
 	}
 	act := &activation{in: &in, now: types.Timestamp{Time: in.Now}, derr: types.String(in.DecodeError), vars: rs.vars}
@@ -88,6 +95,9 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 				err = fmt.Errorf("result is %s, not a boolean", out.Type().TypeName())
 			} else if b {
 				v.Matched = append(v.Matched, Match{Rule: r.Name, Verdict: r.Verdict, Reason: r.Reason})
+				if r.Strong && v.StrongConfirm == "" {
+					v.StrongConfirm = r.Name
+				}
 			}
 		}
 		if err != nil {
@@ -102,10 +112,42 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 	if len(v.Matched) == 0 {
 		v.Level, v.Default = Review, true
 	}
-	if in.DecodeError != "" && v.Level < Review {
+	if (in.DecodeError != "" || !in.Payload.Understood) && v.Level < Review {
 		v.Level = Review
 	}
 	return v
+}
+
+// Names of the built-in matches.
+const (
+	BuiltinPayload = "payload" // decode error or payload not understood: review
+	BuiltinMessage = "message" // message disagrees with the details: reject
+	BuiltinAddress = "address" // malformed address: reject
+)
+
+// builtinMatches appends the checks no rules file can switch off: a
+// payload that could not be decoded or was not understood (review), a
+// message that commits to other details (reject) and a malformed address
+// (reject), each with its reason.
+func builtinMatches(in *Input, m []Match) []Match {
+	switch {
+	case in.DecodeError != "":
+		m = append(m, Match{Rule: BuiltinPayload, Verdict: Review, Reason: "payload could not be decoded: " + in.DecodeError})
+	case !in.Payload.Understood:
+		why := "payload not understood"
+		if in.Payload.Problem != "" {
+			why += ": " + in.Payload.Problem
+		}
+		m = append(m, Match{Rule: BuiltinPayload, Verdict: Review, Reason: why})
+	}
+	if in.Message.Mismatch {
+		m = append(m, Match{Rule: BuiltinMessage, Verdict: Reject,
+			Reason: "the message to sign commits to other details than the ones shown: qapprove will not sign it"})
+	}
+	if in.Tx.AddressProblem != "" {
+		m = append(m, Match{Rule: BuiltinAddress, Verdict: Reject, Reason: in.Tx.AddressProblem})
+	}
+	return m
 }
 
 // clipN shortens s to at most n bytes.

@@ -43,6 +43,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"action":{"id":"a","type":"transaction","status":"pending","expires_in_seconds":900,"policy":{"threshold":2,"members":["a","b"]}},"tx":{"network":{"chain_id":"11155111","testnet":true},"whitelisted":true,"asset":"ETH","amount_base":"10","decimals":18}}`))
 	f.Add([]byte(`{"action":{"type":"transaction","status":"pending"},"tx":{"network":{"chain_id":"1"}},"decode_error":"bad"}`))
 	f.Add([]byte(`{"action":{"type":"key_update"}}`))
+	f.Add([]byte(`{"action":{"type":"transaction","expiry_known":false},"tx":{"network":{"chain_id":"11155111"},"to":"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d358"},"payload":{"understood":false,"problem":"x"},"message":{"mismatch":true}}`))
 	rs := Default()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in Input
@@ -54,8 +55,11 @@ func FuzzEvaluate(f *testing.F) {
 		if v.Level < Approve || v.Level > Reject {
 			t.Fatalf("invalid level %d", v.Level)
 		}
-		if in.DecodeError != "" && v.Level == Approve {
-			t.Fatal("undecodable payload approved")
+		if (in.DecodeError != "" || !in.Payload.Understood) && v.Level == Approve {
+			t.Fatal("undecodable or not understood payload approved")
+		}
+		if (in.Message.Mismatch || in.Tx.AddressProblem != "") && v.Level != Reject {
+			t.Fatalf("message mismatch or malformed address got %s", v.Level)
 		}
 		if v.Default != (len(v.Matched) == 0) {
 			t.Fatalf("Default=%v with %d matches", v.Default, len(v.Matched))

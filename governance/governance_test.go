@@ -12,18 +12,26 @@ import (
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// Well-formed addresses (EIP-55 examples).
+const (
+	testFrom = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+	testTo   = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
+)
+
 // mkInput is a pending, whitelisted 1.5 ETH transfer on Sepolia under a
-// 2-of-3 policy that expires in an hour; change lets a case adjust it.
+// 2-of-3 policy that expires in an hour, its payload understood; change
+// lets a case adjust it.
 func mkInput(t testing.TB, change func(*Input)) Input {
 	t.Helper()
-	tx, err := NewTx(NewNetwork("Ethereum Sepolia", "11155111", true), "0xfrom", "0xto", true, "ETH", 18, "1500000000000000000")
+	tx, err := NewTx(NewNetwork("Ethereum Sepolia", "11155111", true), testFrom, testTo, true, "ETH", 18, "1500000000000000000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := Input{
 		Action: Action{ID: "a1", Type: TypeTransaction, Status: StatusPending, Created: testNow.Add(-time.Minute),
-			ExpiresInSeconds: 3600, Policy: Policy{Name: "treasury", Threshold: 2, Approvals: 0, Members: []string{"k1", "k2", "k3"}}},
-		Tx: tx, Now: testNow,
+			ExpiresInSeconds: 3600, ExpiryKnown: true,
+			Policy: Policy{Name: "treasury", Threshold: 2, Approvals: 0, Members: []string{"k1", "k2", "k3"}}},
+		Tx: tx, Now: testNow, Payload: Payload{Understood: true},
 	}
 	if change != nil {
 		change(&in)
@@ -254,7 +262,7 @@ func TestTimeoutBecomesReview(t *testing.T) {
 }
 
 func TestOversizedInputIsReviewed(t *testing.T) {
-	v := Default().Evaluate(mkInput(t, func(in *Input) { in.Tx.To = strings.Repeat("x", MaxInputString+1) }))
+	v := Default().Evaluate(mkInput(t, func(in *Input) { in.Action.Policy.Name = strings.Repeat("x", MaxInputString+1) }))
 	if v.Level != Review || len(v.Matched) != 1 || v.Matched[0].Rule != "input" {
 		t.Fatalf("got %s %+v", v.Level, v.Matched)
 	}

@@ -8,6 +8,8 @@
 package governance
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -42,8 +44,36 @@ type Input struct {
 	Now    time.Time `json:"now"`    // evaluation time; zero means time.Now()
 	// DecodeError says why the action's payload could not be decoded. When
 	// set, the verdict is at least review and never approve.
-	DecodeError string `json:"decode_error,omitempty"`
+	DecodeError string  `json:"decode_error,omitempty"`
+	Payload     Payload `json:"payload"` // how much of the payload qapprove understood
+	Message     Message `json:"message"` // how the message to sign relates to the details
 }
+
+// Payload says whether the action's payload was understood in full. The
+// zero value is "not understood": a verdict is never approve unless
+// Understood is set.
+type Payload struct {
+	Understood bool   `json:"understood"` // every detail the rules and the operator need was read
+	Problem    string `json:"problem"`    // what was not understood; "" when Understood
+}
+
+// Message says how the message to sign (messages[0]) relates to the
+// details shown.
+type Message struct {
+	// Bound is true only when the message is in a layout qapprove knows
+	// and commits to exactly the details shown; the real service sends a
+	// digest qapprove cannot check, which is not bound.
+	Bound bool `json:"bound"`
+	// Mismatch is true when the message is in a known layout and commits
+	// to something other than the details shown: always a reject (and
+	// qapprove refuses to sign it).
+	Mismatch bool `json:"mismatch"`
+}
+
+// UnknownExpirySeconds is action.expires_in_seconds when the expiry is not
+// known (action.expiry_known false): about 68 years, so that an unknown
+// expiry never looks expired or soon to expire.
+const UnknownExpirySeconds = 1<<31 - 1
 
 // Action describes the action itself and the policy that governs it.
 type Action struct {
@@ -51,7 +81,8 @@ type Action struct {
 	Type             string    `json:"type"`               // TypeTransaction, TypeKeyUpdate, TypeUnknown
 	Status           string    `json:"status"`             // StatusPending, …
 	Created          time.Time `json:"created"`            // when the action was created
-	ExpiresInSeconds int64     `json:"expires_in_seconds"` // seconds left until it expires at Now (≤ 0: expired)
+	ExpiresInSeconds int64     `json:"expires_in_seconds"` // seconds left until it expires at Now (≤ 0: expired); UnknownExpirySeconds when not known
+	ExpiryKnown      bool      `json:"expiry_known"`       // the API said when the action expires
 	Policy           Policy    `json:"policy"`
 }
 
@@ -65,12 +96,20 @@ type Policy struct {
 
 // Tx is the transfer an action asks to approve.
 type Tx struct {
-	Network     Network `json:"network"`
-	From        string  `json:"from"`
-	To          string  `json:"to"`
-	Whitelisted bool    `json:"whitelisted"` // destination is on the wallet's whitelist
-	Asset       string  `json:"asset"`       // symbol, e.g. "ETH"
-	Decimals    int64   `json:"decimals"`    // base units per whole unit = 10^decimals
+	Network Network `json:"network"`
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	// FromValid and ToValid are false only when the address is malformed
+	// for the network's family (CheckAddress); an empty address, or one on
+	// a network of unknown family, is not judged and counts as valid.
+	FromValid bool `json:"from_valid"`
+	ToValid   bool `json:"to_valid"`
+	// AddressProblem says which address is malformed and why ("" when
+	// none is). When set, the verdict is reject.
+	AddressProblem string `json:"address_problem"`
+	Whitelisted    bool   `json:"whitelisted"` // destination is on the wallet's whitelist
+	Asset          string `json:"asset"`       // symbol, e.g. "ETH"
+	Decimals       int64  `json:"decimals"`    // base units per whole unit = 10^decimals
 	// Amount is the amount in whole units as an exact decimal string ("1.5").
 	Amount string `json:"amount"`
 	// AmountNumber is Amount as a double (exact up to 2^53 base units).
@@ -82,11 +121,13 @@ type Tx struct {
 // Network identifies a chain. ChainID is the chain ID as a string: EVM
 // chains use their decimal chain ID ("11155111"), others a name
 // ("bitcoin", "bitcoin-testnet"). ChainIDInt is the numeric chain ID, or 0
-// when ChainID is not a decimal number.
+// when ChainID is not a decimal number. Family is FamilyEVM, FamilyBitcoin
+// or another family named by the payload ("" when unknown).
 type Network struct {
 	Name       string `json:"name"`
 	ChainID    string `json:"chain_id"`
 	ChainIDInt int64  `json:"chain_id_int"`
+	Family     string `json:"family"`
 	Testnet    bool   `json:"testnet"` // as claimed by the API payload
 }
 
@@ -96,9 +137,23 @@ const (
 	maxDecimals     = 77 // decimals of an asset
 )
 
-// NewNetwork builds a Network, deriving ChainIDInt from chainID.
+// NewNetwork builds a Network, deriving ChainIDInt and Family from
+// chainID. A payload that gives only a chain ID (name "") gets the name
+// and testnet flag of the network LookupNetwork knows by that ID.
 func NewNetwork(name, chainID string, testnet bool) Network {
-	return Network{Name: name, ChainID: chainID, ChainIDInt: chainIDInt(chainID), Testnet: testnet}
+	n := Network{Name: name, ChainID: chainID, ChainIDInt: chainIDInt(chainID), Family: familyOf(chainID), Testnet: testnet}
+	n.fillKnown()
+	return n
+}
+
+// fillKnown completes a network known only by its chain ID.
+func (n *Network) fillKnown() {
+	if n.Name != "" {
+		return
+	}
+	if k, ok := LookupNetwork(n.ChainID); ok {
+		n.Name, n.Testnet = k.Name, k.Testnet
+	}
 }
 
 // chainIDInt parses a positive decimal chain ID; anything else gives 0.
@@ -121,11 +176,43 @@ func NewTx(network Network, from, to string, whitelisted bool, asset string, dec
 	if err != nil {
 		return Tx{}, err
 	}
-	return Tx{
+	tx := Tx{
 		Network: network, From: from, To: to, Whitelisted: whitelisted,
 		Asset: asset, Decimals: int64(decimals),
 		Amount: amount, AmountNumber: num, AmountBase: amountBase,
-	}, nil
+	}
+	tx.CheckAddresses()
+	return tx, nil
+}
+
+// CheckAddresses sets FromValid, ToValid and AddressProblem from the
+// addresses and the network's family (CheckAddress). An address already
+// marked invalid stays invalid.
+func (tx *Tx) CheckAddresses() {
+	to, toOK := addressProblem("destination", tx.Network.Family, tx.To)
+	from, fromOK := addressProblem("source", tx.Network.Family, tx.From)
+	if tx.ToValid = toOK; !toOK {
+		tx.AddressProblem = to
+	}
+	if tx.FromValid = fromOK; !fromOK {
+		if tx.AddressProblem != "" {
+			tx.AddressProblem += "; "
+		}
+		tx.AddressProblem += from
+	}
+}
+
+// addressProblem describes a malformed address ("" and true when it is
+// empty, well-formed or of an unknown family).
+func addressProblem(role, family, addr string) (string, bool) {
+	if addr == "" {
+		return "", true
+	}
+	why, _ := CheckAddress(family, addr)
+	if why == "" {
+		return "", true
+	}
+	return fmt.Sprintf("%s address %q is malformed for %s: %s", role, clipN(addr, 100), family, why), false
 }
 
 // WholeUnits converts a base-unit amount (decimal digits only) to whole
@@ -163,14 +250,54 @@ func WholeUnits(base string, decimals int) (string, float64, error) {
 	return s, num, nil
 }
 
+// UnmarshalJSON reads an input document strictly (unknown fields are an
+// error). Fields left out take the values of an ordinary action:
+// payload.understood, action.expiry_known, tx.to_valid and tx.from_valid
+// are true unless given; Normalize then derives the rest.
+func (in *Input) UnmarshalJSON(b []byte) error {
+	type plain Input // without this method
+	p := plain{Payload: Payload{Understood: true}}
+	p.Action.ExpiryKnown = true
+	p.Tx.ToValid, p.Tx.FromValid = true, true
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return err
+	}
+	*in = Input(p)
+	return nil
+}
+
 // Normalize fills the derived fields a hand-written document may leave out:
-// ChainIDInt from ChainID, and Amount and AmountNumber from AmountBase and
-// Decimals (or AmountNumber from Amount). It reports amounts that cannot be
-// read; it never overwrites a value that is already set.
+// ChainIDInt and Family from ChainID, the name and testnet flag of a known
+// network given only by its chain ID, Amount and AmountNumber from
+// AmountBase and Decimals (or AmountNumber from Amount), the address checks
+// (FromValid, ToValid, AddressProblem), expires_in_seconds of an unknown
+// expiry, and payload.understood (false with a decode_error). It reports
+// amounts that cannot be read; it never turns a value it derives from
+// "problem" to "fine".
 func (in *Input) Normalize() error {
 	n := &in.Tx.Network
 	if n.ChainIDInt == 0 {
 		n.ChainIDInt = chainIDInt(n.ChainID)
+	}
+	if n.Family == "" {
+		n.Family = familyOf(n.ChainID)
+	}
+	n.fillKnown()
+	if in.Tx.AddressProblem == "" {
+		toOK, fromOK := in.Tx.ToValid, in.Tx.FromValid
+		in.Tx.CheckAddresses()
+		in.Tx.ToValid, in.Tx.FromValid = in.Tx.ToValid && toOK, in.Tx.FromValid && fromOK
+	}
+	if !in.Action.ExpiryKnown {
+		in.Action.ExpiresInSeconds = UnknownExpirySeconds
+	}
+	if in.DecodeError != "" {
+		in.Payload.Understood = false
+		if in.Payload.Problem == "" {
+			in.Payload.Problem = in.DecodeError
+		}
 	}
 	tx := &in.Tx
 	if tx.Amount == "" && tx.AmountBase != "" {

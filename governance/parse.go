@@ -24,6 +24,7 @@ type Rule struct {
 	When    string // the CEL expression
 	Verdict Level  // what the rule says when When is true
 	Reason  string // shown to the operator
+	Strong  bool   // confirm = "strong": a decision needs the strong confirmation
 
 	prg     cel.Program
 	loops   bool // has comprehensions: evaluated under a deadline
@@ -48,7 +49,7 @@ func (rs *RuleSet) Len() int { return len(rs.rules) }
 func (rs *RuleSet) Rules() []Rule {
 	out := make([]Rule, len(rs.rules))
 	for i, r := range rs.rules {
-		out[i] = Rule{Name: r.Name, When: r.When, Verdict: r.Verdict, Reason: r.Reason}
+		out[i] = Rule{Name: r.Name, When: r.When, Verdict: r.Verdict, Reason: r.Reason, Strong: r.Strong}
 	}
 	return out
 }
@@ -66,7 +67,7 @@ var (
 		"if": true, "import": true, "let": true, "loop": true, "package": true,
 		"namespace": true, "return": true, "var": true, "void": true, "while": true,
 	}
-	ruleKeys = []string{"name", "when", "verdict", "reason"}
+	ruleKeys = []string{"name", "when", "verdict", "reason", "confirm"}
 )
 
 // LoadFile reads and compiles a rules file of at most MaxRulesFileSize bytes.
@@ -222,10 +223,17 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 		if !slices.Contains(ruleKeys, k) {
 			at := *p.ruleLoc(i, k)
 			at.offset = at.key
-			p.errAt(&at, label, "unknown key %q (a rule has name, when, verdict and reason)", clip(k))
+			p.errAt(&at, label, "unknown key %q (a rule has name, when, verdict, reason and optionally confirm)", clip(k))
 		}
 	}
 	r := Rule{Name: name, When: str("when"), Reason: str("reason")}
+	if c, ok := rt["confirm"]; ok {
+		if s, _ := c.(string); s == "strong" {
+			r.Strong = true
+		} else {
+			p.errAt(p.ruleLoc(i, "confirm"), label, `confirm must be "strong" (or left out)`)
+		}
+	}
 	if vs, ok := rt["verdict"]; !ok {
 		p.errAt(p.ruleLoc(i, "verdict"), label, "missing verdict (approve, review or reject)")
 	} else if s, ok := vs.(string); ok {
@@ -293,7 +301,7 @@ func (p *parser) namedValues(doc map[string]any, env *cel.Env, rs *RuleSet) *cel
 		}
 		at := p.topLoc(k)
 		if !identRE.MatchString(k) || celReserved[k] || inputVars[k] {
-			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or one of action, tx, now, decode_error", clip(k))
+			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or one of action, tx, now, decode_error, payload, message", clip(k))
 			continue
 		}
 		t, v, err := celValue(doc[k])

@@ -157,6 +157,11 @@ func TestDocExamples(t *testing.T) {
 		`tx.to.lowerAscii() in blocked_addresses`,
 		`action.policy.approvals + 1 >= action.policy.threshold`,
 		`tx.amount_number > 100`,
+		`!message.bound`,
+		`!action.expiry_known`,
+		`!payload.understood`,
+		`tx.network.family == "evm" && tx.to == tx.to.lowerAscii()`,
+		`action.type == "transaction" && !(tx.to.lowerAscii() in blocked_addresses)`,
 	}
 	var b strings.Builder
 	b.WriteString("amount_limits = { ETH = 10.0, USDC = 50000 }\nreview_amount_above = 10000.0\nblocked_addresses = [\"0xbad\"]\n")

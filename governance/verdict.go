@@ -72,6 +72,10 @@ type Verdict struct {
 	Matched  []Match  `json:"matched"`            // every matching rule, in file order, with its reason
 	Warnings []string `json:"warnings,omitempty"` // policy hygiene and evaluation problems
 	Default  bool     `json:"default"`            // no rule matched: Level is the default Review
+	// StrongConfirm is the name of the first matching rule with
+	// confirm = "strong": a decision on this action needs the strong
+	// confirmation. "" when no matching rule asks for it.
+	StrongConfirm string `json:"strong_confirm,omitempty"`
 }
 
 // Summary is one line for lists: the level and the reasons of the rules

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -9,62 +11,238 @@ import (
 )
 
 // GovernanceInput maps a decoded action to the document the rules see.
-// An action whose payload could not be decoded carries DecodeError, so its
-// verdict is never approve.
+// An action whose payload could not be decoded carries DecodeError, and
+// one whose payload was understood only in part has payload.understood
+// false with the problem: neither verdict is ever approve.
 func GovernanceInput(a *client.Action, now time.Time) governance.Input {
-	in := governance.Input{Now: now}
+	in := governance.Input{Now: now, Message: governance.Message{
+		Bound:    a.Binding == client.BindingBound,
+		Mismatch: a.Binding == client.BindingMismatch,
+	}}
 	in.Action = governance.Action{
 		ID:               a.ID,
 		Type:             typeName(a.Type),
 		Status:           statusName(a.Status),
 		Created:          a.Created,
-		ExpiresInSeconds: int64(a.Expires.Sub(now) / time.Second),
+		ExpiryKnown:      a.ExpiryKnown(),
+		ExpiresInSeconds: governance.UnknownExpirySeconds,
 	}
+	if a.ExpiryKnown() {
+		in.Action.ExpiresInSeconds = int64(a.Expires.Sub(now) / time.Second)
+	}
+	in.Tx.ToValid, in.Tx.FromValid = true, true // no address to judge
 	if a.Payload == nil {
 		in.DecodeError = a.PayloadErr()
 		if in.DecodeError == "" {
 			in.DecodeError = "the action has no payload"
 		}
+		in.Payload.Problem = in.DecodeError
 		return in
 	}
 	p := a.Payload
-	name := p.Policy.Name
-	if name == "" {
-		name = p.PolicyName
-	}
-	in.Action.Policy = governance.Policy{
-		Name:      name,
-		Threshold: int64(p.Policy.Threshold),
-		Approvals: int64(p.Approvals),
-		Members:   append([]string(nil), p.Policy.Members...),
+	in.Action.Policy = policyInput(p)
+	var problems []string
+	if e := a.PayloadErr(); e != "" {
+		problems = append(problems, e)
 	}
 	if t := p.Transaction; t != nil {
-		nw := governance.NewNetwork(t.Network.Name, t.Network.ChainID, t.Network.Testnet)
-		tx, err := governance.NewTx(nw, t.From, t.To, t.Whitelisted, t.Asset.Symbol, t.Asset.Decimals, t.Amount)
-		if err != nil {
-			in.DecodeError = "the transaction amount cannot be read: " + err.Error()
-			return in
+		var missing string
+		in.Tx, missing = txInput(t)
+		if missing != "" {
+			problems = append(problems, missing)
 		}
-		in.Tx = tx
 	} else if a.Type == client.TypeTransaction {
-		in.DecodeError = "the transaction payload has no transaction details"
+		problems = append(problems, "the transaction payload has no transaction details")
 	}
+	if a.Type == client.TypeAPIKeyUpdate && p.KeyUpdate == nil {
+		problems = append(problems, "the key update payload has no key details")
+	}
+	in.Payload = governance.Payload{Understood: len(problems) == 0, Problem: strings.Join(problems, "; ")}
 	return in
 }
 
+// policyInput is the policy as the rules see it; a lenient payload may
+// name the policy without describing it.
+func policyInput(p *client.Payload) governance.Policy {
+	gp := governance.Policy{Name: p.PolicyName, Approvals: int64(p.Approvals)}
+	if p.Policy != nil {
+		if p.Policy.Name != "" {
+			gp.Name = p.Policy.Name
+		}
+		gp.Threshold = int64(p.Policy.Threshold)
+		gp.Members = append([]string(nil), p.Policy.Members...)
+	}
+	return gp
+}
+
+// networkOf is the transaction's network as the rules see it: a chain ID
+// alone gets the name and testnet flag of a network qapprove knows, and
+// the family comes from the chain ID or else from the payload.
+func networkOf(t *client.Transaction) governance.Network {
+	if t.Network == nil {
+		return governance.Network{}
+	}
+	nw := governance.NewNetwork(t.Network.Name, t.Network.ChainID, t.Network.Testnet)
+	if nw.Family == "" {
+		nw.Family = strings.ToLower(t.Network.Family)
+	}
+	return nw
+}
+
+// txInput maps a transaction, keeping what could be read; missing says
+// what could not ("" when everything could).
+func txInput(t *client.Transaction) (governance.Tx, string) {
+	nw := networkOf(t)
+	symbol, decimals := "", 0
+	if t.Asset != nil {
+		symbol, decimals = t.Asset.Symbol, t.Asset.Decimals
+	}
+	var lacks []string
+	if nw.ChainID == "" {
+		lacks = append(lacks, "network")
+	}
+	if t.To == "" {
+		lacks = append(lacks, "destination address")
+	}
+	if symbol == "" {
+		lacks = append(lacks, "asset")
+	}
+	tx, err := governance.NewTx(nw, t.From, t.To, t.Whitelisted, symbol, decimals, t.Amount)
+	if err != nil {
+		tx = governance.Tx{Network: nw, From: t.From, To: t.To, Whitelisted: t.Whitelisted, Asset: symbol}
+		tx.CheckAddresses()
+		if t.Amount == "" {
+			lacks = append(lacks, "amount")
+		}
+	}
+	var missing []string
+	if len(lacks) > 0 {
+		missing = append(missing, "not in the payload: "+strings.Join(lacks, ", "))
+	}
+	if err != nil && t.Amount != "" {
+		missing = append(missing, "the transaction amount cannot be read: "+err.Error())
+	}
+	return tx, strings.Join(missing, "; ")
+}
+
 // Evaluate runs the rules on an action (UIVerdict converts the result for
-// the UI).
+// the UI; StrongConfirmWhy says whether a decision needs the strong
+// confirmation).
 func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) governance.Verdict {
 	return rs.Evaluate(GovernanceInput(a, now))
 }
 
-// UIVerdict converts a governance verdict into the UI's view of it.
+// UIVerdict converts a governance verdict into the UI's view of it. Its
+// StrongConfirm carries only a rule's request ("rule NAME"); the engine
+// replaces it with StrongConfirmWhy, which adds mainnet and amount limits.
 func UIVerdict(gv governance.Verdict) ui.Verdict {
-	v := ui.Verdict{Level: gv.Level.String(), Warnings: append([]string(nil), gv.Warnings...)}
+	v := ui.Verdict{Level: gv.Level.String(), Warnings: append([]string(nil), gv.Warnings...), StrongConfirm: ruleWhy(gv)}
 	for _, m := range gv.Matched {
 		v.Rules = append(v.Rules, ui.RuleHit{Name: m.Rule, Verdict: m.Verdict.String(), Reason: m.Reason})
 	}
 	return v
+}
+
+// VerdictKey identifies the ui.Verdict that UIVerdict(gv) with
+// StrongConfirm set to strong describes: equal keys, equal verdicts, so
+// actions can share one ui.Verdict.
+func VerdictKey(gv governance.Verdict, strong string) string {
+	var key strings.Builder
+	key.WriteString(gv.Level.String())
+	for _, m := range gv.Matched {
+		key.WriteString("\x00")
+		key.WriteString(m.Rule)
+		key.WriteString("\x01")
+		key.WriteString(m.Reason)
+	}
+	for _, w := range gv.Warnings {
+		key.WriteString("\x02")
+		key.WriteString(w)
+	}
+	key.WriteString("\x03")
+	key.WriteString(strong)
+	return key.String()
+}
+
+// StrongConfirmWhy says why a decision on a needs the strong confirmation
+// (the operator types the last 4 characters of the destination), "" when
+// it does not. The reasons, joined by "; ":
+//   - "mainnet": a transfer on a network that is not a test network (a
+//     known production chain ID counts as mainnet whatever the payload
+//     claims); "network unknown" when the payload names none;
+//   - "amount above LIMIT SYMBOL": the amount is above above[SYMBOL], the
+//     profile's strong_confirm_above (whole units, exact decimals, checked
+//     with governance.CheckAmountLimits; the symbol is matched without
+//     regard to case), compared exactly; "amount unreadable" when it
+//     cannot be compared;
+//   - "rule NAME": a matching rule has confirm = "strong".
+func StrongConfirmWhy(gv governance.Verdict, a *client.Action, above map[string]string) string {
+	why := ""
+	if a != nil && a.Payload != nil && a.Payload.Transaction != nil {
+		t := a.Payload.Transaction
+		why = joinWhy(why, networkWhy(t))
+		why = joinWhy(why, amountWhy(t, above))
+	}
+	return joinWhy(why, ruleWhy(gv))
+}
+
+func joinWhy(s, more string) string {
+	switch {
+	case more == "":
+		return s
+	case s == "":
+		return more
+	}
+	return s + "; " + more
+}
+
+func ruleWhy(gv governance.Verdict) string {
+	if gv.StrongConfirm == "" {
+		return ""
+	}
+	return "rule " + gv.StrongConfirm
+}
+
+// networkWhy is "mainnet" unless the transfer is on a test network.
+func networkWhy(t *client.Transaction) string {
+	nw := networkOf(t)
+	if nw.ChainID == "" {
+		return "network unknown"
+	}
+	known, ok := governance.LookupNetwork(nw.ChainID)
+	if !nw.Testnet || (ok && !known.Testnet) {
+		return "mainnet"
+	}
+	return ""
+}
+
+// amountWhy compares the amount with the profile's limit for its asset.
+func amountWhy(t *client.Transaction, above map[string]string) string {
+	if t.Asset == nil || t.Asset.Symbol == "" {
+		return ""
+	}
+	sym, limit, ok := t.Asset.Symbol, "", false
+	if limit, ok = above[sym]; !ok {
+		for s, l := range above {
+			if strings.EqualFold(s, sym) {
+				sym, limit, ok = s, l, true
+				break
+			}
+		}
+	}
+	if ok {
+		if !governance.IsDecimal(limit) {
+			return fmt.Sprintf("strong_confirm_above for %s is not a decimal number", sym)
+		}
+		amount, _, err := governance.WholeUnits(t.Amount, t.Asset.Decimals)
+		if err != nil {
+			return "amount unreadable"
+		}
+		if governance.CompareDecimal(amount, limit) > 0 {
+			return "amount above " + limit + " " + sym
+		}
+	}
+	return ""
 }
 
 func typeName(t int) string {
