@@ -24,6 +24,7 @@ var (
 	ErrVerdictChanged  = errors.New("the verdict changed")
 	ErrReasonRequired  = errors.New("a reason is required")
 	ErrSigningDisabled = errors.New("signing is disabled")
+	ErrStrongConfirm   = errors.New("the strong confirmation is required")
 )
 
 // refusal is a decision refused before anything was signed.
@@ -96,6 +97,11 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	}
 	if Against(decision, level) && d.Override == "" {
 		return refuse(ErrReasonRequired, "%s goes against the %s verdict: a reason is required", decision, level)
+	}
+	// A reject moves nothing: only an approval needs the strong
+	// confirmation against address poisoning.
+	if why := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove); d.Approve && why != "" && d.Confirmation != ui.ConfirmTyped {
+		return refuse(ErrStrongConfirm, "action %s needs the strong confirmation (%s): type the last characters of the destination; nothing was signed", a.ID, why)
 	}
 	var sig qbls.Signature
 	if err := e.sess.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil }); err != nil {

@@ -763,24 +763,14 @@ func (e *Engine) expireDue(now time.Time) []string {
 // memory flat with many actions.
 func (e *Engine) item(a *client.Action) ui.Item {
 	gv := Evaluate(e.rules, a, e.now())
-	var key strings.Builder
-	key.WriteString(gv.Level.String())
-	for _, m := range gv.Matched {
-		key.WriteString("\x00")
-		key.WriteString(m.Rule)
-		key.WriteString("\x01")
-		key.WriteString(m.Reason)
-	}
-	for _, w := range gv.Warnings {
-		key.WriteString("\x02")
-		key.WriteString(w)
-	}
-	k := key.String()
+	strong := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)
+	k := VerdictKey(gv, strong)
 	e.verdictMu.Lock()
 	defer e.verdictMu.Unlock()
 	v, ok := e.verdicts[k]
 	if !ok {
 		v = UIVerdict(gv)
+		v.StrongConfirm = strong
 		if len(e.verdicts) >= maxSharedVerdicts {
 			clear(e.verdicts)
 		}
