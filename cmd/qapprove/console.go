@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -148,11 +150,12 @@ func unlockForScript(env *Env, e *engine.Engine, file string) int {
 	return env.Errf(exitFail, "wrong passphrase")
 }
 
-// pendingJSON is one action in `qapprove pending --json`.
+// pendingJSON is one action in `qapprove pending --json`. Input is the
+// exact document the rules saw, so `rules test --actions` can replay it.
 type pendingJSON struct {
 	ID          string             `json:"id"`
 	Type        int                `json:"type"`
-	Expires     time.Time          `json:"expires"`
+	Expires     *time.Time         `json:"expires,omitempty"` // absent when the API did not say
 	Network     string             `json:"network,omitempty"`
 	ChainID     string             `json:"chain_id,omitempty"`
 	Asset       string             `json:"asset,omitempty"`
@@ -164,8 +167,10 @@ type pendingJSON struct {
 	Threshold   int                `json:"threshold"`
 	Approvals   int                `json:"approvals"`
 	Members     int                `json:"members"`
+	Message     string             `json:"message"` // "bound", "unbound" or "mismatch"
 	Verdict     governance.Verdict `json:"verdict"`
 	PayloadErr  string             `json:"payload_error,omitempty"`
+	Input       governance.Input   `json:"input"`
 }
 
 func runPending(env *Env, args []string) int {
@@ -175,7 +180,7 @@ func runPending(env *Env, args []string) int {
 	passFile := fs.String("passphrase-file", "", "read the passphrase from this file")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) > 0 {
-		return env.Errf(exitUsage, "usage: qapprove pending [--json] [--cached] [--passphrase-file F]")
+		return flagUsage(env, fs, err)
 	}
 	e, code := openEngine(env)
 	if e == nil {
@@ -183,87 +188,155 @@ func runPending(env *Env, args []string) int {
 	}
 	defer e.Close()
 	e.Prepare()
+	feedOnly := false
 	if !*cached {
 		if code := unlockForScript(env, e, *passFile); code != exitOK {
 			return code
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := signalContext(60 * time.Second)
 		defer cancel()
-		if err := e.Client().Token(ctx); err != nil {
+		if err := e.SignIn(ctx); err != nil {
 			return env.Errf(exitFail, "%v", err)
 		}
-		if err := e.Refresh(ctx); err != nil {
+		if feedOnly, err = e.LoadPending(ctx); err != nil {
 			return env.Errf(exitFail, "%v", err)
 		}
 	}
 	now := time.Now()
 	actions := e.Actions()
+	source := ""
+	switch {
+	case *cached:
+		source = "from the cache, as of " + asOf(e.AsOf(), now)
+	case feedOnly:
+		source = "from the feed (no list endpoint), merged with the cache"
+	}
 	if *asJSON {
+		if source != "" {
+			fmt.Fprintln(env.Stderr, "qapprove: pending actions "+source)
+		}
 		out := make([]pendingJSON, 0, len(actions))
 		for _, a := range actions {
-			out = append(out, toPendingJSON(a, engine.Evaluate(e.Rules(), a, now)))
+			out = append(out, toPendingJSON(a, now, e.Rules()))
 		}
 		return writeJSON(env, out)
+	}
+	if source != "" {
+		fmt.Fprintln(env.Stdout, "pending actions "+source)
 	}
 	if len(actions) == 0 {
 		fmt.Fprintln(env.Stdout, "no pending actions")
 		return exitOK
 	}
 	for _, a := range actions {
-		fmt.Fprintln(env.Stdout, pendingLine(a, engine.Evaluate(e.Rules(), a, now), now))
+		fmt.Fprintln(env.Stdout, pendingLine(a, toPendingJSON(a, now, e.Rules()), now))
 	}
 	return exitOK
 }
 
-func toPendingJSON(a *client.Action, gv governance.Verdict) pendingJSON {
-	p := pendingJSON{ID: a.ID, Type: a.Type, Expires: a.Expires.UTC(), Verdict: gv, PayloadErr: a.PayloadErr()}
+// asOf says when something was last known, and how long ago.
+func asOf(t, now time.Time) string {
+	if t.IsZero() {
+		return "an unknown time"
+	}
+	return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04"), now.Sub(t).Round(time.Second))
+}
+
+func toPendingJSON(a *client.Action, now time.Time, rules *governance.RuleSet) pendingJSON {
+	in := engine.GovernanceInput(a, now)
+	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: rules.Evaluate(in), PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: in}
+	if a.ExpiryKnown() {
+		t := a.Expires.UTC()
+		p.Expires = &t
+	}
 	if a.Payload != nil {
-		pol := a.Payload.Policy
-		p.Policy, p.Threshold, p.Approvals, p.Members = pol.Name, pol.Threshold, a.Payload.Approvals, len(pol.Members)
-		if p.Policy == "" {
-			p.Policy = a.Payload.PolicyName
+		p.Policy, p.Approvals = a.Payload.PolicyName, a.Payload.Approvals
+		if pol := a.Payload.Policy; pol != nil {
+			p.Threshold, p.Members = pol.Threshold, len(pol.Members)
+			if pol.Name != "" {
+				p.Policy = pol.Name
+			}
 		}
 		if t := a.Payload.Transaction; t != nil {
-			p.Network, p.ChainID, p.Asset = t.Network.Name, t.Network.ChainID, t.Asset.Symbol
-			p.Amount = client.FormatAmount(t.Amount, t.Asset.Decimals)
+			if t.Network != nil {
+				p.Network, p.ChainID = t.Network.Name, t.Network.ChainID
+			}
+			if t.Asset != nil {
+				p.Asset, p.Amount = t.Asset.Symbol, client.FormatAmount(t.Amount, t.Asset.Decimals)
+			}
 			p.From, p.To, p.Whitelisted = t.From, t.To, t.Whitelisted
 		}
 	}
 	return p
 }
 
+// bindingWord names a message binding for the command line.
+func bindingWord(b client.Binding) string {
+	switch b {
+	case client.BindingBound:
+		return "bound"
+	case client.BindingMismatch:
+		return "mismatch"
+	}
+	return "unbound"
+}
+
 // pendingLine is one action in `qapprove pending`.
-func pendingLine(a *client.Action, gv governance.Verdict, now time.Time) string {
-	p := toPendingJSON(a, gv)
+func pendingLine(a *client.Action, p pendingJSON, now time.Time) string {
+	gv := p.Verdict
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-28s %-7s", a.ID, strings.ToUpper(gv.Level.String()))
-	if a.Payload != nil && a.Payload.Transaction != nil {
+	switch {
+	case a.Payload != nil && a.Payload.Transaction != nil && a.PayloadUnderstood():
 		wl := "not whitelisted"
 		if p.Whitelisted {
 			wl = "whitelisted"
 		}
 		fmt.Fprintf(&b, " %s %s on %s (%s) to %s [%s]", p.Amount, p.Asset, p.Network, p.ChainID, p.To, wl)
-	} else if a.Payload != nil && a.Payload.KeyUpdate != nil {
+	case a.Payload != nil && a.Payload.KeyUpdate != nil && a.PayloadUnderstood():
 		fmt.Fprintf(&b, " key update for %s", a.Payload.KeyUpdate.APIKeyID)
-	} else {
+	case a.Payload != nil:
+		fmt.Fprintf(&b, " (payload not understood: %s; chain %s)", a.Payload.Missing(), orUnknown(p.ChainID))
+	case a.PayloadErr() != "":
 		fmt.Fprintf(&b, " (payload unreadable: %s)", a.PayloadErr())
+	default:
+		b.WriteString(" (no details from the API)")
 	}
-	fmt.Fprintf(&b, " policy %q %d/%d, expires in %s", p.Policy, p.Approvals, p.Threshold, a.Expires.Sub(now).Round(time.Second))
+	if p.Policy != "" || p.Threshold > 0 {
+		fmt.Fprintf(&b, " policy %q %d/%d", p.Policy, p.Approvals, p.Threshold)
+	}
+	if a.ExpiryKnown() {
+		fmt.Fprintf(&b, ", expires in %s", a.Expires.Sub(now).Round(time.Second))
+	} else {
+		b.WriteString(", expiry unknown")
+	}
+	if a.Binding == client.BindingMismatch {
+		b.WriteString(" MESSAGE DOES NOT MATCH THE DETAILS")
+	}
 	for _, w := range gv.Warnings {
 		fmt.Fprintf(&b, " WARNING: %s", w)
 	}
 	return b.String()
 }
 
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
 func runDecide(env *Env, args []string, approve bool) int {
 	verb := map[bool]string{true: "approve", false: "reject"}[approve]
+	done := map[bool]string{true: "approved", false: "rejected"}[approve]
 	fs := newFlags(verb)
-	reason := fs.String("reason", "", "why, when going against the verdict (journaled)")
+	reason := fs.String("reason", "", "why (journaled); required when going against the verdict")
 	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	typed := fs.String("confirm", "", "with --yes: the last 4 characters of the destination, when the strong confirmation is required")
 	passFile := fs.String("passphrase-file", "", "read the passphrase from this file")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil || len(pos) != 1 {
-		return env.Errf(exitUsage, "usage: qapprove %s ID [--reason TEXT] [--yes] [--passphrase-file F]", verb)
+		return flagUsage(env, fs, err)
 	}
 	id := pos[0]
 	if !client.ValidID(id) {
@@ -286,7 +359,10 @@ func runDecide(env *Env, args []string, approve bool) int {
 	}
 	ctx, cancel := signalContext(60 * time.Second)
 	defer cancel()
-	a, err := e.Client().GetAction(ctx, id)
+	if err := e.SignIn(ctx); err != nil {
+		return env.Errf(exitFail, "%v", err)
+	}
+	a, err := e.Lookup(ctx, id)
 	if err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
@@ -295,28 +371,73 @@ func runDecide(env *Env, args []string, approve bool) int {
 		return env.Errf(exitFail, "%v", err)
 	}
 	gv := engine.Evaluate(e.Rules(), a, now)
+	strong := engine.StrongConfirmWhy(gv, a, e.Settings().StrongConfirmAbove)
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
-	if engine.Against(verb, gv.Level.String()) && strings.TrimSpace(*reason) == "" {
-		return env.Errf(exitFail, "to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level)
+	sum := sha256.Sum256(a.Messages[0])
+	d := ui.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
+	if engine.Against(verb, gv.Level.String()) {
+		d.Override = strings.TrimSpace(*reason)
+	} else if !approve {
+		d.Reason = strings.TrimSpace(*reason)
 	}
-	if !*yes {
-		ok, err := confirm(fmt.Sprintf("Type %q to %s action %s: ", verb, verb, a.ID), verb)
+	abandon := func(why string) int {
+		if err := e.Abandon(d, why); err != nil {
+			fmt.Fprintf(env.Stderr, "qapprove: journal: %v\n", err)
+		}
+		return env.Errf(exitFail, "%s: nothing was signed", why)
+	}
+	if a.Binding == client.BindingMismatch {
+		return abandon("the message to sign does not match the details shown")
+	}
+	if engine.Against(verb, gv.Level.String()) && d.Override == "" {
+		return abandon(fmt.Sprintf("to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level))
+	}
+	needTyped := approve && strong != ""
+	want := lastChars(a)
+	switch {
+	case *yes && needTyped:
+		if *typed != want {
+			return abandon(fmt.Sprintf("action %s needs the strong confirmation (%s): pass --confirm with the last 4 characters of the destination", a.ID, strong))
+		}
+		d.Confirmation = ui.ConfirmTyped
+	case !*yes:
+		prompt, word := fmt.Sprintf("Type %q to %s action %s: ", verb, verb, a.ID), verb
+		d.Confirmation = ui.ConfirmKey
+		if needTyped {
+			prompt, word = fmt.Sprintf("Strong confirmation (%s): type the last 4 characters of the destination to %s action %s: ", strong, verb, a.ID), want
+			d.Confirmation = ui.ConfirmTyped
+		}
+		ok, err := confirm(prompt, word)
 		if err != nil {
 			return env.Errf(exitUsage, "%v (or pass --yes)", err)
 		}
 		if !ok {
-			return env.Errf(exitFail, "not confirmed: nothing was signed")
+			return abandon("not confirmed")
 		}
 	}
-	out, err := e.Decide(ctx, ui.Decision{ActionID: a.ID, Approve: approve, Override: strings.TrimSpace(*reason), Verdict: gv.Level.String()})
+	out, err := e.Decide(ctx, d)
 	if err != nil {
 		return env.Errf(exitFail, "%s: %s", out.Result, out.Err)
 	}
-	fmt.Fprintf(env.Stdout, "%sd %s: %s\n", verb, a.ID, out.Result)
+	fmt.Fprintf(env.Stdout, "%s %s: %s\n", done, a.ID, out.Result)
 	return exitOK
 }
 
-// describeAction is what a confirmation repeats: what, where, verdict.
+// lastChars is what the strong confirmation asks to type: the last 4
+// characters of the destination, or of the action ID when there is none.
+func lastChars(a *client.Action) string {
+	s := a.ID
+	if a.Payload != nil && a.Payload.Transaction != nil && a.Payload.Transaction.To != "" {
+		s = a.Payload.Transaction.To
+	}
+	if r := []rune(s); len(r) > 4 {
+		return string(r[len(r)-4:])
+	}
+	return s
+}
+
+// describeAction is what a confirmation repeats: what, where, verdict,
+// and whether the message is bound to these details.
 func describeAction(a *client.Action, gv governance.Verdict) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "action   %s\n", a.ID)
@@ -326,11 +447,36 @@ func describeAction(a *client.Action, gv governance.Verdict) string {
 		if t.Whitelisted {
 			wl = "whitelisted"
 		}
-		fmt.Fprintf(&b, "amount   %s %s\n", client.FormatAmount(t.Amount, t.Asset.Decimals), t.Asset.Symbol)
-		fmt.Fprintf(&b, "to       %s (%s)\n", t.To, wl)
-		fmt.Fprintf(&b, "network  %s (chain %s)\n", t.Network.Name, t.Network.ChainID)
-	} else if a.PayloadErr() != "" {
+		if t.Asset != nil && t.Amount != "" {
+			fmt.Fprintf(&b, "amount   %s %s\n", client.FormatAmount(t.Amount, t.Asset.Decimals), t.Asset.Symbol)
+		}
+		if t.To != "" {
+			fmt.Fprintf(&b, "to       %s (%s)\n", t.To, wl)
+		}
+		if t.Network != nil {
+			fmt.Fprintf(&b, "network  %s (chain %s)\n", orUnknown(t.Network.Name), orUnknown(t.Network.ChainID))
+		}
+	}
+	switch {
+	case a.Payload != nil && !a.PayloadUnderstood():
+		fmt.Fprintf(&b, "payload  not understood: %s\n", a.Payload.Missing())
+	case a.Payload == nil && a.PayloadErr() != "":
 		fmt.Fprintf(&b, "payload  unreadable: %s\n", a.PayloadErr())
+	case a.Payload == nil:
+		b.WriteString("payload  none: the API gave only the message to sign\n")
+	}
+	if a.ExpiryKnown() {
+		fmt.Fprintf(&b, "expires  %s\n", a.Expires.Local().Format("2006-01-02 15:04:05"))
+	} else {
+		b.WriteString("expires  unknown (the API did not say)\n")
+	}
+	switch a.Binding {
+	case client.BindingBound:
+		b.WriteString("message  checked against these details\n")
+	case client.BindingMismatch:
+		b.WriteString("message  DOES NOT MATCH these details: it will not be signed\n")
+	default:
+		b.WriteString("message  a digest qapprove cannot check against these details\n")
 	}
 	fmt.Fprintf(&b, "verdict  %s", strings.ToUpper(gv.Level.String()))
 	for _, m := range gv.Matched {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/storage"
 )
 
 // How long the scripting commands listen to the feed when the API has no
@@ -109,3 +110,6 @@ func (e *Engine) AsOf() time.Time {
 	defer e.mu.Unlock()
 	return e.asOf
 }
+
+// Settings are the profile's settings from config.toml.
+func (e *Engine) Settings() storage.Profile { return e.settings }
