@@ -10,13 +10,26 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/qapprove/qapprove/client"
 )
 
 // TimestampWindow is how far the qredo-api-timestamp may be from the
 // sandbox's clock.
 const TimestampWindow = 5 * time.Minute
+
+// requestSignature is the qredo-api-signature a request must carry, from
+// the confirmed rule (qredo-api.md §3; signing-agent
+// internal/auth/header_provider.go; SALOGIC webSocket.js): unpadded
+// base64url of HMAC-SHA256 keyed with the decoded API secret over the
+// plain concatenation timestamp + METHOD + full URL + body. Written here,
+// not shared with the client, so that the two can disagree.
+func requestSignature(key []byte, ts, method, fullURL string, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(ts))
+	m.Write([]byte(method))
+	m.Write([]byte(fullURL))
+	m.Write(body)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
 
 // tokens issues and checks HS256 JWTs and one-time WebSocket tokens.
 type tokens struct {
@@ -86,7 +99,7 @@ func (t *tokens) check(tok string, now time.Time) (string, error) {
 	if tok == "" {
 		return "", errNoToken
 	}
-	if len(tok) > client.MaxTokenBytes {
+	if len(tok) > maxTokenBytes {
 		return "", errBadToken
 	}
 	i := strings.LastIndexByte(tok, '.')

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
@@ -22,6 +21,10 @@ type ActionInfo struct {
 	Decisions map[string]int // API key ID → StatusApproved / StatusRejected
 	Signers   []string       // API key IDs in decision order
 	Members   []string       // policy members (API key IDs)
+	Payload   []byte         // payload bytes exactly as sent (nil for a key update in minimal mode)
+	// AwaitingAdmin: a key update whose proof of possession is in and
+	// which waits for an admin (ApproveKeyUpdate).
+	AwaitingAdmin bool
 }
 
 // Action returns a snapshot of action id.
@@ -34,7 +37,8 @@ func (s *Server) Action(id string) (ActionInfo, bool) {
 	}
 	info := ActionInfo{ID: a.id, Type: a.typ, Status: a.status, Threshold: a.pol.threshold, Approvals: a.approvals(),
 		Expires: a.expires, Message: append([]byte(nil), a.message...), Decisions: map[string]int{},
-		Signers: append([]string(nil), a.signers...), Members: append([]string(nil), a.pol.members...)}
+		Signers: append([]string(nil), a.signers...), Members: append([]string(nil), a.pol.members...),
+		Payload: append([]byte(nil), a.payload...), AwaitingAdmin: a.keyUpdate && a.status == StatusPending && a.proven() && !a.adminOK}
 	for k, v := range a.decisions {
 		info.Decisions[k] = v
 	}
@@ -61,17 +65,18 @@ func (s *Server) AddAction(spec ActionSpec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.publish(a)
+	s.announce(a)
 	return a.id, nil
 }
 
-// ExpireAction makes a pending action expire now.
+// ExpireAction makes a pending action expire now (in minimal mode its
+// status stays 1; it is no longer replayed and cannot be decided).
 func (s *Server) ExpireAction(id string) error {
 	s.ws.mu.Lock()
 	a, ok := s.ws.actions[id]
-	if ok && a.status == client.StatusPending {
-		a.status = client.StatusExpired
+	if ok && a.status == StatusPending {
 		a.expires = s.now()
+		s.ws.expire(a.expires)
 	}
 	s.ws.mu.Unlock()
 	if !ok {
@@ -85,9 +90,9 @@ func (s *Server) ExpireAction(id string) error {
 // approve or reject the action, with a real BLS signature checked like any
 // other ("decided elsewhere").
 func (s *Server) DecideAsOther(id string, approve bool) error {
-	st := client.StatusRejected
+	st := StatusRejected
 	if approve {
-		st = client.StatusApproved
+		st = StatusApproved
 	}
 	s.ws.mu.Lock()
 	a, ok := s.ws.actions[id]
@@ -123,7 +128,7 @@ func (s *Server) scheduleCoApprovers(id string) {
 	}
 	t := time.AfterFunc(d, func() {
 		if err := s.DecideAsOther(id, true); err == nil {
-			if info, ok := s.Action(id); ok && info.Status == client.StatusPending {
+			if info, ok := s.Action(id); ok && info.Status == StatusPending {
 				s.scheduleCoApprovers(id)
 			}
 		}
@@ -146,4 +151,55 @@ func (s *Server) OperatorRegistered() bool {
 	s.ws.mu.Lock()
 	defer s.ws.mu.Unlock()
 	return s.ws.keys[s.ws.operator].bls != nil
+}
+
+// scheduleAdmin lets an admin approve a proven key update after
+// Options.AdminApproveAfter (never when 0).
+func (s *Server) scheduleAdmin(id string) {
+	d := s.opts.AdminApproveAfter
+	if d <= 0 {
+		return
+	}
+	t := time.AfterFunc(d, func() { s.ApproveKeyUpdate(id) })
+	s.mu.Lock()
+	s.timers = append(s.timers, t)
+	s.mu.Unlock()
+}
+
+// ApproveKeyUpdate is an admin's approval of key-update action id under
+// the Admin Policy: the keys are registered once the proof of possession
+// is in too.
+func (s *Server) ApproveKeyUpdate(id string) error { return s.adminDecide(id, true) }
+
+// RejectKeyUpdate is an admin's rejection of key-update action id.
+func (s *Server) RejectKeyUpdate(id string) error { return s.adminDecide(id, false) }
+
+func (s *Server) adminDecide(id string, approve bool) error {
+	s.ws.mu.Lock()
+	a, err := s.ws.adminDecide(id, approve)
+	s.ws.mu.Unlock()
+	if err == nil {
+		s.publish(a)
+	}
+	return err
+}
+
+// ApproveKeyUpdates approves every key update awaiting an admin and
+// returns their IDs.
+func (s *Server) ApproveKeyUpdates() []string {
+	s.ws.mu.Lock()
+	var ids []string
+	for _, a := range s.ws.order {
+		if a.keyUpdate && a.status == StatusPending && a.proven() && !a.adminOK {
+			ids = append(ids, a.id)
+		}
+	}
+	s.ws.mu.Unlock()
+	var done []string
+	for _, id := range ids {
+		if s.ApproveKeyUpdate(id) == nil {
+			done = append(done, id)
+		}
+	}
+	return done
 }

@@ -2,13 +2,11 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/qapprove/qapprove/client"
 )
 
 // hub fans action frames out to feed connections.
@@ -54,9 +52,28 @@ func (h *hub) dropAll() {
 	}
 }
 
-// publish sends the current state of a to every feed that may see it. A
-// feed too slow to keep up is disconnected (it will resync on reconnect).
+// announce sends a new action to the feeds. In minimal mode only pending
+// transaction actions have frames: a key update is only read by GET.
+func (s *Server) announce(a *action) {
+	if s.opts.Protocol == ProtocolMinimal && (a.keyUpdate || a.status != StatusPending) {
+		return
+	}
+	s.send(a)
+}
+
+// publish sends a change of an action (decided, progress, expired) to the
+// feeds. In minimal mode nothing is sent: no such frame is confirmed, so a
+// client must not depend on one (an expired action simply stops being
+// replayed).
 func (s *Server) publish(a *action) {
+	if s.opts.Protocol != ProtocolMinimal {
+		s.send(a)
+	}
+}
+
+// send sends the current state of a to every feed that may see it. A
+// feed too slow to keep up is disconnected (it will resync on reconnect).
+func (s *Server) send(a *action) {
 	subs := s.hub.snapshot()
 	if len(subs) == 0 {
 		return
@@ -65,7 +82,7 @@ func (s *Server) publish(a *action) {
 	s.ws.mu.Lock()
 	for i, sb := range subs {
 		if a.visible(sb.key) {
-			frames[i], _ = json.Marshal(a.wire(sb.key, false))
+			frames[i] = s.ws.feedJSON(a, sb.key)
 		}
 	}
 	s.ws.mu.Unlock()
@@ -88,14 +105,14 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("token"); t != "" {
 		k, ok := s.tok.useWS(t, s.now())
 		if !ok {
-			apiError(w, http.StatusUnauthorized, "invalid or expired WebSocket token")
+			s.fail(w, http.StatusUnauthorized, "invalid or expired WebSocket token")
 			return
 		}
 		key = k
 	} else {
 		k, err := s.tok.check(r.Header.Get("x-token"), s.now())
 		if err != nil {
-			apiError(w, http.StatusUnauthorized, err.Error())
+			s.fail(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		key = k
@@ -117,10 +134,10 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 	s.ws.mu.Lock()
 	var initial [][]byte
 	now := s.now()
-	for _, a := range s.ws.sorted(key, client.StatusPending) {
-		if _, done := a.decisions[key]; !done && now.Before(a.expires) {
-			f, _ := json.Marshal(a.wire(key, false))
-			initial = append(initial, f)
+	for _, a := range s.ws.sorted(key, StatusPending) {
+		_, done := a.decisions[key]
+		if !done && now.Before(a.expires) && !(s.ws.minimal && a.keyUpdate) {
+			initial = append(initial, s.ws.feedJSON(a, key))
 		}
 	}
 	s.ws.mu.Unlock()

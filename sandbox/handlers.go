@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
@@ -26,7 +25,13 @@ func (s *Server) routes() http.Handler {
 	}
 	m.Handle("GET /api/v2/workspaces/{wid}/token", s.faulty(http.HandlerFunc(s.handleToken)))
 	api("GET /api/v2/workspaces/{wid}/token/refresh", s.handleRefresh)
-	api("GET /api/v2/workspaces/{wid}/actions", s.handleList)
+	if s.opts.Protocol == ProtocolMinimal {
+		m.HandleFunc("GET /api/v2/workspaces/{wid}/actions", func(w http.ResponseWriter, r *http.Request) {
+			s.fail(w, http.StatusNotFound, "404 page not found")
+		})
+	} else {
+		api("GET /api/v2/workspaces/{wid}/actions", s.handleList)
+	}
 	api("GET /api/v2/actions/{id}", s.handleGet)
 	api("POST /api/v2/actions/{id}", s.handleDecide)
 	api("PUT /api/v2/workspaces/{wid}/apikeys/{kid}", s.handlePutKey)
@@ -36,11 +41,17 @@ func (s *Server) routes() http.Handler {
 	m.HandleFunc("GET /_admin/faults", s.adminGet)
 	m.HandleFunc("POST /_admin/faults", s.adminSet)
 	m.HandleFunc("POST /_admin/drop-feeds", s.adminDrop)
+	s.controlRoutes(m)
 	return m
 }
 
-// apiError writes {"code":…, "detail":…}.
-func apiError(w http.ResponseWriter, status int, detail string) {
+// fail writes an error answer: plain text in minimal mode (no error body
+// format is confirmed), {"code":…, "detail":…} in extended mode.
+func (s *Server) fail(w http.ResponseWriter, status int, detail string) {
+	if s.opts.Protocol == ProtocolMinimal {
+		http.Error(w, detail, status)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"code": status, "detail": detail})
@@ -49,13 +60,19 @@ func apiError(w http.ResponseWriter, status int, detail string) {
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		apiError(w, 500, "cannot encode the answer")
+		s.fail(w, 500, "cannot encode the answer")
 		return
 	}
+	s.writeRaw(w, r, b)
+}
+
+// writeRaw writes a JSON answer (padded beyond a client's bound when the
+// oversized-bodies fault is on).
+func (s *Server) writeRaw(w http.ResponseWriter, r *http.Request, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
 	if r.Method == http.MethodGet && s.faults.Get().OversizedBodies {
-		w.Write(bytes.Repeat([]byte{' '}, client.MaxResponseBytes+1))
+		w.Write(bytes.Repeat([]byte{' '}, maxAnswerBytes+1))
 	}
 }
 
@@ -70,7 +87,7 @@ func (s *Server) faulty(h http.Handler) http.Handler {
 			}
 		}
 		if s.faults.failNow() {
-			apiError(w, http.StatusServiceUnavailable, "injected failure")
+			s.fail(w, http.StatusServiceUnavailable, "injected failure")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
@@ -83,14 +100,14 @@ func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request, key strin
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, err := s.tok.check(r.Header.Get("x-token"), s.now())
 		if err != nil {
-			apiError(w, http.StatusUnauthorized, err.Error())
+			s.fail(w, http.StatusUnauthorized, err.Error())
 			return
 		}
 		if !s.limit(w, key) {
 			return
 		}
 		if wid := r.PathValue("wid"); wid != "" && wid != s.ws.id {
-			apiError(w, http.StatusNotFound, "workspace not found")
+			s.fail(w, http.StatusNotFound, "workspace not found")
 			return
 		}
 		h(w, r, key)
@@ -101,7 +118,7 @@ func (s *Server) limit(w http.ResponseWriter, key string) bool {
 	ok, wait := s.lim.allow(key)
 	if !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
-		apiError(w, http.StatusTooManyRequests, "rate limit exceeded for this API key")
+		s.fail(w, http.StatusTooManyRequests, "rate limit exceeded for this API key")
 	}
 	return ok
 }
@@ -112,7 +129,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	ts := r.Header.Get("qredo-api-timestamp")
 	sig := r.Header.Get("qredo-api-signature")
 	if keyID == "" || ts == "" || sig == "" {
-		apiError(w, http.StatusUnauthorized, "missing qredo-api-key, qredo-api-timestamp or qredo-api-signature")
+		s.fail(w, http.StatusUnauthorized, "missing qredo-api-key, qredo-api-timestamp or qredo-api-signature")
 		return
 	}
 	s.ws.mu.Lock()
@@ -123,7 +140,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.ws.mu.Unlock()
 	if hk == nil {
-		apiError(w, http.StatusUnauthorized, "unknown API key")
+		s.fail(w, http.StatusUnauthorized, "unknown API key")
 		return
 	}
 	if !s.limit(w, keyID) {
@@ -131,26 +148,25 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		apiError(w, http.StatusUnauthorized, "qredo-api-timestamp must be unix seconds")
+		s.fail(w, http.StatusUnauthorized, "qredo-api-timestamp must be unix seconds")
 		return
 	}
 	if d := s.now().Sub(time.Unix(sec, 0)); d > TimestampWindow || d < -TimestampWindow {
-		apiError(w, http.StatusUnauthorized, "qredo-api-timestamp is outside the 5 minute window")
+		s.fail(w, http.StatusUnauthorized, "qredo-api-timestamp is outside the 5 minute window")
 		return
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "cannot read the body")
+		s.fail(w, http.StatusBadRequest, "cannot read the body")
 		return
 	}
 	full := "http://" + r.Host + r.URL.RequestURI()
-	want := client.Signature(hk, ts, r.Method, full, body)
-	if !hmac.Equal([]byte(want), []byte(sig)) {
-		apiError(w, http.StatusUnauthorized, "qredo-api-signature does not match")
+	if !hmac.Equal([]byte(requestSignature(hk, ts, r.Method, full, body)), []byte(sig)) {
+		s.fail(w, http.StatusUnauthorized, "qredo-api-signature does not match")
 		return
 	}
 	if r.PathValue("wid") != s.ws.id {
-		apiError(w, http.StatusNotFound, "workspace not found")
+		s.fail(w, http.StatusNotFound, "workspace not found")
 		return
 	}
 	s.writeJSON(w, r, map[string]string{"token": s.tok.issue(keyID, s.ws.id, s.now(), s.opts.TokenTTL)})
@@ -179,7 +195,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 	if t := q.Get("pageToken"); t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
 		if off, err = strconv.Atoi(string(b)); err != nil || off < 0 {
-			apiError(w, http.StatusBadRequest, "invalid pageToken")
+			s.fail(w, http.StatusBadRequest, "invalid pageToken")
 			return
 		}
 	}
@@ -187,7 +203,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 	s.ws.mu.Lock()
 	// One pass up to the end of the page (and one action past it, to know
 	// whether another page follows), not over the whole list.
-	out := []client.WireAction{}
+	out := []json.RawMessage{}
 	i, more := 0, false
 	s.ws.matching(key, status, func(a *action) bool {
 		switch {
@@ -195,7 +211,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 			more = true
 			return false
 		case i >= off:
-			out = append(out, a.wire(key, true))
+			out = append(out, s.ws.restJSON(a, key))
 		}
 		i++
 		return true
@@ -212,18 +228,18 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request, key string) {
 	s.expireNow()
 	s.ws.mu.Lock()
 	a, ok := s.ws.actions[r.PathValue("id")]
-	var wa client.WireAction
+	var out []byte
 	if ok && a.visible(key) {
-		wa = a.wire(key, true)
+		out = s.ws.restJSON(a, key)
 	}
 	s.ws.mu.Unlock()
 	switch {
 	case !ok:
-		apiError(w, http.StatusNotFound, "action not found")
-	case wa.ID == "":
-		apiError(w, http.StatusForbidden, "this API key may not see this action")
+		s.fail(w, http.StatusNotFound, "action not found")
+	case out == nil:
+		s.fail(w, http.StatusForbidden, "this API key may not see this action")
 	default:
-		s.writeJSON(w, r, wa)
+		s.writeRaw(w, r, out)
 	}
 }
 
@@ -243,7 +259,7 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, key string
 		Signatures []string `json:"signatures"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		apiError(w, http.StatusBadRequest, "body must be {\"status\":3|4,\"signatures\":[hex]}")
+		s.fail(w, http.StatusBadRequest, "body must be {\"status\":3|4,\"signatures\":[hex]}")
 		return
 	}
 	if s.faults.takeDrop(false) {
@@ -260,21 +276,29 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, key string
 	s.ws.mu.Unlock()
 	if a != nil {
 		s.publish(a)
-		if err == nil && body.Status == client.StatusApproved && a.status == client.StatusPending {
-			s.scheduleCoApprovers(id)
+		if err == nil && body.Status == StatusApproved && a.status == StatusPending {
+			if a.keyUpdate {
+				s.scheduleAdmin(id)
+			} else {
+				s.scheduleCoApprovers(id)
+			}
 		}
 	}
 	if err != nil {
 		de := err.(*decideError)
-		apiError(w, de.status, de.msg)
+		s.fail(w, de.status, de.msg)
 		return
 	}
 	if s.faults.takeDrop(true) {
 		hangUp(w)
 		return
 	}
+	if s.opts.Protocol == ProtocolMinimal {
+		s.writeJSON(w, r, struct{}{})
+		return
+	}
 	st := "approved"
-	if body.Status == client.StatusRejected {
+	if body.Status == StatusRejected {
 		st = "rejected"
 	}
 	s.writeJSON(w, r, map[string]string{"actionID": id, "status": st})
@@ -294,7 +318,7 @@ func hangUp(w http.ResponseWriter) {
 func (s *Server) handlePutKey(w http.ResponseWriter, r *http.Request, key string) {
 	kid := r.PathValue("kid")
 	if kid != key {
-		apiError(w, http.StatusForbidden, "an API key can only register its own keys")
+		s.fail(w, http.StatusForbidden, "an API key can only register its own keys")
 		return
 	}
 	var body struct {
@@ -302,43 +326,32 @@ func (s *Server) handlePutKey(w http.ResponseWriter, r *http.Request, key string
 		EC  string `json:"ecPublicKey"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		apiError(w, http.StatusBadRequest, "body must be {\"blsPublicKey\":b64,\"ecPublicKey\":b64}")
+		s.fail(w, http.StatusBadRequest, "body must be {\"blsPublicKey\":b64,\"ecPublicKey\":b64}")
 		return
 	}
 	blsRaw, err1 := base64.StdEncoding.DecodeString(body.BLS)
 	ecRaw, err2 := base64.StdEncoding.DecodeString(body.EC)
 	if err1 != nil || err2 != nil {
-		apiError(w, http.StatusBadRequest, "blsPublicKey and ecPublicKey must be standard base64")
+		s.fail(w, http.StatusBadRequest, "blsPublicKey and ecPublicKey must be standard base64")
 		return
 	}
 	pk, err := qbls.ParsePublicKey(blsRaw)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "blsPublicKey is not a valid 192-byte BLS public key")
+		s.fail(w, http.StatusBadRequest, "blsPublicKey is not a valid 192-byte BLS public key")
 		return
 	}
 	if len(ecRaw) != 65 {
-		apiError(w, http.StatusBadRequest, "ecPublicKey must be a 65-byte uncompressed secp256k1 key")
+		s.fail(w, http.StatusBadRequest, "ecPublicKey must be a 65-byte uncompressed secp256k1 key")
 		return
 	}
 	if _, err := secp256k1.ParsePubKey(ecRaw); err != nil {
-		apiError(w, http.StatusBadRequest, "ecPublicKey is not a point on secp256k1")
+		s.fail(w, http.StatusBadRequest, "ecPublicKey is not a point on secp256k1")
 		return
 	}
-	now := s.now()
 	s.ws.mu.Lock()
-	admin := &policy{id: "pol-admin", name: "Admin Policy", kind: "admin", threshold: 1, members: []string{key}}
-	a := &action{
-		typ: client.TypeAPIKeyUpdate, status: client.StatusPending, created: now, expires: now.Add(time.Hour), pol: admin,
-		subject: key, newBLS: &pk, newEC: ecRaw,
-		payload: client.Payload{
-			PolicyName: admin.name,
-			Policy:     &client.Policy{ID: admin.id, Name: admin.name, Kind: admin.kind, Threshold: 1, Members: admin.members},
-			KeyUpdate:  &client.KeyUpdate{APIKeyID: key, BLSPublicKey: body.BLS, ECPublicKey: body.EC},
-		},
-	}
-	s.ws.addAction(a)
+	a := s.ws.keyUpdateAction(key, &pk, ecRaw, body.BLS, body.EC, s.now())
 	s.ws.mu.Unlock()
-	s.publish(a)
+	s.announce(a)
 	s.writeJSON(w, r, map[string]string{"actionID": a.id})
 }
 
@@ -346,12 +359,15 @@ func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request, key string
 	s.ws.mu.Lock()
 	k := s.ws.keys[r.PathValue("kid")]
 	var out map[string]any
-	if k != nil {
+	switch {
+	case k != nil && s.opts.Protocol == ProtocolMinimal:
+		out = map[string]any{"name": k.name}
+	case k != nil:
 		out = map[string]any{"id": k.id, "name": k.name, "registered": k.bls != nil}
 	}
 	s.ws.mu.Unlock()
 	if out == nil {
-		apiError(w, http.StatusNotFound, "API key not found")
+		s.fail(w, http.StatusNotFound, "API key not found")
 		return
 	}
 	s.writeJSON(w, r, out)
@@ -359,8 +375,8 @@ func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request, key string
 
 func loopbackOnly(w http.ResponseWriter, r *http.Request) bool {
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	if !client.IsLoopbackHost(host) {
-		apiError(w, http.StatusForbidden, "admin endpoints are loopback only")
+	if !isLoopback(host) {
+		http.Error(w, "admin endpoints are loopback only", http.StatusForbidden)
 		return false
 	}
 	return true
@@ -380,7 +396,7 @@ func (s *Server) adminSet(w http.ResponseWriter, r *http.Request) {
 	d := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&fs); err != nil || fs.ErrorRate < 0 || fs.ErrorRate > 1 || fs.Latency < 0 {
-		apiError(w, http.StatusBadRequest, "body must be a FaultSettings JSON object (errorRate 0..1, latency ns)")
+		s.fail(w, http.StatusBadRequest, "body must be a FaultSettings JSON object (errorRate 0..1, latency ns)")
 		return
 	}
 	s.faults.Set(fs)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
-	"github.com/qapprove/qapprove/client"
 )
 
 // MaxScenarioBytes bounds a scenario file.
@@ -112,10 +111,10 @@ func ParseScenario(b []byte) (*Scenario, error) {
 }
 
 func (s *Scenario) check() error {
-	if s.Workspace.ID != "" && !client.ValidID(s.Workspace.ID) {
+	if s.Workspace.ID != "" && !validID(s.Workspace.ID) {
 		return fmt.Errorf("scenario: workspace id %q is not a valid ID", s.Workspace.ID)
 	}
-	if s.Operator.KeyID != "" && !client.ValidID(s.Operator.KeyID) {
+	if s.Operator.KeyID != "" && !validID(s.Operator.KeyID) {
 		return fmt.Errorf("scenario: operator key_id %q is not a valid ID", s.Operator.KeyID)
 	}
 	names := map[string]bool{"operator": true}
@@ -141,7 +140,7 @@ func (s *Scenario) check() error {
 	}
 	pols := map[string]bool{}
 	for _, p := range s.Policies {
-		if !client.ValidID(p.ID) || p.Threshold < 1 || p.Threshold > len(p.Members) {
+		if !validID(p.ID) || p.Threshold < 1 || p.Threshold > len(p.Members) {
 			return fmt.Errorf("scenario: policy %q needs a valid id and 1 <= threshold <= members", p.ID)
 		}
 		for _, m := range p.Members {
@@ -153,7 +152,7 @@ func (s *Scenario) check() error {
 	}
 	wallets := map[string]string{}
 	for _, w := range s.Wallets {
-		if !client.ValidID(w.ID) || !nets[w.Network] || !pols[w.Policy] || w.Address == "" {
+		if !validID(w.ID) || !nets[w.Network] || !pols[w.Policy] || w.Address == "" {
 			return fmt.Errorf("scenario: wallet %q needs a valid id, a known network and policy, and an address", w.ID)
 		}
 		wallets[w.ID] = w.Network

@@ -1,8 +1,11 @@
-// Package sandbox is a faithful local Qredo API v2 server for the demo,
-// tests and benchmarks: HMAC token auth, JWTs, actions with Transaction
-// Policies and thresholds, Qredo-scheme BLS verification, key registration,
-// the WebSocket sign-request feed, rate limits and fault injection. It only
-// listens on loopback.
+// Package sandbox is a local Qredo API v2 server for the demo, tests and
+// benchmarks: HMAC token auth, JWTs, actions with Transaction Policies and
+// thresholds, Qredo-scheme BLS verification, key registration, the
+// WebSocket sign-request feed, rate limits and fault injection. In minimal
+// mode it serves only what public sources confirm; in extended mode (the
+// default) it adds qapprove's extensions (docs/PROTOCOL.md). It shares no
+// code with package client, so that it checks the client independently.
+// It only listens on loopback.
 package sandbox
 
 import (
@@ -20,7 +23,6 @@ import (
 	"time"
 
 	"github.com/qapprove/qapprove/assets"
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
@@ -33,7 +35,15 @@ type Options struct {
 	TokenTTL        time.Duration // JWT lifetime; 0 = 1h
 	RateLimit       int           // requests per second per API key; 0 = 50
 	Now             func() time.Time
-	Seed            int64 // IDs, generated actions and simulated keys; 0 = random
+	Seed            int64         // IDs, generated actions and simulated keys; 0 = random
+	Protocol        Protocol      // "" = ProtocolExtended
+	Messages        MessageLayout // "" = sandbox layout in extended mode, opaque in minimal mode
+	// AdminApproval: in extended mode, a key update also needs an admin's
+	// approval after the proof of possession (always so in minimal mode).
+	AdminApproval bool
+	// AdminApproveAfter: an admin approves a proven key update this long
+	// after its proof; 0 = only through ApproveKeyUpdate.
+	AdminApproveAfter time.Duration
 }
 
 // Server is a running (or ready) sandbox.
@@ -72,6 +82,18 @@ func New(opts Options) (*Server, error) {
 	if opts.RateLimit <= 0 {
 		opts.RateLimit = 50
 	}
+	if opts.Protocol, err = ParseProtocol(string(opts.Protocol)); err != nil {
+		return nil, err
+	}
+	if opts.Messages, err = ParseMessageLayout(string(opts.Messages)); err != nil {
+		return nil, err
+	}
+	if opts.Messages == "" {
+		opts.Messages = MessagesSandbox
+		if opts.Protocol == ProtocolMinimal {
+			opts.Messages = MessagesOpaque
+		}
+	}
 	if opts.Seed == 0 {
 		opts.Seed = rand.Int64()
 	}
@@ -107,7 +129,8 @@ func (s *Server) build(sc *Scenario) error {
 	w := &workspace{
 		id: sc.Workspace.ID, name: sc.Workspace.Name, keys: map[string]*apiKey{}, byName: map[string]string{},
 		policies: map[string]*policy{}, wallets: map[string]*wallet{}, assets: map[string]ScenarioAsset{},
-		actions: map[string]*action{}, rng: rng,
+		actions: map[string]*action{}, rng: rng, minimal: s.opts.Protocol == ProtocolMinimal, layout: s.opts.Messages,
+		needsAdmin: s.opts.AdminApproval || s.opts.Protocol == ProtocolMinimal,
 	}
 	if w.id == "" {
 		w.id = "2" + w.randID(26)
@@ -216,7 +239,7 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("address %q: %v", addr, err)
 	}
-	if !client.IsLoopbackHost(host) {
+	if !isLoopback(host) {
 		return "", fmt.Errorf("the sandbox only listens on loopback, not %q", host)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -267,7 +290,7 @@ func (s *Server) background(ctx context.Context) {
 			s.ws.mu.Lock()
 			a := s.ws.randomAction(s.now())
 			s.ws.mu.Unlock()
-			s.publish(a)
+			s.announce(a)
 		}
 	}
 }
@@ -304,3 +327,6 @@ func (s *Server) Credentials() (workspaceID, apiKeyID, secretB64 string) {
 
 // Faults returns the fault injection controls.
 func (s *Server) Faults() *Faults { return s.faults }
+
+// Protocol returns the protocol the server speaks.
+func (s *Server) Protocol() Protocol { return s.opts.Protocol }

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
@@ -48,27 +46,33 @@ type wallet struct {
 
 // action is the sandbox's record of an action.
 type action struct {
-	id        string
-	typ       int
-	status    int
-	created   time.Time
-	expires   time.Time
-	pol       *policy
-	payload   client.Payload
-	message   []byte
-	decisions map[string]int // key ID → StatusApproved / StatusRejected
-	signers   []string       // key IDs in decision order
-	seq       int
+	id            string
+	typ           int
+	status        int
+	created       time.Time
+	expires       time.Time
+	pol           *policy
+	desc          string
+	payload       []byte // exactly as sent; never changes after creation
+	payloadObject bool   // extended mode: payload sent as a JSON object, not base64
+	message       []byte
+	malformed     MalformedKind  // broken on the wire ("" = well formed)
+	decisions     map[string]int // key ID → StatusApproved / StatusRejected
+	signers       []string       // key IDs in decision order
+	seq           int
 	// key updates
-	subject string
-	newBLS  *qbls.PublicKey
-	newEC   []byte
+	keyUpdate  bool
+	subject    string
+	newBLS     *qbls.PublicKey
+	newEC      []byte
+	needsAdmin bool // an admin must approve too, after the proof of possession
+	adminOK    bool // an admin approved
 }
 
 func (a *action) approvals() int {
 	n := 0
 	for _, d := range a.decisions {
-		if d == client.StatusApproved {
+		if d == StatusApproved {
 			n++
 		}
 	}
@@ -77,54 +81,33 @@ func (a *action) approvals() int {
 
 // visible reports whether key may act on the action.
 func (a *action) visible(key string) bool {
-	if a.typ == client.TypeAPIKeyUpdate {
+	if a.keyUpdate {
 		return a.subject == key
 	}
 	return a.pol.member(key)
 }
 
-// wire renders the action for viewer; messages hex (REST) or base64 (feed).
-func (a *action) wire(viewer string, hexMsgs bool) client.WireAction {
-	p := a.payload
-	p.Approvals = a.approvals()
-	pj, _ := json.Marshal(p)
-	msg := base64.StdEncoding.EncodeToString(a.message)
-	if hexMsgs {
-		msg = hex.EncodeToString(a.message)
-	}
-	w := client.WireAction{
-		ID: a.id, Type: a.typ, Status: a.status, ApproverID: viewer,
-		Description: describe(a), Payload: base64.StdEncoding.EncodeToString(pj),
-		Messages: []string{msg}, Signatures: nil,
-		Timestamp: a.created.Unix(), ActionTime: a.created.Unix(), ExpireTime: a.expires.Unix(), Created: a.created.Unix(),
-		Metadata: "e30=", MyDecision: a.decisions[viewer],
-	}
-	return w
-}
-
-func describe(a *action) string {
-	if a.typ == client.TypeAPIKeyUpdate {
-		return "API key update: register BLS and EC keys"
-	}
-	t := a.payload.Transaction
-	return fmt.Sprintf("Send %s %s on %s", client.FormatAmount(t.Amount, t.Asset.Decimals), t.Asset.Symbol, t.Network.Name)
-}
+// proven reports whether a key update has its proof of possession.
+func (a *action) proven() bool { return a.decisions[a.subject] == StatusApproved }
 
 // workspace holds the whole sandbox state behind one mutex.
 type workspace struct {
-	mu        sync.Mutex
-	id, name  string
-	operator  string // operator key ID
-	keys      map[string]*apiKey
-	byName    map[string]string // scenario member name → key ID
-	policies  map[string]*policy
-	wallets   map[string]*wallet
-	walletIDs []string
-	assets    map[string]ScenarioAsset
-	actions   map[string]*action
-	order     []*action // every action in seq order (actions are never removed)
-	seq       int
-	rng       *rand.Rand
+	mu         sync.Mutex
+	id, name   string
+	operator   string // operator key ID
+	minimal    bool   // ProtocolMinimal
+	layout     MessageLayout
+	needsAdmin bool // key updates need an admin's approval
+	keys       map[string]*apiKey
+	byName     map[string]string // scenario member name → key ID
+	policies   map[string]*policy
+	wallets    map[string]*wallet
+	walletIDs  []string
+	assets     map[string]ScenarioAsset
+	actions    map[string]*action
+	order      []*action // every action in seq order (actions are never removed)
+	seq        int
+	rng        *rand.Rand
 }
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -137,78 +120,95 @@ func (w *workspace) randID(n int) string {
 	return b.String()
 }
 
-// newAction registers a and computes its message. Caller holds mu.
-func (w *workspace) addAction(a *action) {
-	w.seq++
-	a.seq = w.seq
-	if a.id == "" {
-		for {
-			a.id = "2" + w.randID(26)
-			if _, dup := w.actions[a.id]; !dup {
-				break
-			}
+// newActionID returns an unused action ID. Caller holds mu.
+func (w *workspace) newActionID() string {
+	for {
+		id := "2" + w.randID(26)
+		if _, dup := w.actions[id]; !dup {
+			return id
 		}
 	}
+}
+
+// insert registers a (whose id and message are set). Caller holds mu.
+func (w *workspace) insert(a *action) {
+	w.seq++
+	a.seq = w.seq
 	a.decisions = map[string]int{}
-	pj, _ := json.Marshal(a.payload) // approvals are 0 at creation
-	a.message = client.ActionMessage(a.id, a.typ, pj)
 	w.actions[a.id] = a
 	w.order = append(w.order, a)
 }
 
+// defaultMessage is the message of an ordinary action in the configured
+// layout.
+func (w *workspace) defaultMessage(a *action) []byte {
+	if w.layout == MessagesOpaque {
+		return OpaqueMessage(bindingDigest(a.id, a.typ, a.payload))
+	}
+	return SandboxMessage(a.id, a.typ, a.payload)
+}
+
 // txAction builds a transaction action from spec. Caller holds mu.
 func (w *workspace) txAction(spec ActionSpec, now time.Time) (*action, error) {
-	wal, ok := w.wallets[spec.Wallet]
-	if !ok {
-		return nil, fmt.Errorf("unknown wallet %q", spec.Wallet)
-	}
-	as, ok := w.assets[spec.Asset]
-	if !ok || as.Network != wal.Network {
-		return nil, fmt.Errorf("asset %q is not on wallet %s's network", spec.Asset, wal.ID)
-	}
-	d, err := spec.expiry()
-	if err != nil {
-		return nil, err
-	}
 	if !digits(spec.Amount) || spec.To == "" {
 		return nil, fmt.Errorf("action needs a decimal amount and a destination")
 	}
-	toName, wl := wal.whitelist[spec.To]
-	a := &action{
-		typ: client.TypeTransaction, status: client.StatusPending, created: now, expires: now.Add(d), pol: wal.pol,
-		payload: client.Payload{
-			PolicyName: wal.pol.name,
-			Policy:     &client.Policy{ID: wal.pol.id, Name: wal.pol.name, Kind: wal.pol.kind, Threshold: wal.pol.threshold, Members: wal.pol.members},
-			Transaction: &client.Transaction{
-				Network:  &client.Network{Name: wal.net.Name, Family: wal.net.Family, ChainID: wal.net.ChainID, Testnet: wal.net.Testnet},
-				WalletID: wal.ID, From: wal.Address, To: spec.To, ToName: toName, Whitelisted: wl,
-				Asset:  &client.Asset{Symbol: as.Symbol, Decimals: as.Decimals, Contract: as.Contract},
-				Amount: spec.Amount, Note: spec.Note, InitiatorName: spec.Initiator,
-			},
-		},
+	if wal, ok := w.wallets[spec.Wallet]; !ok {
+		return nil, fmt.Errorf("unknown wallet %q", spec.Wallet)
+	} else if as, ok := w.assets[spec.Asset]; !ok || as.Network != wal.Network {
+		return nil, fmt.Errorf("asset %q is not on wallet %s's network", spec.Asset, wal.ID)
 	}
-	w.addAction(a)
+	a, err := w.customAction(CustomAction{Wallet: spec.Wallet, Asset: spec.Asset, To: spec.To, Amount: spec.Amount,
+		ExpiresIn: spec.ExpiresIn, Note: spec.Note, Initiator: spec.Initiator}, now)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range spec.ApprovedBy {
 		k, ok := w.byName[n]
-		if !ok || !wal.pol.member(k) {
+		if !ok || !a.pol.member(k) {
 			continue
 		}
-		a.decisions[k] = client.StatusApproved
+		a.decisions[k] = StatusApproved
 		a.signers = append(a.signers, k)
 	}
 	if a.approvals() >= a.pol.threshold {
-		a.status = client.StatusApproved
+		a.status = StatusApproved
 	}
 	return a, nil
 }
 
-// expire marks pending actions past their expiry as expired; it returns
-// those that changed. Caller holds mu.
+// keyUpdateAction creates the action that registers newBLS/newEC for key.
+// Caller holds mu.
+func (w *workspace) keyUpdateAction(key string, pk *qbls.PublicKey, ec []byte, blsB64, ecB64 string, now time.Time) *action {
+	admin := &policy{id: "pol-admin", name: "Admin Policy", kind: "admin", threshold: 1, members: []string{key}}
+	a := &action{id: w.newActionID(), typ: TypeAPIKeyUpdate, status: StatusPending, created: now, expires: now.Add(time.Hour),
+		pol: admin, desc: "API key update: register BLS and EC keys", keyUpdate: true, subject: key, newBLS: pk, newEC: ec,
+		needsAdmin: w.needsAdmin}
+	if w.minimal {
+		// No payload is served (no feed frame); the message is opaque
+		// like Qredo's, a digest over the keys.
+		a.message = OpaqueMessage(bindingDigest(a.id, a.typ, []byte(key+"\x00"+blsB64+"\x00"+ecB64)))
+	} else {
+		a.payload, _ = json.Marshal(extPayload{PolicyName: admin.name, Policy: policyObject(admin),
+			KeyUpdate: &extKeyUpdate{APIKeyID: key, BLSPublicKey: blsB64, ECPublicKey: ecB64}})
+		a.message = SandboxMessage(a.id, a.typ, a.payload)
+	}
+	w.insert(a)
+	return a
+}
+
+// expire marks pending actions past their expiry as expired (extended
+// mode; in minimal mode an expired action keeps status 1 and simply stops
+// being served on the feed); it returns those that changed. Caller holds
+// mu.
 func (w *workspace) expire(now time.Time) []*action {
+	if w.minimal {
+		return nil
+	}
 	var out []*action
 	for _, a := range w.actions {
-		if a.status == client.StatusPending && !now.Before(a.expires) {
-			a.status = client.StatusExpired
+		if a.status == StatusPending && !now.Before(a.expires) {
+			a.status = StatusExpired
 			out = append(out, a)
 		}
 	}
@@ -244,8 +244,8 @@ type decideError struct {
 
 func (e *decideError) Error() string { return e.msg }
 
-// decide records key's decision with signature hex sigs[0]. Caller holds mu.
-// It returns the action when its status changed.
+// decide records key's decision with signature hex sigs[0]. Caller holds
+// mu. changed reports whether the action changed.
 func (w *workspace) decide(key, id string, status int, sigs []string, now time.Time) (changed bool, err error) {
 	a, ok := w.actions[id]
 	if !ok {
@@ -254,17 +254,20 @@ func (w *workspace) decide(key, id string, status int, sigs []string, now time.T
 	if !a.visible(key) {
 		return false, &decideError{http.StatusForbidden, "this API key is not a member of the policy of this action"}
 	}
-	if a.status == client.StatusPending && !now.Before(a.expires) {
-		a.status = client.StatusExpired
+	if a.status == StatusPending && !now.Before(a.expires) {
+		if w.minimal {
+			return false, &decideError{http.StatusBadRequest, "action can't be signed, action expired"}
+		}
+		a.status = StatusExpired
 		changed = true
 	}
-	if a.status != client.StatusPending {
+	if a.status != StatusPending {
 		return changed, &decideError{http.StatusConflict, fmt.Sprintf("action can't be signed, status not pending (%d)", a.status)}
 	}
 	if _, done := a.decisions[key]; done {
 		return false, &decideError{http.StatusConflict, "this API key has already decided this action"}
 	}
-	if status != client.StatusApproved && status != client.StatusRejected {
+	if status != StatusApproved && status != StatusRejected {
 		return false, &decideError{http.StatusBadRequest, "status must be 3 (approve) or 4 (reject)"}
 	}
 	if len(sigs) != 1 || len(sigs[0]) != 2*qbls.SignatureSize {
@@ -276,7 +279,7 @@ func (w *workspace) decide(key, id string, status int, sigs []string, now time.T
 		return false, &decideError{http.StatusBadRequest, "the signature is not a valid BLS signature encoding"}
 	}
 	var pk *qbls.PublicKey
-	if a.typ == client.TypeAPIKeyUpdate {
+	if a.keyUpdate {
 		pk = a.newBLS
 	} else if k := w.keys[key]; k != nil {
 		pk = k.bls
@@ -290,14 +293,43 @@ func (w *workspace) decide(key, id string, status int, sigs []string, now time.T
 	a.decisions[key] = status
 	a.signers = append(a.signers, key)
 	switch {
-	case status == client.StatusRejected:
-		a.status = client.StatusRejected
-	case a.approvals() >= a.pol.threshold:
-		a.status = client.StatusApproved
-		if a.typ == client.TypeAPIKeyUpdate {
-			k := w.keys[a.subject]
-			k.bls, k.ec = a.newBLS, a.newEC
-		}
+	case status == StatusRejected:
+		a.status = StatusRejected
+	case a.approvals() < a.pol.threshold:
+	case a.keyUpdate && a.needsAdmin && !a.adminOK: // proof in; awaiting the admin
+	default:
+		w.approve(a)
 	}
 	return true, nil
+}
+
+// approve marks a approved; a key update registers its keys. Caller
+// holds mu.
+func (w *workspace) approve(a *action) {
+	a.status = StatusApproved
+	if a.keyUpdate {
+		k := w.keys[a.subject]
+		k.bls, k.ec = a.newBLS, a.newEC
+	}
+}
+
+// adminDecide is an admin's decision on a pending key update: approve
+// completes it once its proof of possession is in (or when it comes);
+// reject rejects it. Caller holds mu.
+func (w *workspace) adminDecide(id string, approve bool) (*action, error) {
+	a, ok := w.actions[id]
+	switch {
+	case !ok || !a.keyUpdate:
+		return nil, fmt.Errorf("no key-update action %s", id)
+	case a.status != StatusPending:
+		return nil, fmt.Errorf("key-update action %s is not pending (status %d)", id, a.status)
+	case !approve:
+		a.status = StatusRejected
+	default:
+		a.adminOK = true
+		if a.proven() {
+			w.approve(a)
+		}
+	}
+	return a, nil
 }

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(command{
 		name:    "sandbox",
-		usage:   "[--addr A] [--scenario F] [--actions N] [--arrivals DURATION] [--co-approver-delay D]",
+		usage:   "[--protocol minimal|extended] [--messages sandbox|opaque] [--admin-approval] [--admin-approve-after D] [--addr A] [--scenario F] [--actions N] [--arrivals DURATION] [--co-approver-delay D]",
 		summary: "run the sandbox server alone (prints its URL, API key id and secret)",
 		run:     runSandbox,
 	})
@@ -28,6 +28,10 @@ func runSandbox(env *Env, args []string) int {
 	actions := fs.Int("actions", 0, "generate this many more pending actions")
 	arrivals := fs.Duration("arrivals", 0, "a new action arrives this often (0 = off)")
 	coDelay := fs.Duration("co-approver-delay", 20*time.Second, "simulated co-approvers approve this long after you (0 = never)")
+	protocol := fs.String("protocol", string(sandbox.ProtocolExtended), "minimal (only the confirmed protocol) or extended (with qapprove's extensions)")
+	messages := fs.String("messages", "", "message layout: sandbox (checkable) or opaque (like Qredo); default sandbox in extended mode, opaque in minimal mode")
+	adminApproval := fs.Bool("admin-approval", false, "extended mode: a key update also needs an admin's approval (always so in minimal mode)")
+	adminAfter := fs.Duration("admin-approve-after", 15*time.Second, "an admin approves a proven key update this long after (0 = only POST /_admin/key-updates/approve)")
 	if err := fs.Parse(args); err != nil {
 		return env.Errf(exitUsage, "sandbox: %v", err)
 	}
@@ -37,7 +41,19 @@ func runSandbox(env *Env, args []string) int {
 	if *actions < 0 || *actions > 1_000_000 {
 		return env.Errf(exitUsage, "sandbox: --actions must be between 0 and 1000000")
 	}
-	opts := sandbox.Options{ExtraActions: *actions, ArrivalEvery: *arrivals, CoApproverDelay: *coDelay}
+	proto, err := sandbox.ParseProtocol(*protocol)
+	if err != nil {
+		return env.Errf(exitUsage, "sandbox: --protocol must be minimal or extended, not %q", *protocol)
+	}
+	layout, err := sandbox.ParseMessageLayout(*messages)
+	if err != nil {
+		return env.Errf(exitUsage, "sandbox: --messages must be sandbox or opaque, not %q", *messages)
+	}
+	if *adminAfter < 0 {
+		return env.Errf(exitUsage, "sandbox: --admin-approve-after must not be negative")
+	}
+	opts := sandbox.Options{ExtraActions: *actions, ArrivalEvery: *arrivals, CoApproverDelay: *coDelay,
+		Protocol: proto, Messages: layout, AdminApproval: *adminApproval, AdminApproveAfter: *adminAfter}
 	if *scenario != "" {
 		b, err := readFileBounded(*scenario, sandbox.MaxScenarioBytes)
 		if err != nil {
@@ -55,8 +71,9 @@ func runSandbox(env *Env, args []string) int {
 	}
 	defer srv.Close()
 	wid, kid, secret := srv.Credentials()
-	fmt.Fprintf(env.Stdout, "base_url: %s\nworkspace_id: %s\napi_key_id: %s\napi_secret: %s\n", base, wid, kid, secret)
-	fmt.Fprintln(env.Stderr, "qapprove: sandbox running; press Ctrl-C to stop (admin: POST "+sandboxAdminBase(base)+"/_admin/faults)")
+	fmt.Fprintf(env.Stdout, "base_url: %s\nworkspace_id: %s\napi_key_id: %s\napi_secret: %s\nprotocol: %s\n", base, wid, kid, secret, proto)
+	admin := sandboxAdminBase(base) + "/_admin"
+	fmt.Fprintf(env.Stderr, "qapprove: sandbox running (%s protocol); press Ctrl-C to stop (control: POST %s/faults, %s/actions, %s/key-updates/approve)\n", proto, admin, admin, admin)
 	if f, ok := env.Stdout.(*os.File); ok {
 		f.Sync()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestSandboxHelperProcess is not a test: it is the `qapprove sandbox`
@@ -24,16 +27,23 @@ func TestSandboxHelperProcess(t *testing.T) {
 		t.Skip("helper process for TestSandboxScript; runs only when started by it")
 	}
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	os.Exit(run(env, []string{"sandbox", "--actions", "3"}))
+	os.Exit(run(env, []string{"sandbox", "--actions", "3", "--protocol", os.Getenv("QAPPROVE_SANDBOX_PROTOCOL")}))
 }
 
-// TestSandboxScript does what a script would: start `qapprove sandbox`,
-// read the printed credentials, compute the HMAC headers with nothing but
-// the standard library, get a token, read an action, and be refused a
-// forged approval.
+// TestSandboxScript does what a script would, in both protocols: start
+// `qapprove sandbox`, read the printed credentials, compute the HMAC
+// headers with nothing but the standard library, get a token, find an
+// action (the list, or in minimal mode the feed), read it, and be refused
+// a forged approval.
 func TestSandboxScript(t *testing.T) {
+	for _, p := range []string{"extended", "minimal"} {
+		t.Run(p, func(t *testing.T) { sandboxScript(t, p) })
+	}
+}
+
+func sandboxScript(t *testing.T, protocol string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSandboxHelperProcess$")
-	cmd.Env = append(os.Environ(), "QAPPROVE_SANDBOX_HELPER=1")
+	cmd.Env = append(os.Environ(), "QAPPROVE_SANDBOX_HELPER=1", "QAPPROVE_SANDBOX_PROTOCOL="+protocol)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -45,13 +55,13 @@ func TestSandboxScript(t *testing.T) {
 	defer cmd.Process.Kill()
 	vals := map[string]string{}
 	sc := bufio.NewScanner(out)
-	for len(vals) < 4 && sc.Scan() {
+	for len(vals) < 5 && sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ": ")
 		if ok {
 			vals[k] = v
 		}
 	}
-	for _, k := range []string{"base_url", "workspace_id", "api_key_id", "api_secret"} {
+	for _, k := range []string{"base_url", "workspace_id", "api_key_id", "api_secret", "protocol"} {
 		if vals[k] == "" {
 			t.Fatalf("sandbox did not print %s (got %v)", k, vals)
 		}
@@ -76,29 +86,34 @@ func TestSandboxScript(t *testing.T) {
 		t.Fatalf("token: status %d", code)
 	}
 
+	if vals["protocol"] != protocol {
+		t.Fatalf("sandbox says protocol %q, want %q", vals["protocol"], protocol)
+	}
 	req, _ = http.NewRequest("GET", vals["base_url"]+"/workspaces/"+vals["workspace_id"]+"/actions?status=1", nil)
 	req.Header.Set("x-token", tok.Token)
 	var list struct {
-		Actions []struct {
-			ID       string
-			Status   int
-			Messages []string
-		}
+		Actions []struct{ ID string }
 	}
-	if code := sandboxDo(t, req, &list); code != 200 || len(list.Actions) == 0 {
+	code := sandboxDo(t, req, &list)
+	var id string
+	switch {
+	case protocol == "minimal" && code == 404:
+		id = firstFeedAction(t, vals["base_url"], tok.Token)
+	case protocol == "extended" && code == 200 && len(list.Actions) > 0:
+		id = list.Actions[0].ID
+	default:
 		t.Fatalf("list: status %d, %d actions", code, len(list.Actions))
 	}
-	a := list.Actions[0]
-	req, _ = http.NewRequest("GET", vals["base_url"]+"/actions/"+a.ID, nil)
+	req, _ = http.NewRequest("GET", vals["base_url"]+"/actions/"+id, nil)
 	req.Header.Set("x-token", tok.Token)
-	var one struct {
-		ID       string
-		Status   int
-		Messages []string
+	var one map[string]any
+	if code := sandboxDo(t, req, &one); code != 200 || one["id"] != id || one["status"] != 1.0 || one["messages"] == nil {
+		t.Fatalf("get action: status %d %v", code, one)
 	}
-	if code := sandboxDo(t, req, &one); code != 200 || one.ID != a.ID || one.Status != 1 || len(one.Messages) == 0 {
-		t.Fatalf("get action: status %d %+v", code, one)
+	if protocol == "minimal" && len(one) != 3 {
+		t.Fatalf("minimal GET /actions/{id} has %d fields, want id, status, messages: %v", len(one), one)
 	}
+	a := struct{ ID string }{id}
 
 	forged := `{"status":3,"signatures":["02` + strings.Repeat("ab", 48) + `"]}`
 	req, _ = http.NewRequest("POST", vals["base_url"]+"/actions/"+a.ID, strings.NewReader(forged))
@@ -108,14 +123,39 @@ func TestSandboxScript(t *testing.T) {
 	}
 	req, _ = http.NewRequest("GET", vals["base_url"]+"/actions/"+a.ID, nil)
 	req.Header.Set("x-token", tok.Token)
-	if sandboxDo(t, req, &one); one.Status != 1 {
-		t.Fatalf("action status %d after a forged approval", one.Status)
+	if sandboxDo(t, req, &one); one["status"] != 1.0 {
+		t.Fatalf("action status %v after a forged approval", one["status"])
 	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("sandbox did not exit cleanly on SIGTERM: %v", err)
 	}
+}
+
+// firstFeedAction reads the first frame of the feed, connected the way
+// the Qredo example client does (a one-time ?token=).
+func firstFeedAction(t *testing.T, base, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/websocket/token", nil)
+	req.Header.Set("x-token", token)
+	var ws struct{ WsToken string }
+	if code := sandboxDo(t, req, &ws); code != 200 || ws.WsToken == "" {
+		t.Fatalf("websocket token: status %d", code)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/actions/signrequests?token="+ws.WsToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, b, err := c.Read(ctx)
+	var frame struct{ ID string }
+	if err != nil || json.Unmarshal(b, &frame) != nil || frame.ID == "" {
+		t.Fatalf("feed frame: %v %s", err, b)
+	}
+	return frame.ID
 }
 
 func sandboxDo(t *testing.T, req *http.Request, out any) int {
@@ -145,5 +185,14 @@ func TestSandboxUsage(t *testing.T) {
 	}
 	if code := runSandbox(env, []string{"--actions", "-1"}); code != exitUsage {
 		t.Fatalf("negative actions: code %d", code)
+	}
+	for flag, want := range map[string]string{
+		"--protocol": "sandbox: --protocol must be minimal or extended, not \"strict\"\n",
+		"--messages": "sandbox: --messages must be sandbox or opaque, not \"strict\"\n",
+	} {
+		se.Reset()
+		if code := runSandbox(env, []string{flag, "strict"}); code != exitUsage || !strings.HasSuffix(se.String(), want) {
+			t.Fatalf("%s strict: code %d, stderr %q, want a line %q", flag, code, se.String(), want)
+		}
 	}
 }
