@@ -132,7 +132,6 @@ func TestCheckBindingRealQredoLayoutIsUnknown(t *testing.T) {
 		"marker in field 6":    wrongField,
 		"trailing byte":        trailing,
 		"marker length off":    shortLen,
-		"former layout":        ActionMessage("2AbC", 25, []byte(knownAnswerPayload)),
 		"empty":                nil,
 		"marker only":          []byte(sandboxMarker),
 		"truncated in digest":  ka[:20],

@@ -17,15 +17,17 @@ const (
 )
 
 // bindingDigest is SHA-256("qredo-action-v1" || 0x00 || id || 0x00 ||
-// uint32_be(typ) || payload), payload being the bytes exactly as sent.
+// uint32_be(typ) || SHA-256(payload)), payload being the bytes exactly as
+// sent (its hash is what a holder of many actions keeps).
 func bindingDigest(id string, typ int, payload []byte) [32]byte {
-	b := make([]byte, 0, len(messageDomain)+len(id)+6+len(payload))
+	ph := sha256.Sum256(payload)
+	b := make([]byte, 0, len(messageDomain)+len(id)+6+len(ph))
 	b = append(b, messageDomain...)
 	b = append(b, 0)
 	b = append(b, id...)
 	b = append(b, 0)
 	b = binary.BigEndian.AppendUint32(b, uint32(typ))
-	b = append(b, payload...)
+	b = append(b, ph[:]...)
 	return sha256.Sum256(b)
 }
 
