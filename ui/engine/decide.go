@@ -69,7 +69,11 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 		return refuse(ErrNotShown, "%v: nothing was signed", err)
 	}
 	now := e.now()
-	if !a.Pending(now) || e.decidedByMe(a) {
+	if e.decidedByMe(a) {
+		e.drop(a.ID, a, now)
+		return refuse(ErrAlreadyDecided, "the API says this key already decided action %s: nothing was signed", a.ID)
+	}
+	if !a.Pending(now) {
 		e.drop(a.ID, a, now)
 		return refuse(ErrNotPending, "action %s is no longer pending (%s): nothing was signed", a.ID, client.StatusName(a.Status))
 	}
