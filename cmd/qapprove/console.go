@@ -354,6 +354,9 @@ func runDecide(env *Env, args []string, approve bool) int {
 	if ok, why := e.SelftestOK(); !ok {
 		return env.Errf(exitFail, "%s", why)
 	}
+	if prior := e.Prior(id); prior != "" {
+		return env.Errf(exitFail, "%s: nothing was signed", prior)
+	}
 	if code := unlockForScript(env, e, *passFile); code != exitOK {
 		return code
 	}

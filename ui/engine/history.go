@@ -106,3 +106,12 @@ func (d decided) describe(id string) string {
 	}
 	return fmt.Sprintf("this key already sent a decision (%s) on action %s whose outcome is unknown; check the action before anything else", verb, id)
 }
+
+// Prior says what the journal holds about a decision this key already
+// made on action id that may have reached the API ("" when none).
+func (e *Engine) Prior(id string) string {
+	if d, ok := e.hist.prior(id); ok {
+		return d.describe(id)
+	}
+	return ""
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/sandbox/sandboxtest"
+	"github.com/qapprove/qapprove/storage/secrets"
+)
+
+// cliSandbox is a sandbox speaking p with a key registered for profile
+// "p" through `keys register --non-interactive`.
+func cliSandbox(t *testing.T, p sandbox.Protocol) (*sandbox.Server, string, string) {
+	t.Helper()
+	t.Cleanup(secrets.UseWeakKDFForTesting())
+	srv, u := sandboxtest.StartProtocol(t, p, sandbox.Options{})
+	ws, kid, sec := srv.Credentials()
+	dir := t.TempDir()
+	passFile, secFile := filepath.Join(dir, "pass"), filepath.Join(dir, "secret")
+	if err := os.WriteFile(passFile, []byte(keysPass+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secFile, []byte(sec+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	code, out, errs := qa(t, home, "p", "keys", "register", "--non-interactive", "--passphrase-file", passFile,
+		"--api-url", u, "--workspace", ws, "--api-key-id", kid, "--api-secret-file", secFile)
+	if code != exitOK {
+		t.Fatalf("register: exit %d\n%s\n%s", code, out, errs)
+	}
+	awaiting := strings.Contains(out+errs, "awaiting approval under the Admin Policy")
+	if awaiting != (p == sandbox.ProtocolMinimal) {
+		t.Fatalf("register in %s mode: awaiting=%v\n%s%s", p, awaiting, out, errs)
+	}
+	if p == sandbox.ProtocolMinimal {
+		_, shown, _ := qa(t, home, "p", "keys", "show")
+		if !strings.Contains(shown, "awaiting approval under the Admin Policy") {
+			t.Fatalf("keys show does not say the key awaits the Admin Policy:\n%s", shown)
+		}
+		srv.ApproveKeyUpdates()
+	}
+	return srv, home, passFile
+}
+
+// pending --json, approve and reject work against both protocols; in the
+// minimal one the list comes from the feed and says so, never a bare 404.
+func TestCLIBothProtocols(t *testing.T) {
+	sandboxtest.EachProtocol(t, func(t *testing.T, p sandbox.Protocol) {
+		srv, home, passFile := cliSandbox(t, p)
+		code, out, errs := qa(t, home, "p", "pending", "--json", "--passphrase-file", passFile)
+		if code != exitOK {
+			t.Fatalf("pending --json: exit %d\n%s", code, errs)
+		}
+		if feed := strings.Contains(errs, "from the feed (no list endpoint)"); feed != (p == sandbox.ProtocolMinimal) {
+			t.Fatalf("pending in %s mode: feed note %v, stderr %q", p, feed, errs)
+		}
+		var list []pendingJSON
+		if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) < 2 {
+			t.Fatalf("pending --json: %v, %d actions\n%s", err, len(list), out)
+		}
+		if p == sandbox.ProtocolMinimal && list[0].Verdict.Level.String() == "approve" {
+			t.Fatalf("a payload that is not understood got approve: %+v", list[0])
+		}
+		var approveID, rejectID string
+		_, kid, _ := srv.Credentials()
+		for _, a := range list {
+			if info, _ := srv.Action(a.ID); info.Type != 25 || info.Status != client.StatusPending {
+				continue
+			}
+			if approveID == "" && !strings.Contains(a.Verdict.StrongConfirm, "rule") && a.Verdict.Level.String() != "reject" {
+				approveID = a.ID
+			} else if rejectID == "" && a.ID != approveID {
+				rejectID = a.ID
+			}
+		}
+		if approveID == "" || rejectID == "" {
+			t.Fatalf("no actions to decide among %d", len(list))
+		}
+		args := []string{"approve", approveID, "--yes", "--passphrase-file", passFile, "--reason", "checked with the desk"}
+		code, out, errs = qa(t, home, "p", args...)
+		if code != exitOK && strings.Contains(errs, "strong confirmation") {
+			// A mainnet action: the last 4 characters of the destination
+			// (of the ID when there is none) confirm it.
+			to := approveID
+			for _, a := range list {
+				if a.ID == approveID && a.To != "" {
+					to = a.To
+				}
+			}
+			code, out, errs = qa(t, home, "p", append(args, "--confirm", to[len(to)-4:])...)
+		}
+		if code != exitOK || !strings.Contains(out, "approved "+approveID) {
+			t.Fatalf("approve: exit %d\n%s\n%s", code, out, errs)
+		}
+		if info, _ := srv.Action(approveID); info.Decisions[kid] != client.StatusApproved {
+			t.Fatalf("the sandbox has no valid approval on %s", approveID)
+		}
+		// Approving again is refused from the journal, whatever the API says.
+		code, _, errs = qa(t, home, "p", args...)
+		if code != exitFail || !strings.Contains(errs, "already") {
+			t.Fatalf("a second approve: exit %d %s", code, errs)
+		}
+		code, out, errs = qa(t, home, "p", "reject", rejectID, "--yes", "--passphrase-file", passFile, "--reason", "not ours")
+		if code != exitOK || !strings.Contains(out, "rejected "+rejectID) || strings.Contains(out, "rejectd") {
+			t.Fatalf("reject: exit %d\n%s\n%s", code, out, errs)
+		}
+		code, out, errs = qa(t, home, "p", "journal", "verify")
+		if code != exitOK || strings.Contains(out+errs, "not sealed") {
+			t.Fatalf("journal verify after the CLI runs: exit %d\n%s\n%s", code, out, errs)
+		}
+	})
+}
