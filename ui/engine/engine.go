@@ -194,6 +194,7 @@ func (e *Engine) Info() ui.Info {
 	return ui.Info{
 		Profile: e.opts.Profile, Workspace: e.settings.WorkspaceID, APIBase: e.settings.APIBaseURL,
 		Keystore: e.backend.Kind(), KeystoreWarning: e.warning, Version: e.opts.Version,
+		Bell: e.settings.Bell, ExpiryWarning: e.settings.ExpiryWarningBefore(),
 	}
 }
 
