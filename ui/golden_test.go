@@ -80,7 +80,7 @@ func TestGolden(t *testing.T) {
 			t.Run(fmt.Sprintf("%s_%dx%d", gs.name, size[0], size[1]), func(t *testing.T) {
 				c := newClock()
 				b := NewFakeBackend(FakeOptions{
-					Info:       Info{Profile: "default", Workspace: "ws-7f3a", KeystoreWarning: "file keystore"},
+					Info:       Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
 					Now:        c.Now,
 					Passphrase: "correct horse",
 					Items:      SampleItems(gs.items, base),
