@@ -320,7 +320,7 @@ func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		return Outcome{Result: ResultRefused, Err: "key is locked"}, errors.New("key is locked")
 	}
 	it, ok := f.items[d.ActionID]
-	if !ok || !it.Action.Pending(f.now()) {
+	if !ok || !pendingAt(it.Action, f.now()) {
 		f.mu.Unlock()
 		return Outcome{Result: ResultRefused, Err: "action is no longer pending"}, nil
 	}

@@ -88,6 +88,15 @@ func fitLeft(s string, w int) string {
 	return strings.Repeat(" ", w-sw) + s
 }
 
+// cut shortens plain s to at most w cells by cutting its middle; a
+// shorter s is returned as it is (not padded).
+func cut(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	return middle(s, w)
+}
+
 // middle shortens plain s to w cells by cutting its middle ("0x12…cdef"),
 // which keeps both ends of an address visible.
 func middle(s string, w int) string {

@@ -347,7 +347,7 @@ func (m *Model) notify(title, body string) tea.Cmd {
 
 // shortAction names an action for a notice: ID, amount and network.
 func shortAction(p *PendingScreen, id string) string {
-	s := middle(clean(id), 32)
+	s := cut(clean(id), 32)
 	it, ok := p.Item(id)
 	if !ok || it.Action.Payload == nil || it.Action.Payload.Transaction == nil {
 		return s
@@ -356,7 +356,7 @@ func shortAction(p *PendingScreen, id string) string {
 	if tx.Amount == "" {
 		return s + " (" + netLabel(tx.Network) + ")"
 	}
-	return s + " (" + middle(amountText(tx), 30) + ", " + netLabel(tx.Network) + ")"
+	return s + " (" + cut(amountText(tx), 30) + ", " + netLabel(tx.Network) + ")"
 }
 
 // arrivalText is the notice of new actions: its title and one line.
@@ -366,7 +366,7 @@ func arrivalText(p *PendingScreen, ids []string, n int) (title, body string) {
 	}
 	names := make([]string, len(ids))
 	for i, id := range ids {
-		names[i] = middle(clean(id), 32)
+		names[i] = cut(clean(id), 32)
 	}
 	more := ""
 	if n > len(ids) {
@@ -379,11 +379,11 @@ func arrivalText(p *PendingScreen, ids []string, n int) (title, body string) {
 func soonText(soon []*row, now time.Time, within time.Duration) (title, body string) {
 	if len(soon) == 1 {
 		a := soon[0].action
-		return "qapprove: action about to expire", fmt.Sprintf("%s expires %s.", middle(clean(a.ID), 32), expiresText(a, now))
+		return "qapprove: action about to expire", fmt.Sprintf("%s expires %s.", cut(clean(a.ID), 32), expiresText(a, now))
 	}
 	var names []string
 	for _, r := range soon[:min(len(soon), maxArrivals)] {
-		names = append(names, middle(clean(r.action.ID), 32))
+		names = append(names, cut(clean(r.action.ID), 32))
 	}
 	more := ""
 	if len(soon) > maxArrivals {
@@ -874,8 +874,8 @@ func (m *Model) connForms(now time.Time) []string {
 		age = asOf(c.AsOf, now)
 	}
 	full := joinNonEmpty(" · ", state, reason, age)
-	short := joinNonEmpty(" · ", state, middle(reason, 24), strings.SplitN(age, ",", 2)[0])
-	return []string{full, joinNonEmpty(" · ", state, reason), short, joinNonEmpty(" · ", state, middle(reason, 24)), state, string(sym)}
+	short := joinNonEmpty(" · ", state, cut(reason, 24), strings.SplitN(age, ",", 2)[0])
+	return []string{full, joinNonEmpty(" · ", state, reason), short, joinNonEmpty(" · ", state, cut(reason, 24)), state, string(sym)}
 }
 
 // joinNonEmpty joins the parts that are not empty.
