@@ -452,6 +452,7 @@ func (m *Model) cancel(d Decision, why, note string) tea.Cmd {
 
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	m.ctx.Backend.Touch()
+	m.locked, m.lockUntil = m.ctx.Backend.Locked() // the idle timer restarted
 	m.errLine, m.lockWhy = "", ""
 	m.lastInput = m.ctx.Now()
 	k := m.ctx.Keys
