@@ -789,7 +789,7 @@ const (
 
 // headerCuts is the order in which parts give way: the profile first,
 // the lock state never.
-var headerCuts = []int{hpLeft, hpConn, hpConn, hpLeft, hpConn, hpWarning, hpConn, hpSelftest, hpSelftest, hpKeystore, hpWarning, hpConn}
+var headerCuts = []int{hpLeft, hpLeft, hpWarning, hpConn, hpSelftest, hpKeystore, hpConn, hpConn, hpConn, hpSelftest, hpConn}
 
 func (m *Model) header(w int) string {
 	now := m.ctx.Now()
@@ -865,18 +865,24 @@ func (m *Model) connForms(now time.Time) []string {
 	sym := []rune(state)[0:1]
 	if c.State == ConnLive {
 		if c.FeedOnly {
-			return []string{state + " · from the feed (no list endpoint)", state + " · feed only", state, state, state, string(sym)}
+			return []string{state + " · from the feed (no list endpoint)", state + " · feed only", state + " · feed only", state, state, string(sym)}
 		}
 		return []string{state, state, state, state, state, string(sym)}
 	}
-	reason := clean(c.Reason)
-	age := ""
+	reason, short := clean(c.Reason), cut(clean(c.Reason), 24)
+	age, shortAge := "", ""
 	if !c.AsOf.IsZero() {
 		age = asOf(c.AsOf, now)
+		shortAge = strings.SplitN(age, ",", 2)[0]
 	}
-	full := joinNonEmpty(" · ", state, reason, age)
-	short := joinNonEmpty(" · ", state, cut(reason, 24), strings.SplitN(age, ",", 2)[0])
-	return []string{full, joinNonEmpty(" · ", state, reason), short, joinNonEmpty(" · ", state, cut(reason, 24)), state, string(sym)}
+	return []string{
+		joinNonEmpty(" · ", state, reason, age),
+		joinNonEmpty(" · ", state, short, age),
+		joinNonEmpty(" · ", state, short, shortAge),
+		joinNonEmpty(" · ", state, short),
+		state,
+		string(sym),
+	}
 }
 
 // joinNonEmpty joins the parts that are not empty.

@@ -326,7 +326,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	if a.ExpiryKnown() {
 		d.field("Expires", expiresText(a, now)+" ("+a.Expires.UTC().Format("2006-01-02 15:04:05Z")+")")
 	} else {
-		d.field("Expires", "expiry unknown (the API did not say; the status is checked again before signing)")
+		d.field("Expires", "expiry unknown (the API did not say)")
 	}
 	switch {
 	case r.inflight:
