@@ -956,7 +956,7 @@ func (m *Model) footer(w int) string {
 	}
 	var b []key.Binding
 	if m.showHelp {
-		b = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("?/esc", "close help"))}
+		b = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("?/esc", "close help")), key.NewBinding(key.WithKeys("j", "k"), key.WithHelp("j/k", "scroll"))}
 	} else {
 		scr := m.screens[m.active]
 		b = scr.ShortHelp()
