@@ -8,12 +8,16 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 )
 
-// Grace period of dialogs: keys are swallowed until input has been quiet
-// for graceQuiet after the dialog opened, and at most for graceMax, so keys
-// typed for the list cannot answer a prompt that just appeared.
+// Grace period of dialogs: confirmation keys (y, n, Enter, esc, …) are
+// swallowed until input has been quiet for graceQuiet after the dialog
+// opened, and at most for graceMax, so keys typed for the list cannot
+// answer a prompt that just appeared. Text typed into a dialog's input is
+// never swallowed, and ends the grace period: the operator is typing to
+// the dialog.
 const (
 	graceQuiet = 425 * time.Millisecond
 	graceMax   = 1500 * time.Millisecond
@@ -32,65 +36,123 @@ type dialog interface {
 	help(m *Model) []key.Binding
 	// hot draws the dialog with the alarm frame.
 	hot() bool
+	// typing reports that the dialog reads text now: text keys then go
+	// to it even inside the grace period.
+	typing() bool
+	// decision is the decision the dialog is about (nil: none).
+	decision() *Decision
+	// wipe clears what the dialog holds when it closes.
+	wipe()
 }
 
-// openDialog is a dialog with the times its grace period is measured from.
+// openDialog is a dialog with its grace-period state.
 type openDialog struct {
-	d        dialog
-	openedAt time.Time
-	lastKey  time.Time
+	d         dialog
+	openedAt  time.Time
+	lastKey   time.Time // the last key swallowed
+	graceOver bool
+	dropped   int    // keys swallowed by the grace period (the dialog says so)
+	gone      string // set when the dialog's action went away ("expired", …)
 }
 
-// inGrace reports whether a key arriving at now must be swallowed, and
-// records it.
-func (o *openDialog) inGrace(now time.Time) bool {
-	if !now.Before(o.openedAt.Add(graceMax)) {
+// swallow reports whether a key arriving at now must be dropped by the
+// grace period, and counts it.
+func (o *openDialog) swallow(now time.Time, msg tea.KeyPressMsg) bool {
+	if o.graceOver {
 		return false
 	}
 	last := o.openedAt
 	if o.lastKey.After(last) {
 		last = o.lastKey
 	}
-	if now.Sub(last) < graceQuiet {
-		o.lastKey = now
-		return true
+	if !now.Before(o.openedAt.Add(graceMax)) || now.Sub(last) >= graceQuiet || (o.d.typing() && textKey(msg)) {
+		o.graceOver = true
+		return false
 	}
-	return false
+	o.lastKey = now
+	o.dropped++
+	return true
 }
 
-// summary repeats what matters about an action for a decision dialog.
+// textKey reports whether a key edits a text input (printable text,
+// backspace) rather than answering a prompt.
+func textKey(msg tea.KeyPressMsg) bool {
+	k := msg.Key()
+	if k.Code == tea.KeyBackspace {
+		return true
+	}
+	return k.Text != "" && k.Mod&(tea.ModCtrl|tea.ModAlt|tea.ModSuper) == 0
+}
+
+// summary repeats what matters about an action for a decision dialog:
+// what moves where, the policy, the verdict and the rule behind it, how
+// the message relates to the details, and the expiry.
 func summary(m *Model, it *Item, w int) []string {
+	st := m.ctx.Styles
 	a := it.Action
 	out := []string{"Action   " + clean(a.ID)}
 	if p := a.Payload; p != nil {
 		if tx := p.Transaction; tx != nil {
 			out = append(out, "Amount   "+amountText(tx))
-			net := clean(tx.Network.Name) + " (chain " + clean(tx.Network.ChainID) + ")"
-			if !tx.Network.Testnet {
-				net += " MAINNET"
-			}
-			out = append(out, "Network  "+net)
-			wl := "✓ whitelisted " + clean(tx.ToName)
-			if !tx.Whitelisted {
-				wl = "✗ NOT whitelisted"
-			}
-			for i, l := range hardWrap(clean(tx.To), max(8, w-9)) {
-				if i == 0 {
-					out = append(out, "To       "+l)
-				} else {
-					out = append(out, "         "+l)
+			if n := tx.Network; n != nil {
+				net := netLabel(n)
+				if n.Name != "" && n.ChainID != "" {
+					net += " (chain " + clean(n.ChainID) + ")"
 				}
+				if n.Name != "" && !n.Testnet {
+					net += " MAINNET"
+				}
+				out = append(out, "Network  "+net)
 			}
-			out = append(out, "         "+wl)
+			out = append(out, labelled("To       ", destText(tx), w)...)
+			switch {
+			case tx.To == "":
+			case tx.Whitelisted:
+				out = append(out, "         ✓ whitelisted "+clean(tx.ToName))
+			default:
+				out = append(out, "         ✗ NOT whitelisted")
+			}
 		}
 		if ku := p.KeyUpdate; ku != nil {
 			out = append(out, "Key      API key update for "+clean(ku.APIKeyID))
 		}
-		out = append(out, fmt.Sprintf("Policy   %s (%d of %d)", clean(p.PolicyName), p.Policy.Threshold, len(p.Policy.Members)))
+		out = append(out, labelled("Policy   ", policyText(p), w)...)
+	} else if perr := a.PayloadErr(); perr != "" {
+		out = append(out, labelled("Payload  ", "not decoded: "+clean(perr), w)...)
 	}
 	lvl := level(it.Verdict)
-	out = append(out, "Verdict  "+badgeStyle(m.ctx.Styles, lvl)(strings.ToUpper(lvl)))
-	out = append(out, "Expires  in "+countdown(a.Expires.Sub(m.ctx.Now())))
+	out = append(out, "Verdict  "+badgeStyle(st, lvl)(strings.ToUpper(lvl)))
+	rule := "no rule fired (review by default)"
+	if r := decidingRule(it.Verdict); r != nil {
+		rule = clean(r.Name) + ": " + clean(r.Reason)
+	}
+	out = append(out, labelled("Rule     ", rule, w)...)
+	bt, bad := bindingText(a.Binding)
+	if bad {
+		bt = st.Bad.Render(bt)
+	}
+	out = append(out, labelled("Message  ", bt, w)...)
+	return append(out, "Expires  "+expiresText(a, m.ctx.Now()))
+}
+
+// destText is the destination of a transfer as shown ("not in the payload").
+func destText(tx *client.Transaction) string {
+	if tx.To == "" {
+		return "not in the payload"
+	}
+	return clean(tx.To)
+}
+
+// labelled wraps text under a 9-cell label, in full.
+func labelled(label, text string, w int) []string {
+	var out []string
+	for i, l := range hardWrapWords(text, max(8, w-9)) {
+		if i == 0 {
+			out = append(out, label+l)
+		} else {
+			out = append(out, "         "+l)
+		}
+	}
 	return out
 }
 
@@ -101,129 +163,226 @@ func verb(approve bool) string {
 	return "reject"
 }
 
-// confirmDialog asks for `y`; Enter alone never confirms.
+// confirmDialog asks for `y` (Enter alone never confirms), or for a
+// strong confirmation: the last 4 characters of the destination typed.
 type confirmDialog struct {
-	id       string
-	approve  bool
-	verdict  string
-	override string
-	hint     string
+	d      Decision
+	strong string // why the strong confirmation is needed ("": y)
+	want   string // what must be typed for it
+	field  input.Field
+	hint   string
 }
 
-func (d *confirmDialog) hot() bool { return d.override != "" }
+// newConfirmDialog is the confirmation of d on it: strong for an
+// approval whose verdict asks for it.
+func newConfirmDialog(d Decision, it Item) *confirmDialog {
+	c := &confirmDialog{d: d, field: input.Field{Limit: 64}}
+	if sc := it.Verdict.StrongConfirm; sc != "" && d.Approve {
+		c.strong = sc
+		target := clean(destination(it.Action))
+		if target == "" {
+			target = clean(it.Action.ID)
+		}
+		c.want = lastChars(target, 4)
+	}
+	return c
+}
 
-func (d *confirmDialog) help(m *Model) []key.Binding {
+func (c *confirmDialog) hot() bool           { return c.d.Override != "" }
+func (c *confirmDialog) typing() bool        { return c.strong != "" }
+func (c *confirmDialog) decision() *Decision { return &c.d }
+func (c *confirmDialog) wipe()               { c.field.Wipe() }
+
+func (c *confirmDialog) help(m *Model) []key.Binding {
+	if c.strong != "" {
+		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm typed")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+	}
 	return []key.Binding{m.ctx.Keys.Confirm, m.ctx.Keys.Cancel}
 }
 
-func (d *confirmDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+func (c *confirmDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	if c.strong != "" {
+		return c.strongKey(m, msg)
+	}
 	k := m.ctx.Keys
 	switch {
 	case key.Matches(msg, k.Confirm):
 		m.popDialog()
-		return m.proceed(Decision{ActionID: d.id, Approve: d.approve, Override: d.override, Verdict: d.verdict})
+		return m.proceed(c.d)
 	case key.Matches(msg, k.Cancel):
-		m.popDialog()
-		m.note("Cancelled: nothing was signed.")
+		return m.cancel(c.d, "cancelled in the confirmation dialog", "Cancelled: nothing was signed.")
 	case msg.Key().Code == tea.KeyEnter:
-		d.hint = "Enter does not confirm: press y to " + verb(d.approve) + ", n or esc to cancel."
+		c.hint = "Enter does not confirm: press y to " + verb(c.d.Approve) + ", n or esc to cancel."
 	}
 	return nil
 }
 
-func (d *confirmDialog) lines(m *Model, w int) []string {
-	it, ok := m.pending.Item(d.id)
+// strongKey reads the typed confirmation; a wrong one does not confirm,
+// says so and is journaled.
+func (c *confirmDialog) strongKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+	switch msg.Key().Code {
+	case tea.KeyEscape:
+		return m.cancel(c.d, "cancelled in the confirmation dialog", "Cancelled: nothing was signed.")
+	case tea.KeyEnter:
+		typed := c.field.Text()
+		if typed == "" {
+			c.hint = "Type the last 4 characters first (Enter alone never confirms)."
+			return nil
+		}
+		c.field.Wipe()
+		if typed != c.want {
+			c.hint = "“" + clean(typed) + "” does not match the last 4 characters: not confirmed. Look again and retype them."
+			return m.abandon(c.d, "wrong typed confirmation")
+		}
+		d := c.d
+		d.Confirmation = ConfirmTyped
+		m.popDialog()
+		return m.proceed(d)
+	}
+	if c.field.Update(msg) {
+		c.hint = ""
+	}
+	return nil
+}
+
+func (c *confirmDialog) lines(m *Model, w int) []string {
+	it, ok := m.pending.Item(c.d.ActionID)
 	if !ok {
-		return []string{"This action is gone."}
+		return []string{"This action is no longer listed: nothing will be signed."}
 	}
 	st := m.ctx.Styles
-	title := strings.ToUpper(verb(d.approve)) + " this action?"
+	title := strings.ToUpper(verb(c.d.Approve)) + " this action?"
 	out := []string{st.Title.Render(title), ""}
 	out = append(out, summary(m, it, w)...)
-	if d.override != "" {
+	if c.d.Override != "" {
 		out = append(out, "", st.Warn.Render("Against the verdict. Reason (journaled):"))
-		for _, l := range hardWrapWords(clean(d.override), w-2) {
+		for _, l := range hardWrapWords(clean(c.d.Override), w-2) {
+			out = append(out, "  "+l)
+		}
+	} else if c.d.Reason != "" {
+		out = append(out, "", "Reason (journaled):")
+		for _, l := range hardWrapWords(clean(c.d.Reason), w-2) {
 			out = append(out, "  "+l)
 		}
 	}
-	out = append(out, "", fmt.Sprintf("Press y to %s and sign, n or esc to cancel.", verb(d.approve)))
-	if d.hint != "" {
-		out = append(out, st.Warn.Render(d.hint))
+	out = append(out, "")
+	if c.strong != "" {
+		out = append(out, st.Warn.Render("Strong confirmation: ")+clean(c.strong)+".")
+		what := "destination"
+		if destination(it.Action) == "" {
+			what = "action ID"
+		}
+		out = append(out, hardWrapWords(fmt.Sprintf("Type the last 4 characters of the %s (case-sensitive), then Enter; esc cancels.", what), w)...)
+		out = append(out, "> "+c.field.View(12))
+	} else {
+		out = append(out, fmt.Sprintf("Press y to %s and sign, n or esc to cancel.", verb(c.d.Approve)))
+	}
+	for _, l := range hardWrapWords(c.hint, w) {
+		if c.hint != "" {
+			out = append(out, st.Warn.Render(l))
+		}
 	}
 	return out
 }
 
-// overrideDialog asks for a typed reason before going against the verdict.
-type overrideDialog struct {
-	id      string
-	approve bool
-	verdict string
-	field   input.Field
-	err     string
+// reasonDialog asks for a reason: required (at least minReason
+// characters) before going against the verdict, optional on a reject.
+// Enter goes on to the confirmation.
+type reasonDialog struct {
+	d        Decision
+	required bool
+	field    input.Field
+	err      string
 }
 
-func (d *overrideDialog) hot() bool { return true }
+func (r *reasonDialog) hot() bool           { return r.required }
+func (r *reasonDialog) typing() bool        { return true }
+func (r *reasonDialog) decision() *Decision { return &r.d }
+func (r *reasonDialog) wipe()               { r.field.Wipe() }
 
-func (d *overrideDialog) help(m *Model) []key.Binding {
-	return []key.Binding{m.ctx.Keys.Submit, key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+func (r *reasonDialog) help(m *Model) []key.Binding {
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
 }
 
-func (d *overrideDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+func (r *reasonDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 	switch msg.Key().Code {
 	case tea.KeyEscape:
-		m.popDialog()
-		m.note("Cancelled: nothing was signed.")
-		return nil
+		return m.cancel(r.d, "cancelled in the reason dialog", "Cancelled: nothing was signed.")
 	case tea.KeyEnter:
-		reason := strings.TrimSpace(d.field.Text())
-		if len([]rune(reason)) < minReason {
-			d.err = fmt.Sprintf("Give a reason of at least %d characters.", minReason)
-			return nil
+		reason := strings.TrimSpace(r.field.Text())
+		if r.required && len([]rune(reason)) < minReason {
+			r.err = fmt.Sprintf("Give a reason of at least %d characters.", minReason)
+			return m.abandon(r.d, "no reason given for going against the verdict")
 		}
+		d := r.d
+		if r.required {
+			d.Override = reason
+		}
+		if !d.Approve {
+			d.Reason = reason
+		}
+		it, ok := m.pending.Item(d.ActionID)
 		m.popDialog()
-		m.pushDialog(&confirmDialog{id: d.id, approve: d.approve, verdict: d.verdict, override: reason})
+		if !ok {
+			m.errLine = "The action is gone (decided elsewhere or expired): nothing was signed."
+			return m.abandon(d, "the action is gone")
+		}
+		m.pushDialog(newConfirmDialog(d, *it))
 		return nil
 	}
-	if d.field.Update(msg) {
-		d.err = ""
+	if r.field.Update(msg) {
+		r.err = ""
 	}
 	return nil
 }
 
-func (d *overrideDialog) lines(m *Model, w int) []string {
-	it, ok := m.pending.Item(d.id)
+func (r *reasonDialog) lines(m *Model, w int) []string {
+	it, ok := m.pending.Item(r.d.ActionID)
 	if !ok {
-		return []string{"This action is gone."}
+		return []string{"This action is no longer listed: nothing will be signed."}
 	}
 	st := m.ctx.Styles
-	lvl := level(it.Verdict)
-	out := []string{
-		st.Bad.Render(fmt.Sprintf("You are about to %s an action whose verdict is %s.", verb(d.approve), strings.ToUpper(lvl))),
-		"",
+	var out []string
+	if r.required {
+		lvl := level(it.Verdict)
+		out = append(out, st.Bad.Render(fmt.Sprintf("You are about to %s an action whose verdict is %s.", verb(r.d.Approve), strings.ToUpper(lvl))), "")
+	} else {
+		out = append(out, st.Title.Render(strings.ToUpper(verb(r.d.Approve))+" this action?"), "")
 	}
 	out = append(out, summary(m, it, w)...)
-	out = append(out, "", "Why? The reason is journaled with your decision:", "> "+d.field.View(w-2))
-	if d.err != "" {
-		out = append(out, st.Error.Render(d.err))
+	if r.required {
+		out = append(out, "", "Why? The reason is journaled with your decision:")
+	} else {
+		out = append(out, "", "Reason (optional, journaled with the rejection), then Enter:")
+	}
+	out = append(out, "> "+r.field.View(w-2))
+	if r.err != "" {
+		out = append(out, st.Error.Render(r.err))
 	}
 	return out
 }
 
 // passphraseDialog unlocks the key: masked input kept in bytes and wiped,
-// the KDF runs in a Cmd with a spinner, wrong passphrases back off.
+// the KDF runs in a Cmd with a spinner, wrong passphrases back off. A try
+// that is refused clears the field, so text typed during a back-off is
+// never glued onto the next try.
 type passphraseDialog struct {
-	field input.Field
-	busy  bool
-	spin  spinner.Model
-	err   string
-	then  *Decision // the decision to send once unlocked (nil: just unlock)
+	field   input.Field
+	busy    bool
+	spin    spinner.Model
+	err     string
+	ignored int       // keys typed while the passphrase was being checked
+	then    *Decision // the decision to send once unlocked (nil: just unlock)
 }
 
 func newPassphraseDialog(then *Decision) *passphraseDialog {
 	return &passphraseDialog{field: input.Field{Mask: true, Limit: 1024}, spin: spinner.New(spinner.WithSpinner(spinner.Line)), then: then}
 }
 
-func (d *passphraseDialog) hot() bool { return false }
+func (d *passphraseDialog) hot() bool           { return false }
+func (d *passphraseDialog) typing() bool        { return !d.busy }
+func (d *passphraseDialog) decision() *Decision { return d.then }
+func (d *passphraseDialog) wipe()               { d.field.Wipe() }
 
 func (d *passphraseDialog) help(m *Model) []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
@@ -235,9 +394,13 @@ func (d *passphraseDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		d.field.Wipe()
 		m.popDialog()
 		m.note("Cancelled: the key stays locked, nothing was signed.")
+		if d.then != nil {
+			return m.abandon(*d.then, "cancelled at the passphrase: the key stayed locked")
+		}
 		return nil
 	case tea.KeyEnter:
 		if d.busy {
+			d.ignored++
 			return nil
 		}
 		if d.field.Len() == 0 {
@@ -245,7 +408,8 @@ func (d *passphraseDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
-			d.err = "Too many wrong passphrases: wait " + waitText(wait) + "."
+			d.field.Wipe()
+			d.err = "Too many wrong passphrases: wait " + waitText(wait) + ", then type the passphrase again (what you typed was cleared)."
 			return nil
 		}
 		d.busy, d.err = true, ""
@@ -257,7 +421,13 @@ func (d *passphraseDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return unlockDoneMsg{err: err}
 		})
 	}
-	if !d.busy && d.field.Update(msg) {
+	if d.busy {
+		if textKey(msg) {
+			d.ignored++
+		}
+		return nil
+	}
+	if d.field.Update(msg) {
 		d.err = ""
 	}
 	return nil
@@ -274,7 +444,9 @@ func (d *passphraseDialog) lines(m *Model, w int) []string {
 	case d.busy:
 		out = append(out, d.spin.View()+" Deriving the key…")
 	case d.err != "":
-		out = append(out, st.Error.Render(d.err))
+		for _, l := range hardWrapWords(d.err, w) {
+			out = append(out, st.Error.Render(l))
+		}
 	default:
 		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
 			out = append(out, st.Warn.Render("Wait "+waitText(wait)+" before the next try."))
@@ -288,7 +460,10 @@ func (d *passphraseDialog) lines(m *Model, w int) []string {
 // quitDialog asks before quitting while a decision is in flight.
 type quitDialog struct{}
 
-func (quitDialog) hot() bool { return true }
+func (quitDialog) hot() bool           { return true }
+func (quitDialog) typing() bool        { return false }
+func (quitDialog) decision() *Decision { return nil }
+func (quitDialog) wipe()               {}
 
 func (quitDialog) help(m *Model) []key.Binding {
 	return []key.Binding{m.ctx.Keys.Confirm, m.ctx.Keys.Cancel}

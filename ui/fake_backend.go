@@ -33,6 +33,10 @@ type FakeBackend struct {
 	decisions   []Decision
 	selftestOK  bool
 	selftestWhy string
+	selftestRun bool // the self-test is still running
+	abandoned   []Abandoned
+	notified    []Notification
+	unlocks     int
 
 	// IdleLock and AbsoluteLock are the auto-lock limits (defaults 5 min, 8 h).
 	IdleLock, AbsoluteLock time.Duration
@@ -110,11 +114,50 @@ func (f *FakeBackend) Push(ev Event) {
 	f.events <- ev
 }
 
-// SetSelftest sets the self-test result the fake reports.
+// SetSelftest sets the self-test result the fake reports (and ends a
+// running self-test).
 func (f *FakeBackend) SetSelftest(ok bool, why string) {
 	f.mu.Lock()
-	f.selftestOK, f.selftestWhy = ok, why
+	f.selftestOK, f.selftestWhy, f.selftestRun = ok, why, false
 	f.mu.Unlock()
+}
+
+// SetSelftestRunning makes the fake report a self-test that has no result
+// yet, until SetSelftest.
+func (f *FakeBackend) SetSelftestRunning() {
+	f.mu.Lock()
+	f.selftestRun = true
+	f.mu.Unlock()
+}
+
+// Abandoned is one call of Abandon recorded by the fake.
+type Abandoned struct {
+	Decision Decision
+	Why      string
+}
+
+// Notification is one call of Notify recorded by the fake.
+type Notification struct{ Title, Body string }
+
+// Abandoned returns the abandoned decisions, in order.
+func (f *FakeBackend) Abandoned() []Abandoned {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Abandoned(nil), f.abandoned...)
+}
+
+// Notifications returns the desktop notifications asked for, in order.
+func (f *FakeBackend) Notifications() []Notification {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Notification(nil), f.notified...)
+}
+
+// Unlocks is how many times Unlock was called.
+func (f *FakeBackend) Unlocks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.unlocks
 }
 
 // Decisions returns the decisions Decide accepted for sending, in order.
@@ -138,8 +181,12 @@ func (f *FakeBackend) lockDeadline() time.Time {
 func (f *FakeBackend) expireLock() {
 	if !f.locked && !f.now().Before(f.lockDeadline()) {
 		f.locked = true
+		why := "idle"
+		if !f.unlockedAt.Add(f.AbsoluteLock).After(f.lastTouch.Add(f.IdleLock)) {
+			why = "auto-lock"
+		}
 		select {
-		case f.events <- LockChanged{Locked: true, Reason: "auto-lock"}:
+		case f.events <- LockChanged{Locked: true, Reason: why}:
 		default:
 		}
 	}
@@ -161,6 +208,9 @@ var ErrWrongPassphrase = errors.New("wrong passphrase")
 
 // Unlock implements Backend. It never keeps the passphrase.
 func (f *FakeBackend) Unlock(pass []byte) error {
+	f.mu.Lock()
+	f.unlocks++
+	f.mu.Unlock()
 	if wait := f.UnlockBackoff(); wait > 0 {
 		return fmt.Errorf("too many wrong passphrases: wait %s", wait.Round(time.Second))
 	}
@@ -241,14 +291,23 @@ func (f *FakeBackend) RawPayload(ctx context.Context, id string) ([]byte, error)
 func (f *FakeBackend) Selftest() (bool, bool, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return true, f.selftestOK, f.selftestWhy
+	return !f.selftestRun, f.selftestOK || f.selftestRun, f.selftestWhy
 }
 
-// Abandon implements Backend.
-func (f *FakeBackend) Abandon(d Decision, why string) error { return nil }
+// Abandon implements Backend: it records the call.
+func (f *FakeBackend) Abandon(d Decision, why string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.abandoned = append(f.abandoned, Abandoned{Decision: d, Why: why})
+	return nil
+}
 
-// Notify implements Backend.
-func (f *FakeBackend) Notify(title, body string) {}
+// Notify implements Backend: it records the call.
+func (f *FakeBackend) Notify(title, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notified = append(f.notified, Notification{Title: title, Body: body})
+}
 
 // Decide implements Backend: it refuses when locked or when the action is
 // unknown, no longer pending or expired, then waits DecideDelay and asks
@@ -261,7 +320,7 @@ func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		return Outcome{Result: ResultRefused, Err: "key is locked"}, errors.New("key is locked")
 	}
 	it, ok := f.items[d.ActionID]
-	if !ok || !it.Action.Pending(f.now()) {
+	if !ok || !pendingAt(it.Action, f.now()) {
 		f.mu.Unlock()
 		return Outcome{Result: ResultRefused, Err: "action is no longer pending"}, nil
 	}

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // countdown renders a duration as "1h02m", "12m03s" or "45s"; <= 0 is "expired".
@@ -85,6 +88,15 @@ func fitLeft(s string, w int) string {
 	return strings.Repeat(" ", w-sw) + s
 }
 
+// cut shortens plain s to at most w cells by cutting its middle; a
+// shorter s is returned as it is (not padded).
+func cut(s string, w int) string {
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	return middle(s, w)
+}
+
 // middle shortens plain s to w cells by cutting its middle ("0x12…cdef"),
 // which keeps both ends of an address visible.
 func middle(s string, w int) string {
@@ -100,30 +112,10 @@ func middle(s string, w int) string {
 	return ansi.Truncate(s, head, "") + "…" + ansi.TruncateLeft(s, sw-tail, "")
 }
 
-// clean makes text from the network safe to draw: control characters and
-// escape sequences are dropped so hostile payloads cannot drive the terminal.
-func clean(s string) string {
-	if s == "" {
-		return s
-	}
-	safe := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return s
-	}
-	s = ansi.Strip(s)
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
-}
+// clean makes one line of text from the network safe to draw: control,
+// bidi and zero-width characters become visible escapes (safetext.Line), so
+// hostile data can neither drive the terminal nor hide what is shown.
+func clean(s string) string { return safetext.Line(s) }
 
 // hardWrap cuts plain s into lines of at most w cells.
 func hardWrap(s string, w int) []string {
@@ -167,8 +159,11 @@ func waitText(d time.Duration) string {
 // amountCell renders an amount in w cells keeping the asset symbol: the
 // fraction may be cut ("0.0000…"), the whole part never is ("### ETH").
 func amountCell(tx *client.Transaction, w int) string {
-	num := client.FormatAmount(tx.Amount, tx.Asset.Decimals)
-	sym := clean(tx.Asset.Symbol)
+	if tx.Amount == "" {
+		return fitLeft("—", w)
+	}
+	num := clean(client.FormatAmount(tx.Amount, decimals(tx)))
+	sym := clean(symbol(tx))
 	nw := w - ansi.StringWidth(sym) - 1
 	if len(num) > nw {
 		whole, _, _ := strings.Cut(num, ".")
@@ -183,7 +178,158 @@ func amountCell(tx *client.Transaction, w int) string {
 
 // amountText is the amount of a transaction in whole units with its asset.
 func amountText(tx *client.Transaction) string {
-	return client.FormatAmount(tx.Amount, tx.Asset.Decimals) + " " + clean(tx.Asset.Symbol)
+	if tx.Amount == "" {
+		return "not in the payload"
+	}
+	return strings.TrimSpace(clean(client.FormatAmount(tx.Amount, decimals(tx))) + " " + clean(symbol(tx)))
+}
+
+// symbol is the asset symbol of a transaction ("" when not given).
+func symbol(tx *client.Transaction) string {
+	if tx.Asset == nil {
+		return ""
+	}
+	return tx.Asset.Symbol
+}
+
+// decimals is the asset's decimals (0 when not given).
+func decimals(tx *client.Transaction) int {
+	if tx.Asset == nil {
+		return 0
+	}
+	return tx.Asset.Decimals
+}
+
+// netLabel names a network for display: its name, else its chain ID.
+func netLabel(n *client.Network) string {
+	switch {
+	case n == nil:
+		return "?"
+	case n.Name != "":
+		return clean(n.Name)
+	case n.ChainID != "":
+		return "chain " + clean(n.ChainID)
+	}
+	return "?"
+}
+
+// destination is the destination of an action ("" when it has none).
+func destination(a *client.Action) string {
+	if p := a.Payload; p != nil && p.Transaction != nil {
+		return p.Transaction.To
+	}
+	return ""
+}
+
+// pendingAt reports whether an action may still be decided at now: it is
+// pending and has not expired. An unknown expiry is not an expiry: the
+// re-read before signing confirms the status.
+func pendingAt(a *client.Action, now time.Time) bool {
+	return a.Status == client.StatusPending && (!a.ExpiryKnown() || now.Before(a.Expires))
+}
+
+// expiresText is when an action expires, relative to now.
+func expiresText(a *client.Action, now time.Time) string {
+	if !a.ExpiryKnown() {
+		return "expiry unknown"
+	}
+	d := a.Expires.Sub(now)
+	if d <= 0 {
+		return "expired"
+	}
+	return "in " + countdown(d)
+}
+
+// messageSHA256 is the hex SHA-256 of the message to sign ("" when none).
+func messageSHA256(a *client.Action) string {
+	if len(a.Messages) == 0 || len(a.Messages[0]) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(a.Messages[0])
+	return hex.EncodeToString(sum[:])
+}
+
+// lastChars is the last n characters of s (all of s when shorter).
+func lastChars(s string, n int) string {
+	r := []rune(s)
+	return string(r[max(0, len(r)-n):])
+}
+
+// bindingText says how the message to sign relates to the details shown;
+// bad is set when the action must not be signed.
+func bindingText(b client.Binding) (text string, bad bool) {
+	switch b {
+	case client.BindingBound:
+		return "✓ message checked against these details", false
+	case client.BindingMismatch:
+		return "✗ the message does not match these details: it will not be signed", true
+	}
+	return "the message is a digest qapprove cannot check against these details", false
+}
+
+// policyText is the policy of a payload in one line: its name, the
+// threshold unless the name already says it, and the approvals so far.
+func policyText(p *client.Payload) string {
+	name := p.PolicyName
+	if name == "" && p.Policy != nil {
+		name = p.Policy.Name
+	}
+	out := clean(name)
+	if out == "" {
+		out = "(unnamed)"
+	}
+	pol := p.Policy
+	if pol == nil || pol.Threshold == 0 {
+		return out
+	}
+	n := len(pol.Members)
+	said := false
+	for _, f := range []string{"%d of %d", "%d-of-%d", "%d/%d"} {
+		if strings.Contains(strings.ToLower(name), fmt.Sprintf(f, pol.Threshold, n)) {
+			said = true
+		}
+	}
+	if !said {
+		out += fmt.Sprintf(" · needs %d of %d", pol.Threshold, n)
+	}
+	return out + fmt.Sprintf(" · %d approved so far", p.Approvals)
+}
+
+// decidingRule is the rule that drove a verdict: the first that fired
+// with the verdict's level (nil when none did).
+func decidingRule(v Verdict) *RuleHit {
+	lvl := level(v)
+	for i := range v.Rules {
+		if v.Rules[i].Verdict == lvl {
+			return &v.Rules[i]
+		}
+	}
+	return nil
+}
+
+// ago says how long ago t was, coarsely ("just now", "3 min ago", "2 h ago").
+func ago(t, now time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// asOf says how old data is: "as of 14:02, 3 min ago" (with the date when
+// not today).
+func asOf(t, now time.Time) string {
+	t = t.In(now.Location())
+	stamp := t.Format("15:04")
+	if y, m, d := t.Date(); y != now.Year() || m != now.Month() || d != now.Day() {
+		stamp = t.Format("Jan 2 15:04")
+	}
+	return "as of " + stamp + ", " + ago(t, now)
 }
 
 // level returns the verdict level to show ("" counts as review).
@@ -205,6 +351,9 @@ func hygiene(it *Item) []string {
 		return out
 	}
 	p := a.Payload.Policy
+	if p == nil {
+		return out
+	}
 	n := len(p.Members)
 	var w string
 	switch {

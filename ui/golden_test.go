@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
@@ -21,6 +22,7 @@ type goldenState struct {
 	unlocked bool
 	steps    func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend)
 	wait     string
+	mod      func(its []Item) []Item // changes the sample items first
 }
 
 func sendKeys(tm *teatest.TestModel, ks ...string) {
@@ -68,6 +70,42 @@ var goldenStates = []goldenState{
 	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
 		sendKeys(tm, "?")
 	}},
+	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []Item) []Item {
+		its[0].Verdict.StrongConfirm = "amount above the profile's limit of 1 ETH"
+		return its
+	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "a", "y")
+		waitFrame(t, m, tm, "Strong confirmation")
+		c.Advance(time.Second)
+		tm.Type("0002")
+		sendKeys(tm, "enter")
+	}},
+	{name: "reject", items: 30, unlocked: true, wait: "act-7█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "j", "r")
+		waitFrame(t, m, tm, "Reason (optional")
+		c.Advance(time.Second)
+		tm.Type("duplicate of act-7")
+	}},
+	{name: "minimal", wait: "chain 1", unlocked: true, mod: func([]Item) []Item {
+		raw := `{"policyName":"Ops","externalExtension":{"network":{"chainID":1}},"extra":{"deep":[1,2]}}`
+		a := &client.Action{
+			ID: "act-5f1c2e", Type: client.TypeTransaction, Status: client.StatusPending, Messages: [][]byte{make([]byte, 32)},
+			Payload: &client.Payload{PolicyName: "Ops", Transaction: &client.Transaction{Network: &client.Network{ChainID: "1"}}},
+			Detail:  &client.ActionDetail{PayloadErr: "not understood: unknown field extra", RawPayload: []byte(raw)},
+		}
+		return []Item{{Action: a, Verdict: Verdict{Level: VerdictReview}}}
+	}},
+	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		b.SetSelftestRunning()
+		b.Push(Conn{State: ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
+		waitFrame(t, m, tm, "checking…")
+	}},
+	{name: "expired", items: 30, unlocked: true, wait: "This action expired", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+		sendKeys(tm, "a")
+		waitFrame(t, m, tm, "Press y")
+		b.IdleLock = time.Hour
+		c.Advance(91 * time.Second)
+	}},
 }
 
 // TestGolden drives the real program (teatest, fixed size, ASCII colour
@@ -79,11 +117,15 @@ func TestGolden(t *testing.T) {
 		for _, gs := range goldenStates {
 			t.Run(fmt.Sprintf("%s_%dx%d", gs.name, size[0], size[1]), func(t *testing.T) {
 				c := newClock()
+				items := SampleItems(gs.items, base)
+				if gs.mod != nil {
+					items = gs.mod(items)
+				}
 				b := NewFakeBackend(FakeOptions{
-					Info:       Info{Profile: "default", Workspace: "ws-7f3a", KeystoreWarning: "file keystore"},
+					Info:       Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
 					Now:        c.Now,
 					Passphrase: "correct horse",
-					Items:      SampleItems(gs.items, base),
+					Items:      items,
 					Unlocked:   gs.unlocked,
 				})
 				m := New(b, Options{Now: c.Now})

@@ -41,6 +41,7 @@ type fixture struct {
 	clock *testClock
 	b     *FakeBackend
 	m     *Model
+	msgs  []tea.Msg // every message the model's commands returned
 }
 
 func newFixture(t *testing.T, items []Item, unlocked bool) *fixture {
@@ -92,6 +93,9 @@ func (f *fixture) run(cmd tea.Cmd) {
 	case <-time.After(200 * time.Millisecond):
 		return // a timer or the event wait: not run in model tests
 	}
+	if msg != nil {
+		f.msgs = append(f.msgs, msg)
+	}
 	switch msg := msg.(type) {
 	case nil, spinner.TickMsg, tickMsg, filterTickMsg:
 	case tea.BatchMsg:
@@ -131,6 +135,25 @@ func (f *fixture) mustNotShow(s string) {
 	if strings.Contains(f.screen(), s) {
 		f.t.Fatalf("screen shows %q but should not:\n%s", s, f.screen())
 	}
+}
+
+// saw reports whether a command of the model returned msg.
+func (f *fixture) saw(msg tea.Msg) bool {
+	for _, m := range f.msgs {
+		if m == msg {
+			return true
+		}
+	}
+	return false
+}
+
+// abandonedWhy is what the backend was told about abandoned decisions.
+func (f *fixture) abandonedWhy() []string {
+	var out []string
+	for _, a := range f.b.Abandoned() {
+		out = append(out, a.Why)
+	}
+	return out
 }
 
 // afterGrace moves the clock past a dialog's grace period.

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 	"github.com/qapprove/qapprove/ui/keys"
 	"github.com/qapprove/qapprove/ui/styles"
@@ -54,9 +55,10 @@ type Model struct {
 	active  int
 	pending *PendingScreen
 
-	dialogs  []openDialog
-	showHelp bool
-	help     help.Model
+	dialogs    []openDialog
+	showHelp   bool
+	helpScroll int // first line of the `?` help shown
+	help       help.Model
 
 	width, height int
 
@@ -71,7 +73,12 @@ type Model struct {
 	feedClosed  bool
 	selftestOK  bool
 	selftestWhy string
-	initCmd     tea.Cmd
+	// selftestDone is false while the self-test still runs: the header
+	// says "checking…" and signing waits.
+	selftestDone bool
+	lockWhy      string    // why the key locked by itself; shown until the next key
+	lastInput    time.Time // the last key press (for "idle for 5 min")
+	initCmd      tea.Cmd
 
 	frameMu sync.Mutex // guards frame
 	frame   string     // the last rendered frame (for tests)
@@ -83,6 +90,7 @@ type (
 	feedClosedMsg   struct{}
 	tickMsg         struct{}
 	unlockDoneMsg   struct{ err error }
+	abandonDoneMsg  struct{ err error }
 	decisionDoneMsg struct {
 		d   Decision
 		out Outcome
@@ -117,8 +125,9 @@ func New(b Backend, opts Options) *Model {
 		m.initCmd = m.pending.load(opts.InitialItems, true)
 	}
 	m.locked, m.lockUntil = b.Locked()
-	_, m.selftestOK, m.selftestWhy = b.Selftest()
+	m.selftestDone, m.selftestOK, m.selftestWhy = b.Selftest()
 	m.conn = Conn{State: ConnOffline}
+	m.lastInput = opts.Now()
 	return m
 }
 
@@ -193,6 +202,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case decisionDoneMsg:
 		m.onDecided(msg)
 		return m, nil
+	case abandonDoneMsg:
+		if msg.err != nil {
+			m.errLine = "The journal did not record the abandoned decision: " + clean(msg.err.Error())
+		}
+		return m, nil
+	case NoteMsg:
+		if msg.Err {
+			m.errLine = clean(msg.Text)
+		} else {
+			m.note(clean(msg.Text))
+		}
+		return m, nil
 	case spinner.TickMsg:
 		if d, ok := m.topDialog().(*passphraseDialog); ok && d.busy {
 			var cmd tea.Cmd
@@ -227,7 +248,9 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 func (m *Model) handleEvent(ev Event) tea.Cmd {
 	switch e := ev.(type) {
 	case ActionsLoaded:
-		return m.pending.load(e.Items, false)
+		cmd := m.pending.load(e.Items, false)
+		m.checkDialogs()
+		return cmd
 	case ActionUpserted:
 		m.pending.upsert(e.Item)
 	case ActionRemoved:
@@ -237,13 +260,22 @@ func (m *Model) handleEvent(ev Event) tea.Cmd {
 				why = "expired"
 			}
 			m.note(fmt.Sprintf("%s dropped out: %s.", clean(e.ID), why))
+			m.markGone(e.ID, why)
 		}
 	case Conn:
+		prev := m.conn
 		m.conn = e
+		if e.State != ConnLive && e.Reason != "" && (prev.State != e.State || prev.Reason != e.Reason) {
+			text := "Connection " + e.State + ": " + clean(e.Reason)
+			if !e.AsOf.IsZero() {
+				text += " · showing data " + asOf(e.AsOf, m.ctx.Now())
+			}
+			m.note(text + ".")
+		}
 	case LockChanged:
 		m.locked, m.lockUntil = m.ctx.Backend.Locked()
-		if e.Locked && e.Reason != "" && e.Reason != "operator" {
-			m.note("Key locked (" + clean(e.Reason) + ").")
+		if e.Locked && e.Reason != "" && e.Reason != "operator" && e.Reason != "exit" {
+			m.lockWhy = lockReasonText(e.Reason, m.ctx.Now().Sub(m.lastInput))
 		}
 	case Notice:
 		m.note(clean(e.Text))
@@ -251,14 +283,113 @@ func (m *Model) handleEvent(ev Event) tea.Cmd {
 	return nil
 }
 
+// lockReasonText says why the key locked by itself, for the status line.
+func lockReasonText(reason string, idle time.Duration) string {
+	switch {
+	case strings.HasPrefix(reason, "idle"):
+		if idle >= time.Minute {
+			return fmt.Sprintf("Locked: idle for %d min.", int(idle.Minutes()))
+		}
+		return "Locked: idle."
+	case reason == "auto-lock" || strings.HasPrefix(reason, "absolute"):
+		return "Locked: the longest time a key stays unlocked was reached (absolute limit)."
+	case reason == "signal" || strings.HasPrefix(reason, "SIG"):
+		return "Locked: the process received a signal (" + clean(reason) + ")."
+	}
+	return "Locked: " + clean(reason) + "."
+}
+
 func (m *Model) onTick() tea.Cmd {
 	now := m.ctx.Now()
 	m.locked, m.lockUntil = m.ctx.Backend.Locked()
-	_, m.selftestOK, m.selftestWhy = m.ctx.Backend.Selftest()
-	if n := m.pending.expire(now); n > 0 {
-		m.note(fmt.Sprintf("%d expired action(s) dropped out.", n))
+	m.selftestDone, m.selftestOK, m.selftestWhy = m.ctx.Backend.Selftest()
+	gone, soon := m.pending.expire(now, m.info.ExpiryWarning)
+	var notes []string
+	if len(gone) > 0 {
+		notes = append(notes, fmt.Sprintf("%d expired action(s) dropped out.", len(gone)))
+		for _, r := range gone {
+			m.markGone(r.action.ID, "expired")
+		}
 	}
-	return m.broadcast(TickMsg{Now: now})
+	cmds := []tea.Cmd{m.broadcast(TickMsg{Now: now})}
+	alert := false
+	if ids, n := m.pending.takeArrivals(); n > 0 {
+		title, body := arrivalText(m.pending, ids, n)
+		notes = append(notes, body)
+		cmds = append(cmds, m.notify(title, body))
+		alert = true
+	}
+	if len(soon) > 0 {
+		title, body := soonText(soon, now, m.info.ExpiryWarning)
+		notes = append(notes, body)
+		cmds = append(cmds, m.notify(title, body))
+		alert = true
+	}
+	if len(notes) > 0 {
+		m.note(strings.Join(notes, "  "))
+	}
+	if alert && m.info.Bell {
+		cmds = append(cmds, tea.Raw("\a")) // the terminal bell, through the renderer
+	}
+	return tea.Batch(cmds...)
+}
+
+// notify asks the backend for a desktop notification from a command; the
+// texts hold only action IDs, amounts and networks, made safe.
+func (m *Model) notify(title, body string) tea.Cmd {
+	b := m.ctx.Backend
+	title, body = clean(title), clean(body)
+	return func() tea.Msg {
+		b.Notify(title, body)
+		return nil
+	}
+}
+
+// shortAction names an action for a notice: ID, amount and network.
+func shortAction(p *PendingScreen, id string) string {
+	s := cut(clean(id), 32)
+	it, ok := p.Item(id)
+	if !ok || it.Action.Payload == nil || it.Action.Payload.Transaction == nil {
+		return s
+	}
+	tx := it.Action.Payload.Transaction
+	if tx.Amount == "" {
+		return s + " (" + netLabel(tx.Network) + ")"
+	}
+	return s + " (" + cut(amountText(tx), 30) + ", " + netLabel(tx.Network) + ")"
+}
+
+// arrivalText is the notice of new actions: its title and one line.
+func arrivalText(p *PendingScreen, ids []string, n int) (title, body string) {
+	if n == 1 && len(ids) == 1 {
+		return "qapprove: new action", "New action " + shortAction(p, ids[0]) + "."
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = cut(clean(id), 32)
+	}
+	more := ""
+	if n > len(ids) {
+		more = ", …"
+	}
+	return "qapprove: new actions", fmt.Sprintf("%d new actions: %s%s.", n, strings.Join(names, ", "), more)
+}
+
+// soonText is the notice of actions about to expire.
+func soonText(soon []*row, now time.Time, within time.Duration) (title, body string) {
+	if len(soon) == 1 {
+		a := soon[0].action
+		return "qapprove: action about to expire", fmt.Sprintf("%s expires %s.", cut(clean(a.ID), 32), expiresText(a, now))
+	}
+	var names []string
+	for _, r := range soon[:min(len(soon), maxArrivals)] {
+		names = append(names, cut(clean(r.action.ID), 32))
+	}
+	more := ""
+	if len(soon) > maxArrivals {
+		more = ", …"
+	}
+	return "qapprove: actions about to expire", fmt.Sprintf("%d actions expire within %s: %s%s.", len(soon), countdown(within), strings.Join(names, ", "), more)
 }
 
 func (m *Model) note(s string) {
@@ -279,30 +410,77 @@ func (m *Model) pushDialog(d dialog) {
 
 func (m *Model) popDialog() {
 	if n := len(m.dialogs); n > 0 {
-		if p, ok := m.dialogs[n-1].d.(*passphraseDialog); ok {
-			p.field.Wipe()
-		}
+		m.dialogs[n-1].d.wipe()
 		m.dialogs[n-1] = openDialog{}
 		m.dialogs = m.dialogs[:n-1]
 	}
 }
 
+// markGone records on the open dialogs about action id that it went away
+// (why: "expired", "decided elsewhere", …): they then say so and only close.
+func (m *Model) markGone(id, why string) {
+	for i := range m.dialogs {
+		if d := m.dialogs[i].d.decision(); d != nil && d.ActionID == id && m.dialogs[i].gone == "" {
+			m.dialogs[i].gone = why
+		}
+	}
+}
+
+// checkDialogs marks the dialogs whose action is no longer held.
+func (m *Model) checkDialogs() {
+	for i := range m.dialogs {
+		if d := m.dialogs[i].d.decision(); d != nil && m.dialogs[i].gone == "" {
+			if _, ok := m.pending.rows.byID[d.ActionID]; !ok {
+				m.dialogs[i].gone = "no longer pending"
+			}
+		}
+	}
+}
+
+// abandon journals a decision that was started and not completed.
+func (m *Model) abandon(d Decision, why string) tea.Cmd {
+	b := m.ctx.Backend
+	return func() tea.Msg { return abandonDoneMsg{err: b.Abandon(d, why)} }
+}
+
+// cancel closes the top dialog about d and journals the attempt.
+func (m *Model) cancel(d Decision, why, note string) tea.Cmd {
+	m.popDialog()
+	m.note(note)
+	return m.abandon(d, why)
+}
+
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	m.ctx.Backend.Touch()
-	m.errLine = ""
+	m.locked, m.lockUntil = m.ctx.Backend.Locked() // the idle timer restarted
+	m.errLine, m.lockWhy = "", ""
+	m.lastInput = m.ctx.Now()
 	k := m.ctx.Keys
 	if msg.String() == "ctrl+c" {
 		return m.askQuit()
 	}
 	if n := len(m.dialogs); n > 0 {
-		if m.dialogs[n-1].inGrace(m.ctx.Now()) {
+		o := &m.dialogs[n-1]
+		if o.gone != "" {
+			return m.goneKey(o, msg)
+		}
+		if o.swallow(m.ctx.Now(), msg) {
 			return nil
 		}
-		return m.dialogs[n-1].d.key(m, msg)
+		return o.d.key(m, msg)
 	}
 	if m.showHelp {
-		if key.Matches(msg, k.Help) || msg.Key().Code == tea.KeyEscape || key.Matches(msg, k.Quit) {
+		switch {
+		case key.Matches(msg, k.Help) || msg.Key().Code == tea.KeyEscape || key.Matches(msg, k.Quit):
 			m.showHelp = false
+		case key.Matches(msg, k.Down):
+			m.helpScroll++
+		case key.Matches(msg, k.Up):
+			m.helpScroll = max(0, m.helpScroll-1)
+		case key.Matches(msg, k.PageDown):
+			m.helpScroll += max(1, m.height-4)
+		case key.Matches(msg, k.PageUp):
+			m.helpScroll = max(0, m.helpScroll-max(1, m.height-4))
 		}
 		return nil
 	}
@@ -312,7 +490,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, k.Quit):
 			return m.askQuit()
 		case key.Matches(msg, k.Help):
-			m.showHelp = true
+			m.showHelp, m.helpScroll = true, 0
 			return nil
 		case key.Matches(msg, k.Unlock):
 			if locked, _ := m.ctx.Backend.Locked(); locked {
@@ -335,16 +513,30 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.layout()
 			return nil
 		case m.active == 0 && key.Matches(msg, k.Approve):
-			m.startDecision(true)
-			return nil
+			return m.startDecision(true)
 		case m.active == 0 && key.Matches(msg, k.Reject):
-			m.startDecision(false)
-			return nil
+			return m.startDecision(false)
 		}
 	}
 	var cmd tea.Cmd
 	m.screens[m.active], cmd = scr.Update(msg)
 	return cmd
+}
+
+// goneKey handles a key in a dialog whose action went away: only esc (or
+// n) closes it, and the attempt is journaled.
+func (m *Model) goneKey(o *openDialog, msg tea.KeyPressMsg) tea.Cmd {
+	if !key.Matches(msg, m.ctx.Keys.Cancel) {
+		return nil
+	}
+	why := o.gone
+	d := o.d.decision()
+	m.popDialog()
+	m.note("Nothing was signed: the action " + why + ".")
+	if d == nil {
+		return nil
+	}
+	return m.abandon(*d, "the action "+why+" before the decision was confirmed")
 }
 
 // askQuit quits, or asks first when a decision is in flight.
@@ -370,7 +562,11 @@ func (m *Model) quit() tea.Cmd {
 
 // checkSignable says why an action must not be signed now ("" if it may).
 func (m *Model) checkSignable(r *row) string {
-	if _, ok, why := m.ctx.Backend.Selftest(); !ok {
+	done, ok, why := m.ctx.Backend.Selftest()
+	switch {
+	case !done:
+		return "Signing waits: the self-test is still running. Try again in a moment."
+	case !ok:
 		return "Signing is disabled: the crypto self-test failed (" + clean(why) + ")."
 	}
 	it := r.item()
@@ -379,51 +575,59 @@ func (m *Model) checkSignable(r *row) string {
 		return "A decision for this action is already being sent."
 	case it.Decided != "":
 		return "This action was already " + it.Decided + "."
-	case !it.Action.Pending(m.ctx.Now()):
+	case !pendingAt(it.Action, m.ctx.Now()):
 		return "This action expired or is no longer pending: it will not be signed."
 	case len(it.Action.Messages) == 0 || len(it.Action.Messages[0]) == 0:
 		return "This action has no message to sign."
+	case it.Action.Binding == client.BindingMismatch:
+		return "The message to sign does not match the details shown: it will not be signed."
 	}
 	return ""
 }
 
-// startDecision opens the override or confirmation dialog for the selected action.
-func (m *Model) startDecision(approve bool) {
+// startDecision opens the dialogs of a decision on the selected action:
+// a reason first for a reject or against the verdict, then the
+// confirmation. A refusal is journaled as an abandoned decision.
+func (m *Model) startDecision(approve bool) tea.Cmd {
 	r := m.pending.selected()
 	if r == nil {
 		m.errLine = "Nothing to " + verb(approve) + "."
-		return
-	}
-	if why := m.checkSignable(r); why != "" {
-		m.errLine = why
-		return
+		return nil
 	}
 	lvl := level(*r.verdict)
-	against := (approve && lvl != VerdictApprove) || (!approve && lvl == VerdictApprove)
-	id := r.action.ID
-	if against {
-		m.pushDialog(&overrideDialog{id: id, approve: approve, verdict: lvl, field: input.Field{Limit: 500}})
-		return
+	d := Decision{ActionID: r.action.ID, Approve: approve, Verdict: lvl, MessageSHA256: messageSHA256(r.action), Confirmation: ConfirmKey}
+	if why := m.checkSignable(r); why != "" {
+		m.errLine = why
+		return m.abandon(d, "refused: "+why)
 	}
-	m.pushDialog(&confirmDialog{id: id, approve: approve, verdict: lvl})
+	against := (approve && lvl != VerdictApprove) || (!approve && lvl == VerdictApprove)
+	if against || !approve {
+		m.pushDialog(&reasonDialog{d: d, required: against, field: input.Field{Limit: 500}})
+		return nil
+	}
+	m.pushDialog(newConfirmDialog(d, r.item()))
+	return nil
 }
 
 // proceed sends a confirmed decision: it checks again that the action is
-// still pending and unchanged, asks for the passphrase when locked, then
-// calls Decide in a Cmd.
+// still pending and unchanged (verdict and message), asks for the
+// passphrase when locked, then calls Decide in a Cmd.
 func (m *Model) proceed(d Decision) tea.Cmd {
 	r, ok := m.pending.rows.byID[d.ActionID]
-	if !ok {
-		m.errLine = "The action is gone (decided elsewhere or expired): nothing was signed."
-		return nil
+	why := ""
+	switch {
+	case !ok:
+		why = "The action is gone (decided elsewhere or expired): nothing was signed."
+	case m.checkSignable(r) != "":
+		why = m.checkSignable(r)
+	case level(*r.verdict) != d.Verdict:
+		why = "The verdict changed while you were deciding: look again. Nothing was signed."
+	case messageSHA256(r.action) != d.MessageSHA256:
+		why = "The message to sign changed while you were deciding: look again. Nothing was signed."
 	}
-	if why := m.checkSignable(r); why != "" {
+	if why != "" {
 		m.errLine = why
-		return nil
-	}
-	if level(*r.verdict) != d.Verdict {
-		m.errLine = "The verdict changed while you were deciding: look again. Nothing was signed."
-		return nil
+		return m.abandon(d, "refused: "+why)
 	}
 	if locked, _ := m.ctx.Backend.Locked(); locked {
 		m.locked = true
@@ -447,10 +651,15 @@ func (m *Model) onUnlocked(err error) tea.Cmd {
 	}
 	d.busy = false
 	if err != nil {
+		d.field.Wipe()
 		d.err = clean(err.Error())
 		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
 			d.err += " — wait " + waitText(wait) + " before the next try."
 		}
+		if d.ignored > 0 {
+			d.err += fmt.Sprintf(" %s typed while checking ignored: type the passphrase again.", keysText(d.ignored))
+		}
+		d.ignored = 0
 		return nil
 	}
 	then := d.then
@@ -544,53 +753,162 @@ func (m *Model) Render() string {
 	parts = append(parts, body, m.footer(w))
 	screen := strings.Join(parts, "\n")
 	if n := len(m.dialogs); n > 0 {
-		screen = m.drawDialog(screen, m.dialogs[n-1].d, w, h)
+		screen = m.drawDialog(screen, m.dialogs[n-1], w, h)
 	}
 	return screen
 }
 
+// hpart is one part of the header: its forms from the longest to the
+// shortest; the header shortens parts in a fixed order until it fits.
+type hpart struct {
+	forms []string
+	at    int
+}
+
+func (p *hpart) text() string { return p.forms[p.at] }
+
+// shorten moves to the next shorter form and reports whether there was one.
+func (p *hpart) shorten() bool {
+	if p.at+1 >= len(p.forms) {
+		return false
+	}
+	p.at++
+	return true
+}
+
+// Header parts, in the order they are drawn.
+const (
+	hpLeft = iota
+	hpSelftest
+	hpWarning
+	hpConn
+	hpKeystore
+	hpLock
+	numHParts
+)
+
+// headerCuts is the order in which parts give way: the profile first,
+// the lock state never.
+var headerCuts = []int{hpLeft, hpLeft, hpWarning, hpConn, hpSelftest, hpKeystore, hpConn, hpConn, hpConn, hpSelftest, hpConn}
+
 func (m *Model) header(w int) string {
-	st := m.ctx.Styles
 	now := m.ctx.Now()
+	var parts [numHParts]hpart
 	left := " qapprove · " + clean(m.info.Profile)
 	if m.info.Workspace != "" {
 		left += " · ws " + clean(m.info.Workspace)
 	}
-	var conn string
-	switch m.conn.State {
+	parts[hpLeft].forms = []string{left, " qapprove", ""}
+	switch {
+	case !m.selftestDone:
+		parts[hpSelftest].forms = []string{"self-test: checking…", "checking…", "…"}
+	case !m.selftestOK:
+		parts[hpSelftest].forms = []string{"✗ SELF-TEST FAILED", "✗ SELF-TEST", "✗"}
+	}
+	if m.info.KeystoreWarning != "" {
+		parts[hpWarning].forms = []string{"⚠ " + clean(m.info.KeystoreWarning), "⚠"}
+	}
+	parts[hpConn].forms = m.connForms(now)
+	if ks := m.info.Keystore; ks != "" {
+		parts[hpKeystore].forms = []string{"keystore: " + clean(ks), clean(ks)}
+	}
+	parts[hpLock].forms = []string{m.lockText(now, w)}
+	l, r := joinHeader(parts[:])
+	for _, i := range headerCuts {
+		if ansi.StringWidth(l)+ansi.StringWidth(r) <= w {
+			break
+		}
+		if parts[i].forms != nil && parts[i].shorten() {
+			l, r = joinHeader(parts[:])
+		}
+	}
+	// Whatever is still too wide is cut from the left: the lock state on
+	// the right is never cut.
+	rw := ansi.StringWidth(r)
+	if rw > w {
+		r, rw = ansi.TruncateLeft(r, rw-w, ""), w
+	}
+	return m.ctx.Styles.Header.Render(fit(l, w-rw) + r)
+}
+
+// joinHeader is the header's left part and its right part: the others,
+// separated by " │ ", with one space before and after.
+func joinHeader(parts []hpart) (left, right string) {
+	var rs []string
+	for _, p := range parts[1:] {
+		if p.forms != nil && p.text() != "" {
+			rs = append(rs, p.text())
+		}
+	}
+	if parts[0].forms != nil {
+		left = parts[0].text()
+	}
+	return left, " " + strings.Join(rs, " │ ") + " "
+}
+
+// connForms is the connection part of the header: the state, and while
+// not live why and how old the data is; a feed-only API says so.
+func (m *Model) connForms(now time.Time) []string {
+	c := m.conn
+	var state string
+	switch c.State {
 	case ConnLive:
-		conn = "● live"
+		state = "● live"
 	case ConnReconnecting:
-		conn = "◌ reconnecting"
-		if !m.conn.RetryAt.IsZero() {
-			conn += " in " + countdown(max(m.conn.RetryAt.Sub(now), time.Second))
+		state = "◌ reconnecting"
+		if !c.RetryAt.IsZero() {
+			state += " in " + countdown(max(c.RetryAt.Sub(now), time.Second))
 		}
 	default:
-		conn = "○ offline"
+		state = "○ offline"
 	}
-	lock := "■ LOCKED"
-	if !m.locked {
-		lock = "□ unlocked"
-		if !m.lockUntil.IsZero() {
-			lock += " " + countdown(m.lockUntil.Sub(now))
-			if w >= 100 {
-				lock += " left"
-			}
+	sym := []rune(state)[0:1]
+	if c.State == ConnLive {
+		if c.FeedOnly {
+			return []string{state + " · from the feed (no list endpoint)", state + " · feed only", state + " · feed only", state, state, string(sym)}
+		}
+		return []string{state, state, state, state, state, string(sym)}
+	}
+	reason, short := clean(c.Reason), cut(clean(c.Reason), 24)
+	age, shortAge := "", ""
+	if !c.AsOf.IsZero() {
+		age = asOf(c.AsOf, now)
+		shortAge = strings.SplitN(age, ",", 2)[0]
+	}
+	return []string{
+		joinNonEmpty(" · ", state, reason, age),
+		joinNonEmpty(" · ", state, short, age),
+		joinNonEmpty(" · ", state, short, shortAge),
+		joinNonEmpty(" · ", state, short),
+		state,
+		string(sym),
+	}
+}
+
+// joinNonEmpty joins the parts that are not empty.
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
 		}
 	}
-	right := conn + " │ " + lock + " "
-	if m.info.KeystoreWarning != "" {
-		right = "⚠ " + clean(m.info.KeystoreWarning) + " │ " + right
+	return strings.Join(out, sep)
+}
+
+// lockText is the lock state, never cut: "■ LOCKED" or the countdown.
+func (m *Model) lockText(now time.Time, w int) string {
+	if m.locked {
+		return "■ LOCKED"
 	}
-	if !m.selftestOK {
-		right = "✗ SELF-TEST FAILED │ " + right
+	lock := "□ unlocked"
+	if !m.lockUntil.IsZero() {
+		lock += " " + countdown(m.lockUntil.Sub(now))
+		if w >= 100 {
+			lock += " left"
+		}
 	}
-	// The state on the right is the truth the operator relies on: it is
-	// never cut; the profile and workspace on the left give way.
-	rw := ansi.StringWidth(right)
-	left = fit(left, max(0, w-rw-1))
-	line := left + " " + right
-	return st.Header.Render(fit(line, w))
+	return lock
 }
 
 func (m *Model) tabs(w int) string {
@@ -608,9 +926,9 @@ func (m *Model) tabs(w int) string {
 
 func (m *Model) globalHelp() []key.Binding {
 	k := m.ctx.Keys
-	out := []key.Binding{k.Help, k.Lock, k.Quit}
+	out := []key.Binding{k.Lock, k.Quit}
 	if m.locked {
-		out = []key.Binding{k.Help, k.Unlock, k.Quit}
+		out = []key.Binding{k.Unlock, k.Quit}
 	}
 	if len(m.screens) > 1 {
 		out = append(out, k.NextTab)
@@ -624,22 +942,44 @@ func (m *Model) footer(w int) string {
 		return fit(st.Error.Render("✗ "+m.errLine), w)
 	}
 	if n := len(m.dialogs); n > 0 {
-		return fit(m.help.ShortHelpView(m.dialogs[n-1].d.help(m)), w)
+		o := m.dialogs[n-1]
+		if o.gone != "" {
+			return fit(m.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "close"))}), w)
+		}
+		return fit(m.help.ShortHelpView(o.d.help(m)), w)
 	}
 	if m.noteText != "" && m.ctx.Now().Before(m.noteUntil) {
 		return fit(st.Note.Render("• "+m.noteText), w)
 	}
+	if m.lockWhy != "" {
+		return fit(st.Warn.Render("■ "+m.lockWhy), w)
+	}
 	var b []key.Binding
 	if m.showHelp {
-		b = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("?/esc", "close help"))}
+		b = []key.Binding{key.NewBinding(key.WithKeys("?"), key.WithHelp("?/esc", "close help")), key.NewBinding(key.WithKeys("j", "k"), key.WithHelp("j/k", "scroll"))}
 	} else {
 		scr := m.screens[m.active]
 		b = scr.ShortHelp()
 		if !scr.Capturing() {
-			b = append(b, m.globalHelp()...)
+			// `?` comes first: on a narrow terminal the rest is cut.
+			b = append(append([]key.Binding{m.ctx.Keys.Help}, b...), m.globalHelp()...)
 		}
 	}
 	return fit(m.help.ShortHelpView(b), w)
+}
+
+// HelpTexter is implemented by a Screen whose `?` help has paragraphs under
+// the key table (what its keys do, what its columns mean). The root shows
+// the active screen's FullHelp keys and HelpText, then the global keys and
+// text: each tab shows its own help.
+type HelpTexter interface {
+	HelpText() []string
+}
+
+// globalHelpText is the help every tab shows under its own.
+var globalHelpText = []string{
+	"u unlocks the key with your passphrase. It locks after idle time, on L, on exit and on SIGINT/SIGTERM/SIGHUP; the status line says why it locked.",
+	"The header shows the connection (why it is down and how old the data is), the keystore kind and the lock state; \"self-test: checking…\" until the crypto self-test has a result (signing waits for it).",
 }
 
 func (m *Model) fullHelp(w, h int) string {
@@ -649,33 +989,80 @@ func (m *Model) fullHelp(w, h int) string {
 	if len(m.screens) > 1 {
 		global = append(global, k.NextTab, k.PrevTab)
 	}
-	groups := append(m.screens[m.active].FullHelp(), global)
+	scr := m.screens[m.active]
+	groups := append(scr.FullHelp(), global)
 	var lines []string
-	lines = append(lines, st.Title.Render("Keys"), "")
-	lines = append(lines, strings.Split(m.help.FullHelpView(groups), "\n")...)
+	lines = append(lines, st.Title.Render("Keys · "+scr.Title()), "")
+	lines = append(lines, m.helpTable(groups, w-2)...)
 	lines = append(lines, "")
-	for _, para := range []string{
-		"Deciding: a approves, r rejects. A dialog repeats what matters; confirm with y (Enter alone never confirms; keys typed just before a dialog opens are ignored).",
-		"Going against the verdict asks for a reason, which is journaled.",
-		"u unlocks the key with your passphrase. It locks after idle time, on L, on exit and on SIGINT/SIGTERM/SIGHUP.",
-	} {
+	var paras []string
+	if ht, ok := scr.(HelpTexter); ok {
+		paras = append(paras, ht.HelpText()...)
+	}
+	for _, para := range append(paras, globalHelpText...) {
 		lines = append(lines, hardWrapWords(para, max(20, w-2))...)
 	}
 	for i := range lines {
 		lines[i] = " " + lines[i]
 	}
+	// The help scrolls (j/k) when it is longer than the screen; the last
+	// line then says so and never hides a line of the help.
+	if len(lines) > h && h > 1 {
+		rows := h - 1
+		m.helpScroll = min(m.helpScroll, len(lines)-rows)
+		more := fmt.Sprintf(" %d more below ↓ (j/k to scroll)", len(lines)-rows-m.helpScroll)
+		if m.helpScroll == len(lines)-rows {
+			more = " (end)"
+		}
+		lines = append(lines[m.helpScroll:m.helpScroll+rows], st.Muted.Render(more))
+	}
 	return FitLines(lines, w, h)
 }
 
-func (m *Model) drawDialog(screen string, d dialog, w, h int) string {
+// helpTable draws key groups as columns, starting a new block of columns
+// when the next group would not fit in w cells.
+func (m *Model) helpTable(groups [][]key.Binding, w int) []string {
+	hm := m.help
+	hm.SetWidth(0)
+	var out []string
+	var row [][]key.Binding
+	flush := func() {
+		if len(row) > 0 {
+			if len(out) > 0 {
+				out = append(out, "")
+			}
+			out = append(out, strings.Split(hm.FullHelpView(row), "\n")...)
+			row = nil
+		}
+	}
+	for _, g := range groups {
+		try := append(append([][]key.Binding(nil), row...), g)
+		if len(row) > 0 && lipgloss.Width(hm.FullHelpView(try)) > w {
+			flush()
+		}
+		row = append(row, g)
+	}
+	flush()
+	return out
+}
+
+func (m *Model) drawDialog(screen string, o openDialog, w, h int) string {
 	st := m.ctx.Styles
 	frame := st.Dialog
-	if d.hot() {
+	if o.d.hot() {
 		frame = st.DialogHot
 	}
 	dw := min(w-2, 72)
 	inner := dw - frame.GetHorizontalFrameSize()
-	lines := d.lines(m, inner)
+	var lines []string
+	if o.gone != "" {
+		lines = goneLines(m, o, inner)
+	} else {
+		lines = o.d.lines(m, inner)
+		if o.dropped > 0 {
+			lines = append(lines, st.Warn.Render(keysText(o.dropped)+" ignored: typed before the dialog opened."))
+		}
+	}
 	maxLines := h - 2 - frame.GetVerticalFrameSize()
 	if len(lines) > maxLines {
 		lines = append(lines[:max(0, maxLines-1)], "…")
@@ -686,4 +1073,27 @@ func (m *Model) drawDialog(screen string, d dialog, w, h int) string {
 	box := frame.Width(dw).Render(strings.Join(lines, "\n"))
 	bh := lipgloss.Height(box)
 	return overlay(screen, box, (w-dw)/2, max(0, (h-bh)/2))
+}
+
+// goneLines is the content of a dialog whose action went away.
+func goneLines(m *Model, o openDialog, w int) []string {
+	st := m.ctx.Styles
+	d := o.d.decision()
+	title := "This action " + o.gone + "."
+	if o.gone == "expired" {
+		title = "This action expired."
+	}
+	out := []string{st.Warn.Render(title), ""}
+	if d != nil {
+		out = append(out, hardWrapWords(fmt.Sprintf("%s was not %sd: nothing was signed.", clean(d.ActionID), verb(d.Approve)), w)...)
+	}
+	return append(out, "", "Press esc to close.")
+}
+
+// keysText is "1 key" or "n keys".
+func keysText(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }

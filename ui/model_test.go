@@ -178,10 +178,15 @@ func TestLockedAsksPassphraseWithBackoff(t *testing.T) {
 	f.typeText("correct horse")
 	f.key("enter")
 	f.mustShow("Too many wrong passphrases: wait 1s")
+	f.mustShow("what you typed was cleared")
+	if d.field.Len() != 0 {
+		t.Fatal("text typed during the back-off kept for the next try")
+	}
 	if len(f.b.Decisions()) != 0 {
 		t.Fatal("signed while locked")
 	}
 	f.clock.Advance(2 * time.Second)
+	f.typeText("correct horse")
 	f.key("enter")
 	if f.m.DialogOpen() {
 		t.Fatalf("dialog still open:\n%s", f.screen())

@@ -2,12 +2,14 @@ package ui
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 )
 
@@ -46,11 +48,35 @@ type PendingScreen struct {
 	bodyY         int // screen row of the body's first line
 
 	cached bool // showing items from the disk cache, not yet refreshed
+
+	copying bool                // `c` was pressed: the next key picks what to copy
+	warned  map[string]struct{} // actions already announced as about to expire
+
+	loadedLive bool     // a list from the backend (not the disk cache) was loaded
+	arrivals   []string // IDs of new actions not yet announced (at most maxArrivals)
+	arrivedN   int      // how many new actions are not yet announced
+
+	pretty prettyCache // the pretty-printed payload of a not-understood action
+}
+
+// maxArrivals bounds the IDs of new actions kept for the next notice.
+const maxArrivals = 3
+
+// NoteMsg asks the root model to show a line in the status line: a notice,
+// or an error when Err is set. Screens return it from a command.
+type NoteMsg struct {
+	Text string
+	Err  bool
+}
+
+// noteCmd is a command that shows a notice (or an error).
+func noteCmd(text string, isErr bool) tea.Cmd {
+	return func() tea.Msg { return NoteMsg{Text: text, Err: isErr} }
 }
 
 // NewPendingScreen returns an empty pending screen.
 func NewPendingScreen(ctx *Context) *PendingScreen {
-	return &PendingScreen{ctx: ctx, rows: rowSet{byID: map[string]*row{}, verdicts: verdictPool{}}}
+	return &PendingScreen{ctx: ctx, rows: rowSet{byID: map[string]*row{}, verdicts: verdictPool{}}, warned: map[string]struct{}{}}
 }
 
 // Title implements Screen.
@@ -60,7 +86,7 @@ func (p *PendingScreen) Title() string { return "Pending" }
 func (p *PendingScreen) Init() tea.Cmd { return nil }
 
 // Capturing implements Screen.
-func (p *PendingScreen) Capturing() bool { return p.filterOn }
+func (p *PendingScreen) Capturing() bool { return p.filterOn || p.copying }
 
 // Len is the number of actions held; Visible the number passing the filter.
 func (p *PendingScreen) Len() int { return len(p.rows.sorted) }
@@ -118,7 +144,17 @@ func (p *PendingScreen) ShortHelp() []key.Binding {
 	if p.filterOn {
 		return []key.Binding{k.FilterApply, k.FilterCancel}
 	}
-	return []key.Binding{k.Down, k.Approve, k.Reject, k.Filter, k.Raw, k.Focus}
+	if p.copying {
+		return []key.Binding{copyKey(k.CopyID), copyKey(k.CopyDest), copyKey(k.CopyMsg), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
+	}
+	return []key.Binding{k.Down, k.Approve, k.Reject, k.Filter, k.Raw, k.Copy, k.Focus}
+}
+
+// copyKey is a copy binding as the footer shows it while `c` waits for
+// the second key (the key alone, without "c ").
+func copyKey(b key.Binding) key.Binding {
+	h := b.Help()
+	return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(strings.TrimPrefix(h.Key, "c "), strings.TrimPrefix(h.Desc, "copy ")))
 }
 
 // FullHelp implements Screen.
@@ -127,7 +163,22 @@ func (p *PendingScreen) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Approve, k.Reject, k.Raw, k.Focus},
+		{k.Copy, k.CopyID, k.CopyDest, k.CopyMsg},
 		{k.Filter, k.FilterApply, k.FilterCancel, k.Sort},
+	}
+}
+
+// HelpText implements HelpTexter: what deciding, the columns and the
+// notices mean.
+func (p *PendingScreen) HelpText() []string {
+	return []string{
+		"Columns: verdict · network · amount → destination · wl (✓ whitelisted, ✗ not, ? unknown) · appr (approvals so far / threshold) · expires (time left; \"unknown\" when the API did not say).",
+		"Deciding: a approves, r rejects. A dialog repeats what matters and names the rule behind the verdict; confirm with y (Enter alone never confirms; y, n and Enter typed just before a dialog opens are ignored, and the dialog says so; text typed into a field is never dropped).",
+		"A reject can carry an optional reason; going against the verdict requires one. Both are journaled, and so is every cancelled or refused attempt.",
+		"Strong confirmation (mainnet, a large amount, or a rule asks): type the last 4 characters of the destination (of the action ID when there is none), case-sensitive, then Enter.",
+		"A message qapprove cannot check against the details is marked so; one that contradicts them is never signed.",
+		"c then i, d or m copies the action ID, the destination or the message SHA-256 to the clipboard (OSC 52).",
+		"New actions and actions about to expire are announced in the status line (with the bell and a desktop notification when configured).",
 	}
 }
 
@@ -267,7 +318,13 @@ func (p *PendingScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if p.copying {
+		p.copying = false
+		return p.copy(msg)
+	}
 	switch {
+	case key.Matches(msg, k.Copy):
+		p.copying = true
 	case key.Matches(msg, k.Filter):
 		p.filterOn = true
 		p.focus = focusList
@@ -309,6 +366,34 @@ func (p *PendingScreen) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// copy puts what the key after `c` names on the clipboard (OSC 52), the
+// exact value: never one that holds control or invisible characters.
+func (p *PendingScreen) copy(msg tea.KeyPressMsg) tea.Cmd {
+	k := p.ctx.Keys
+	r := p.selected()
+	if r == nil {
+		return noteCmd("Nothing selected: nothing copied.", false)
+	}
+	var what, v string
+	switch {
+	case key.Matches(msg, k.CopyID):
+		what, v = "the action ID", r.action.ID
+	case key.Matches(msg, k.CopyDest):
+		what, v = "the destination", destination(r.action)
+	case key.Matches(msg, k.CopyMsg):
+		what, v = "the message SHA-256", messageSHA256(r.action)
+	default:
+		return noteCmd("Nothing copied.", false)
+	}
+	switch {
+	case v == "":
+		return noteCmd("Nothing copied: this action has no "+strings.TrimPrefix(what, "the ")+".", true)
+	case clean(v) != v:
+		return noteCmd("Not copied: "+what+" holds control or invisible characters (shown escaped).", true)
+	}
+	return tea.Batch(tea.SetClipboard(v), noteCmd("Copied "+what+" "+middle(v, 27)+" to the clipboard.", false))
 }
 
 func (p *PendingScreen) nav(d int) {
@@ -430,6 +515,9 @@ func (p *PendingScreen) applyResult(res listResultMsg) tea.Cmd {
 func (p *PendingScreen) load(items []Item, cached bool) tea.Cmd {
 	p.cached = cached
 	rows := make([]*row, 0, len(items))
+	old := p.rows.byID
+	announce := p.loadedLive && !cached
+	p.loadedLive = p.loadedLive || !cached
 	p.rows.byID = make(map[string]*row, len(items))
 	p.rows.verdicts = verdictPool{}
 	for _, it := range items {
@@ -442,6 +530,14 @@ func (p *PendingScreen) load(items []Item, cached bool) tea.Cmd {
 		}
 		p.rows.byID[it.Action.ID] = r
 		rows = append(rows, r)
+		if _, had := old[it.Action.ID]; announce && !had {
+			p.arrived(r)
+		}
+	}
+	for id := range p.warned {
+		if _, ok := p.rows.byID[id]; !ok {
+			delete(p.warned, id)
+		}
 	}
 	p.rows.sorted = rows
 	p.rows.ver++
@@ -492,6 +588,8 @@ func (p *PendingScreen) upsert(it Item) {
 	r := newRow(it, p.rows.verdicts)
 	if old := p.rows.byID[it.Action.ID]; old != nil {
 		r.inflight = old.inflight
+	} else if p.loadedLive {
+		p.arrived(r)
 	}
 	p.rows.upsert(r)
 	if p.selID == "" {
@@ -520,18 +618,56 @@ func (p *PendingScreen) remove(id string) bool {
 		return false
 	}
 	p.rows.remove(r)
+	delete(p.warned, id)
 	p.reselect()
 	return true
 }
 
-// expire drops the actions whose expiry has passed (unless a decision is in
-// flight for them) and returns how many went.
-func (p *PendingScreen) expire(now time.Time) int {
-	gone := p.rows.removeWhere(func(r *row) bool {
-		return !r.inflight && r.decided() == "" && !now.Before(r.action.Expires)
+// arrived records a new pending action for the next notice.
+func (p *PendingScreen) arrived(r *row) {
+	if r.decided() != "" || r.action.Status != client.StatusPending {
+		return
+	}
+	p.arrivedN++
+	if len(p.arrivals) < maxArrivals {
+		p.arrivals = append(p.arrivals, r.action.ID)
+	}
+}
+
+// takeArrivals returns the new actions not yet announced (the first few
+// IDs and how many in all) and forgets them.
+func (p *PendingScreen) takeArrivals() ([]string, int) {
+	ids, n := p.arrivals, p.arrivedN
+	p.arrivals, p.arrivedN = nil, 0
+	return ids, n
+}
+
+// expire drops the actions whose expiry has passed (unless a decision is
+// in flight for them; an unknown expiry never passes) and returns them;
+// in the same pass it returns the undecided actions that expire within
+// warn and were not announced yet.
+func (p *PendingScreen) expire(now time.Time, warn time.Duration) (gone, soon []*row) {
+	t := now.UnixNano()
+	gone = p.rows.removeWhere(func(r *row) bool {
+		if r.inflight || r.decided() != "" || r.expires == math.MaxInt64 {
+			return false
+		}
+		if t >= r.expires {
+			return true
+		}
+		if warn > 0 && r.expires-t <= int64(warn) {
+			if _, done := p.warned[r.action.ID]; !done {
+				p.warned[r.action.ID] = struct{}{}
+				soon = append(soon, r)
+			}
+		}
+		return false
 	})
+	for _, r := range gone {
+		delete(p.warned, r.action.ID)
+	}
 	if len(gone) > 0 {
 		p.reselect()
 	}
-	return len(gone)
+	return gone, soon
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ func (r *row) setOutcome(decided, lastErr string) {
 
 // netName is the network of a transaction action ("" for others).
 func netName(a *client.Action) string {
-	if p := a.Payload; p != nil && p.Transaction != nil {
+	if p := a.Payload; p != nil && p.Transaction != nil && p.Transaction.Network != nil {
 		return p.Transaction.Network.Name
 	}
 	return ""
@@ -138,7 +139,10 @@ type rowSet struct {
 }
 
 func newRow(it Item, vp verdictPool) *row {
-	r := &row{action: it.Action, verdict: vp.share(it.Verdict), expires: it.Action.Expires.UnixNano(), created: it.Action.Created.UnixNano()}
+	r := &row{action: it.Action, verdict: vp.share(it.Verdict), expires: math.MaxInt64, created: it.Action.Created.UnixNano()}
+	if it.Action.ExpiryKnown() {
+		r.expires = it.Action.Expires.UnixNano() // an unknown expiry sorts last
+	}
 	r.setOutcome(it.Decided, it.LastErr)
 	switch level(it.Verdict) {
 	case VerdictReject:
@@ -222,7 +226,11 @@ func searchText(it Item) string {
 		b = append(b, ' ')
 		b = lowerAppend(b, p.PolicyName)
 		if tx := p.Transaction; tx != nil {
-			for _, f := range [...]string{tx.Network.Name, tx.Network.ChainID, client.FormatAmount(tx.Amount, tx.Asset.Decimals), clean(tx.Asset.Symbol), tx.To, tx.ToName, tx.InitiatorName} {
+			var net, chain string
+			if n := tx.Network; n != nil {
+				net, chain = n.Name, n.ChainID
+			}
+			for _, f := range [...]string{net, chain, client.FormatAmount(tx.Amount, decimals(tx)), symbol(tx), tx.To, tx.ToName, tx.InitiatorName} {
 				b = append(b, ' ')
 				b = lowerAppend(b, f)
 			}

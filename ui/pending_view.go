@@ -12,6 +12,7 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/ui/safetext"
 	"github.com/qapprove/qapprove/ui/styles"
 )
 
@@ -34,7 +35,7 @@ func (p *PendingScreen) View() string {
 	if w >= wideLayout {
 		lw := w * 11 / 20
 		dw := w - lw - 1
-		p.listX, p.listY, p.listW, p.listH = 0, 1, lw, h-1
+		p.listX, p.listY, p.listW, p.listH = 0, 2, lw, h-2
 		p.clampOffset()
 		left := p.listLines(lw, h, now)
 		right := p.detailBlock(dw, h, now)
@@ -44,24 +45,27 @@ func (p *PendingScreen) View() string {
 			out[i] = left[i] + sep + right[i]
 		}
 	} else {
-		lh := max(3, min(len(p.rows.visible)+1, (h-1)/3+1))
+		lh := max(4, min(len(p.rows.visible)+2, (h-1)/3+2))
 		if len(p.rows.visible) == 0 {
 			lh = min(h, 3)
 		}
-		p.listX, p.listY, p.listW, p.listH = 0, 1, w, lh-1
+		p.listX, p.listY, p.listW, p.listH = 0, 2, w, lh-2
 		p.clampOffset()
 		out = append(p.listLines(w, lh, now), p.detailBlock(w, h-lh, now)...)
 	}
 	return strings.Join(out, "\n")
 }
 
-// listLines draws the list pane: a title line and the visible rows only.
+// listLines draws the list pane: a title line, the column headers and the
+// visible rows only.
 func (p *PendingScreen) listLines(w, h int, now time.Time) []string {
 	st := p.ctx.Styles
 	lines := make([]string, 0, h)
 	lines = append(lines, p.listTitle(w, st))
 	vis := p.rows.visible
-	if len(vis) == 0 {
+	if len(vis) > 0 {
+		lines = append(lines, st.Muted.Render(columnHeads(w)))
+	} else {
 		msg := "  No pending actions."
 		if locked, _ := p.ctx.Backend.Locked(); locked && len(p.rows.sorted) == 0 {
 			msg = "  No pending actions known yet: press u to unlock, connect and load them."
@@ -103,7 +107,29 @@ func (p *PendingScreen) listTitle(w int, st styles.Styles) string {
 	case p.rows.query != "":
 		right = " filter: " + clean(p.rows.query)
 	}
+	if below := len(p.rows.visible) - p.offset - p.listH; below > 0 && !p.filterOn {
+		more := fmt.Sprintf("%d more below ↓", below)
+		if gap := w - ansi.StringWidth(left+right); gap > len(more)+2 {
+			right += st.Muted.Render(fitLeft(more, gap))
+		}
+	}
 	return fit(left+right, w)
+}
+
+// rowCols are the widths of the flexible columns of a list row w cells
+// wide: network, amount and destination.
+func rowCols(w int) (nw, aw, dw int) {
+	rest := max(w-31, 12)
+	nw = max(4, rest*28/100)
+	aw = max(4, rest*32/100)
+	dw = max(4, rest-nw-aw)
+	return nw, aw, dw
+}
+
+// columnHeads is the header line over the list rows (see rowLine).
+func columnHeads(w int) string {
+	nw, aw, dw := rowCols(w)
+	return fit("  verdict "+fit("network", nw)+" "+fitLeft("amount", aw)+"   "+fit("destination", dw)+" wl "+fitLeft("appr", 4)+" "+fitLeft("expires", 8), w)
 }
 
 // badge is the verdict as text of fixed width (never colour alone).
@@ -132,21 +158,22 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	it := r.item()
 	a := it.Action
 	lvl := level(it.Verdict)
-	rest := max(w-31, 12)
-	nw := max(4, rest*28/100)
-	aw := max(4, rest*32/100)
-	dw := max(4, rest-nw-aw)
+	nw, aw, dw := rowCols(w)
 	var network, amountCol, dest, wl, pol string
 	if pl := a.Payload; pl != nil {
-		pol = fmt.Sprintf("%d/%d", pl.Approvals, pl.Policy.Threshold)
+		if pl.Policy != nil && pl.Policy.Threshold > 0 {
+			pol = fmt.Sprintf("%d/%d", pl.Approvals, pl.Policy.Threshold)
+		}
 		switch {
 		case pl.Transaction != nil:
 			tx := pl.Transaction
-			network = clean(tx.Network.Name)
+			network = netLabel(tx.Network)
 			amountCol = amountCell(tx, aw)
-			dest = clean(tx.To)
-			wl = "✗"
-			if tx.Whitelisted {
+			dest, wl = clean(tx.To), "✗"
+			switch {
+			case tx.To == "":
+				dest, wl = "—", "?"
+			case tx.Whitelisted:
 				wl = "✓"
 			}
 		case pl.KeyUpdate != nil:
@@ -157,7 +184,10 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	} else {
 		network, amountCol, dest, wl = "?", fitLeft("undecodable", aw), clean(a.ID), "?"
 	}
-	status := countdown(a.Expires.Sub(now))
+	status := "unknown"
+	if a.ExpiryKnown() {
+		status = countdown(a.Expires.Sub(now))
+	}
 	switch {
 	case r.inflight:
 		status = "sending…"
@@ -199,23 +229,74 @@ func (p *PendingScreen) detailBlock(w, h int, now time.Time) []string {
 	} else {
 		body = []string{st.Muted.Render("Nothing selected.")}
 	}
-	maxScroll := max(0, len(body)-(h-1))
+	// When the body does not fit, the last line is the scroll marker and
+	// never takes the place of content: every line can be scrolled to.
+	rows := h - 1
+	over := len(body) > rows && h > 2
+	if over {
+		rows = h - 2
+	}
+	maxScroll := max(0, len(body)-rows)
 	p.scroll = min(p.scroll, maxScroll)
-	for i := p.scroll; i < len(body) && len(out) < h; i++ {
+	for i := p.scroll; i < len(body) && len(out) < 1+rows; i++ {
 		out = append(out, fit(" "+body[i], w))
 	}
 	blank := strings.Repeat(" ", w)
-	for len(out) < h {
+	for len(out) < 1+rows {
 		out = append(out, blank)
 	}
-	if maxScroll > 0 && h > 1 {
-		more := fmt.Sprintf(" ↓ %d more", len(body)-(h-1)-p.scroll)
+	if over {
+		more := fmt.Sprintf(" %d more below ↓", len(body)-rows-p.scroll)
+		if p.focus != focusDetail {
+			more += " (tab, then j/k to scroll)"
+		}
 		if p.scroll == maxScroll {
 			more = " (end)"
 		}
-		out[h-1] = fit(st.Muted.Render(more), w)
+		out = append(out, fit(st.Muted.Render(more), w))
 	}
 	return out
+}
+
+// detail collects the wrapped lines of the detail pane.
+type detail struct {
+	st  styles.Styles
+	w   int
+	out []string
+}
+
+func (d *detail) add(s string) { d.out = append(d.out, s) }
+
+// field adds a labelled value, wrapped in full under its label.
+func (d *detail) field(label, value string) {
+	const lw = 11
+	lines := hardWrap(value, max(8, d.w-lw))
+	d.add(d.st.Label.Render(fit(label, lw)) + d.st.Value.Render(lines[0]))
+	for _, l := range lines[1:] {
+		d.add(strings.Repeat(" ", lw) + d.st.Value.Render(l))
+	}
+}
+
+// words adds text wrapped at spaces, the first line after lead and the
+// others indented as far, each drawn with style.
+func (d *detail) words(lead, text string, style func(...string) string) {
+	pad := strings.Repeat(" ", ansi.StringWidth(lead))
+	for i, l := range hardWrapWords(text, d.w-len([]rune(pad))) {
+		if i == 0 {
+			d.add(style(lead + l))
+		} else {
+			d.add(style(pad + l))
+		}
+	}
+}
+
+// block adds lines (already safe) wrapped in full at the pane's width.
+func (d *detail) block(lines []string) {
+	for _, l := range lines {
+		for _, wl := range hardWrap(l, d.w) {
+			d.add(wl)
+		}
+	}
 }
 
 // detailLines is the readable content of one action, already wrapped to w.
@@ -223,18 +304,9 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	st := p.ctx.Styles
 	it := r.item()
 	a := it.Action
-	var out []string
-	add := func(s string) { out = append(out, s) }
-	field := func(label, value string) {
-		lw := 11
-		lines := hardWrap(value, max(8, w-lw))
-		add(st.Label.Render(fit(label, lw)) + st.Value.Render(lines[0]))
-		for _, l := range lines[1:] {
-			add(strings.Repeat(" ", lw) + st.Value.Render(l))
-		}
-	}
+	d := &detail{st: st, w: w}
 	lvl := level(it.Verdict)
-	add(badgeStyle(st, lvl)(" "+strings.TrimSpace(badge(lvl))+" ") + " " + st.Value.Render(clean(a.ID)))
+	d.add(badgeStyle(st, lvl)(" "+strings.TrimSpace(badge(lvl))+" ") + " " + st.Value.Render(clean(a.ID)))
 	kind := "transaction"
 	switch a.Type {
 	case client.TypeAPIKeyUpdate:
@@ -247,132 +319,201 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	if a.Status != client.StatusPending {
 		status = "status " + strconv.Itoa(a.Status)
 	}
-	field("Action", kind+" · "+status)
-	exp := a.Expires.Sub(now)
-	field("Expires", "in "+countdown(exp)+" ("+a.Expires.UTC().Format("2006-01-02 15:04:05Z")+")")
+	d.field("Action", kind+" · "+status)
+	if desc := a.Description(); desc != "" {
+		d.field("About", clean(desc))
+	}
+	if a.ExpiryKnown() {
+		d.field("Expires", expiresText(a, now)+" ("+a.Expires.UTC().Format("2006-01-02 15:04:05Z")+")")
+	} else {
+		d.field("Expires", "expiry unknown (the API did not say)")
+	}
 	switch {
 	case r.inflight:
-		add(st.Warn.Render("Sending the decision…"))
+		d.add(st.Warn.Render("Sending the decision…"))
 	case it.Decided != "":
-		add(st.Good.Render("Outcome: " + it.Decided))
+		d.add(st.Good.Render("Outcome: " + it.Decided))
 	}
 	if it.LastErr != "" {
 		for _, l := range hardWrap("Failed: "+clean(it.LastErr), w) {
-			add(st.Error.Render(l))
+			d.add(st.Error.Render(l))
 		}
 	}
-	add("")
+	d.add("")
 	if p.showRaw {
-		raw := p.raw
-		switch {
-		case raw.id != a.ID || !raw.done:
-			add(st.Muted.Render("Loading the raw payload…"))
-			return out
-		case raw.err != "":
-			add(st.Error.Render("Could not load the raw payload: " + clean(raw.err)))
-			return out
-		}
-		add(st.Title.Render("Raw payload") + st.Muted.Render(fmt.Sprintf(" (%d bytes)", len(raw.data))))
-		for _, l := range raw.lines {
-			for _, wl := range hardWrap(l, w) {
-				add(wl)
-			}
-		}
-		return out
+		p.rawDetail(d, a)
+		return d.out
 	}
-	add(st.Title.Render("Verdict ") + badgeStyle(st, lvl)(strings.ToUpper(lvl)))
+	p.verdictDetail(d, &it)
+	d.add("")
+	p.payloadDetail(d, a)
+	d.add("")
+	d.add(st.Title.Render("Message to sign"))
+	if len(a.Messages) == 0 || len(a.Messages[0]) == 0 {
+		d.add(st.Error.Render("  no message: this action cannot be signed"))
+		return d.out
+	}
+	bt, bad := bindingText(a.Binding)
+	if bad {
+		d.words("", bt, st.Bad.Render)
+	} else {
+		d.words("", bt, st.Muted.Render)
+	}
+	msg := a.Messages[0]
+	d.field("Bytes", strconv.Itoa(len(msg)))
+	d.field("SHA-256", messageSHA256(a))
+	for _, l := range hardWrap(hex.EncodeToString(msg), max(8, w-2)) {
+		d.add("  " + l)
+	}
+	return d.out
+}
+
+// rawDetail adds the raw payload as the API sent it.
+func (p *PendingScreen) rawDetail(d *detail, a *client.Action) {
+	st := d.st
+	raw := p.raw
+	switch {
+	case raw.id != a.ID || !raw.done:
+		d.add(st.Muted.Render("Loading the raw payload…"))
+		return
+	case raw.err != "":
+		d.words("", "Could not load the raw payload: "+clean(raw.err), st.Error.Render)
+		return
+	}
+	d.add(st.Title.Render("Raw payload") + st.Muted.Render(fmt.Sprintf(" (%d bytes)", len(raw.data))))
+	d.block(raw.lines)
+}
+
+// verdictDetail adds the verdict, the rules that fired and the warnings.
+func (p *PendingScreen) verdictDetail(d *detail, it *Item) {
+	st := d.st
+	lvl := level(it.Verdict)
+	d.add(st.Title.Render("Verdict ") + badgeStyle(st, lvl)(strings.ToUpper(lvl)))
 	if len(it.Verdict.Rules) == 0 {
-		add(st.Muted.Render("  no rule fired (review by default)"))
+		d.add(st.Muted.Render("  no rule fired (review by default)"))
 	}
 	for _, rh := range it.Verdict.Rules {
-		for i, l := range hardWrapWords(fmt.Sprintf("%s → %s: %s", clean(rh.Name), clean(rh.Verdict), clean(rh.Reason)), w-4) {
-			if i == 0 {
-				add("  • " + l)
-			} else {
-				add("    " + l)
-			}
-		}
+		d.words("  • ", fmt.Sprintf("%s → %s: %s", clean(rh.Name), clean(rh.Verdict), clean(rh.Reason)), st.Value.Render)
 	}
-	if ws := hygiene(&it); len(ws) > 0 {
-		for _, wtext := range ws {
-			for i, l := range hardWrapWords(clean(wtext), w-4) {
-				if i == 0 {
-					add(st.Warn.Render("  ⚠ " + l))
-				} else {
-					add(st.Warn.Render("    " + l))
-				}
-			}
-		}
+	for _, wtext := range hygiene(it) {
+		d.words("  ⚠ ", clean(wtext), st.Warn.Render)
 	}
-	add("")
+	if sc := it.Verdict.StrongConfirm; sc != "" {
+		d.words("  ⚠ ", "strong confirmation: "+clean(sc), st.Warn.Render)
+	}
+}
+
+// payloadDetail adds the decoded payload: transfer, key update, policy;
+// a payload that is not understood is also shown pretty-printed in full.
+func (p *PendingScreen) payloadDetail(d *detail, a *client.Action) {
+	st := d.st
+	perr := a.PayloadErr()
 	if pl := a.Payload; pl != nil {
 		if tx := pl.Transaction; tx != nil {
-			add(st.Title.Render("Transfer"))
-			field("Amount", amountText(tx))
-			field("Base units", clean(tx.Amount)+" ("+strconv.Itoa(tx.Asset.Decimals)+" decimals)")
-			if tx.Asset.Contract != "" {
-				field("Contract", clean(tx.Asset.Contract))
+			transferDetail(d, tx)
+		}
+		if ku := pl.KeyUpdate; ku != nil {
+			d.add(st.Title.Render("API key update"))
+			d.field("API key", clean(ku.APIKeyID))
+			d.field("BLS pub", clean(ku.BLSPublicKey))
+			d.field("EC pub", clean(ku.ECPublicKey))
+		}
+		d.add("")
+		d.add(st.Title.Render("Policy"))
+		d.field("Name", policyText(pl))
+		if pol := pl.Policy; pol != nil && len(pol.Members) > 0 {
+			ms := make([]string, len(pol.Members))
+			for i, m := range pol.Members {
+				ms[i] = clean(m)
 			}
-			net := clean(tx.Network.Name) + " · chain " + clean(tx.Network.ChainID)
-			if tx.Network.Testnet {
+			d.field("Members", strings.Join(ms, ", "))
+		}
+	} else if perr == "" && !a.HasPayload() {
+		d.add(st.Muted.Render("No payload: the API sent only the message to sign."))
+	}
+	notUnderstood := strings.HasPrefix(perr, "not understood")
+	switch {
+	case notUnderstood:
+		d.add("")
+		d.words("", "Payload not understood: "+clean(strings.TrimPrefix(strings.TrimPrefix(perr, "not understood"), ": ")), st.Warn.Render)
+	case perr != "":
+		d.words("", "Payload could not be decoded: "+clean(perr), st.Error.Render)
+	}
+	if notUnderstood || (a.Payload == nil && perr != "") {
+		if raw := a.RawPayload(); len(raw) > 0 {
+			d.add(st.Muted.Render("The payload as received:"))
+			d.block(p.pretty.lines(a.ID, raw))
+		} else {
+			d.add(st.Muted.Render("Press p to see the payload as received."))
+		}
+	}
+}
+
+// transferDetail adds what a transfer moves, from where to where; fields
+// the payload does not carry are left out (an amount or a destination
+// that is missing is said so).
+func transferDetail(d *detail, tx *client.Transaction) {
+	st := d.st
+	d.add(st.Title.Render("Transfer"))
+	d.field("Amount", amountText(tx))
+	if tx.Amount != "" {
+		d.field("Base units", clean(tx.Amount)+" ("+strconv.Itoa(decimals(tx))+" decimals)")
+	}
+	if tx.Asset != nil && tx.Asset.Contract != "" {
+		d.field("Contract", clean(tx.Asset.Contract))
+	}
+	if n := tx.Network; n != nil {
+		net := netLabel(n)
+		if n.Name != "" && n.ChainID != "" {
+			net += " · chain " + clean(n.ChainID)
+		}
+		if n.Name != "" || n.Family != "" {
+			if n.Testnet {
 				net += " · testnet"
 			} else {
 				net += " · MAINNET"
 			}
-			field("Network", net)
-			field("From", clean(tx.From))
-			field("To", clean(tx.To))
-			if tx.Whitelisted {
-				field("Whitelist", "✓ whitelisted "+strconv.Quote(clean(tx.ToName)))
-			} else {
-				add(st.Label.Render(fit("Whitelist", 11)) + st.Bad.Render("✗ NOT whitelisted"))
-			}
-			if tx.WalletID != "" {
-				field("Wallet", clean(tx.WalletID))
-			}
-			if tx.InitiatorName != "" {
-				field("Initiator", clean(tx.InitiatorName))
-			}
-			if tx.Note != "" {
-				field("Note", clean(tx.Note))
-			}
 		}
-		if ku := pl.KeyUpdate; ku != nil {
-			add(st.Title.Render("API key update"))
-			field("API key", clean(ku.APIKeyID))
-			field("BLS pub", clean(ku.BLSPublicKey))
-			field("EC pub", clean(ku.ECPublicKey))
-		}
-		add("")
-		add(st.Title.Render("Policy"))
-		pol := pl.Policy
-		name := pl.PolicyName
-		if name == "" {
-			name = pol.Name
-		}
-		field("Name", clean(name))
-		field("Threshold", fmt.Sprintf("%d of %d · %d approved so far", pol.Threshold, len(pol.Members), pl.Approvals))
+		d.field("Network", net)
+	}
+	if tx.From != "" {
+		d.field("From", clean(tx.From))
+	}
+	if tx.To == "" {
+		d.field("To", "not in the payload")
 	} else {
-		add(st.Error.Render("Payload could not be decoded: " + clean(a.PayloadErr())))
+		d.field("To", clean(tx.To))
+		if tx.Whitelisted {
+			d.field("Whitelist", "✓ whitelisted "+strconv.Quote(clean(tx.ToName)))
+		} else {
+			d.add(st.Label.Render(fit("Whitelist", 11)) + st.Bad.Render("✗ NOT whitelisted"))
+		}
 	}
-	add("")
-	add(st.Title.Render("Message to sign"))
-	if len(a.Messages) == 0 || len(a.Messages[0]) == 0 {
-		add(st.Error.Render("  no message: this action cannot be signed"))
-		return out
+	for _, f := range [][2]string{{"Wallet", tx.WalletID}, {"Initiator", tx.InitiatorName}, {"Note", tx.Note}} {
+		if f[1] != "" {
+			d.field(f[0], clean(f[1]))
+		}
 	}
-	msg := a.Messages[0]
-	sum := sha256.Sum256(msg)
-	field("Bytes", strconv.Itoa(len(msg)))
-	field("SHA-256", hex.EncodeToString(sum[:]))
-	h := hex.EncodeToString(msg)
-	for _, l := range hardWrap(h, max(8, w-2)) {
-		add("  " + l)
-	}
-	return out
 }
 
-// rawLines is the raw payload, indented when it is JSON, bounded in size.
+// prettyCache keeps the pretty-printed payload of one action, so a
+// not-understood payload is not indented again on every frame.
+type prettyCache struct {
+	id  string
+	sum [32]byte
+	out []string
+}
+
+func (c *prettyCache) lines(id string, raw []byte) []string {
+	sum := sha256.Sum256(raw)
+	if c.id != id || c.sum != sum {
+		*c = prettyCache{id: id, sum: sum, out: rawLines(raw)}
+	}
+	return c.out
+}
+
+// rawLines is the raw payload, indented when it is JSON, bounded in size,
+// made safe (safetext.Text: newlines kept, tabs as spaces).
 func rawLines(raw []byte) []string {
 	if len(raw) == 0 {
 		return []string{"(no payload)"}
@@ -386,12 +527,10 @@ func rawLines(raw []byte) []string {
 	if !cut && json.Indent(&buf, raw, "", "  ") == nil {
 		s = buf.String()
 	} else {
-		s = strings.ToValidUTF8(string(raw), "?")
+		s = string(raw)
 	}
+	s = strings.ReplaceAll(safetext.Text(s), "\t", "    ")
 	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = clean(l)
-	}
 	if cut {
 		lines = append(lines, fmt.Sprintf("… cut at %d bytes", maxRawShown))
 	}

@@ -47,6 +47,11 @@ func TestConsoleEndToEnd(t *testing.T) {
 		s.line(id)
 		s.waitFor(10*time.Second, "Pending 1")
 		s.keys(key)
+		if key == "r" { // a reject first offers an optional reason
+			s.waitFor(10*time.Second, "Reason (optional")
+			time.Sleep(700 * time.Millisecond) // the dialog's grace period
+			s.keys("Enter")
+		}
 		s.waitFor(10*time.Second, "Press y")
 		s.keys("Enter") // Enter alone must never confirm
 		time.Sleep(700 * time.Millisecond)

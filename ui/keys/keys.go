@@ -28,6 +28,12 @@ type KeyMap struct {
 	Approve  key.Binding
 	Reject   key.Binding
 	Raw      key.Binding
+	// Copy starts a copy to the clipboard (OSC 52); the next key picks
+	// what: CopyID, CopyDest or CopyMsg.
+	Copy     key.Binding
+	CopyID   key.Binding
+	CopyDest key.Binding
+	CopyMsg  key.Binding
 
 	// Filter input
 	FilterApply  key.Binding
@@ -40,7 +46,7 @@ type KeyMap struct {
 }
 
 // Default returns the default bindings: vim keys and arrows, `/` to filter,
-// `?` for help, `a`/`r` to decide, `u` to unlock, `L` to lock, `q`/`ctrl+c` to quit.
+// `?` for help, `a`/`r` to decide, `c` then `i`/`d`/`m` to copy, `u` to unlock, `L` to lock, `q`/`ctrl+c` to quit.
 func Default() KeyMap {
 	b := func(keys []string, k, h string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, h))
@@ -64,6 +70,10 @@ func Default() KeyMap {
 		Approve:      b([]string{"a"}, "a", "approve"),
 		Reject:       b([]string{"r"}, "r", "reject"),
 		Raw:          b([]string{"p"}, "p", "raw payload"),
+		Copy:         b([]string{"c"}, "c", "copy…"),
+		CopyID:       b([]string{"i"}, "c i", "copy action ID"),
+		CopyDest:     b([]string{"d"}, "c d", "copy destination"),
+		CopyMsg:      b([]string{"m"}, "c m", "copy message SHA-256"),
 		FilterApply:  b([]string{"enter"}, "enter", "keep filter"),
 		FilterCancel: b([]string{"esc"}, "esc", "clear filter"),
 		Confirm:      b([]string{"y", "Y"}, "y", "confirm"),
