@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -1063,16 +1064,45 @@ func (m *Model) drawDialog(screen string, o openDialog, w, h int) string {
 			lines = append(lines, st.Warn.Render(keysText(o.dropped)+" ignored: typed before the dialog opened."))
 		}
 	}
-	maxLines := h - 2 - frame.GetVerticalFrameSize()
-	if len(lines) > maxLines {
-		lines = append(lines[:max(0, maxLines-1)], "…")
-	}
+	lines = fitDialog(lines, h-2-frame.GetVerticalFrameSize(), st.Muted.Render)
 	for i, l := range lines {
 		lines[i] = fit(l, inner)
 	}
 	box := frame.Width(dw).Render(strings.Join(lines, "\n"))
 	bh := lipgloss.Height(box)
 	return overlay(screen, box, (w-dw)/2, max(0, (h-bh)/2))
+}
+
+// fitDialog makes a dialog's lines fit n rows. The end of a dialog is
+// what to do (the prompt, the field to type in, warnings): it is always
+// kept whole. Blank lines go first, then the middle of what comes before,
+// replaced by a line saying how much is hidden, so a small terminal never
+// hides the field the operator must type in.
+func fitDialog(lines []string, n int, faint func(...string) string) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	var head, tail []string
+	cut := len(lines)
+	for cut > 0 && lines[cut-1] != "" {
+		cut--
+	}
+	if cut > 0 {
+		head, tail = lines[:cut-1], lines[cut:]
+	} else {
+		head = lines
+	}
+	head = slices.DeleteFunc(slices.Clone(head), func(l string) bool { return l == "" })
+	if len(head)+len(tail) <= n {
+		return append(head, tail...)
+	}
+	room := n - len(tail) - 1
+	if room < 1 {
+		return append(lines[:max(0, n-1)], "…")
+	}
+	hidden := len(head) - room
+	out := append(head[:room:room], faint(fmt.Sprintf("… %d more line(s): enlarge the terminal to see them", hidden)))
+	return append(out, tail...)
 }
 
 // goneLines is the content of a dialog whose action went away.

@@ -42,13 +42,17 @@ func GovernanceInput(a *client.Action, now time.Time) governance.Input {
 	p := a.Payload
 	in.Action.Policy = policyInput(p)
 	var problems []string
-	if e := a.PayloadErr(); e != "" {
-		problems = append(problems, e)
+	perr := a.PayloadErr()
+	if perr != "" {
+		problems = append(problems, strings.TrimPrefix(perr, "not understood: "))
 	}
 	if t := p.Transaction; t != nil {
 		var missing string
 		in.Tx, missing = txInput(t)
 		if missing != "" {
+			if strings.HasPrefix(perr, "not understood: ") {
+				problems = problems[:0] // the list of what is missing says it better
+			}
 			problems = append(problems, missing)
 		}
 	} else if a.Type == client.TypeTransaction {
