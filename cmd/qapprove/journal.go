@@ -130,7 +130,9 @@ func runJournalVerify(env *Env, args []string) int {
 	if c := rep.LastCheckpoint; c != nil {
 		cp = fmt.Sprintf("last checkpoint #%d at %s", c.Seq, c.Time.Format(time.RFC3339))
 	}
-	fmt.Fprintf(env.Stdout, "intact: %d entries, %d decisions, %d signatures, %s\n", rep.Entries, rep.Decisions, rep.Signatures, cp)
+	fmt.Fprintf(env.Stdout, "intact: %d %s, %d %s, %d %s, %s\n",
+		rep.Entries, plural(int(rep.Entries), "entry", "entries"), rep.Decisions, plural(int(rep.Decisions), "decision", "decisions"),
+		rep.Signatures, plural(int(rep.Signatures), "signature", "signatures"), cp)
 	if rep.Unsealed > 0 {
 		env.Errf(exitOK, "%s", unsealedNote(rep.Unsealed, env.Profile))
 	}
