@@ -36,10 +36,11 @@ func journalExportCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "export the journal for auditors",
-		Long: `Export prints the profile's journal, oldest entry first, as JSON lines or CSV
-on stdout, after verifying it; it exits 1 with a warning when the journal
-is not intact (the entries are still exported).`,
-		Example:           "  qapprove journal export > journal.jsonl\n  qapprove journal export --format csv > journal.csv",
+		Long: `Export prints the profile's journal for auditors, oldest entry first, as a
+JSON array or as CSV with a header, on stdout. It verifies the journal too:
+when it is not intact the entries are still exported, with a warning and
+exit 1.`,
+		Example:           "  qapprove journal export > journal.json\n  qapprove journal export --format csv > journal.csv",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              c.do(func([]string) int { return runJournalExport(c.env, format) }),

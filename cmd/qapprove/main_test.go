@@ -240,6 +240,20 @@ func TestUsageErrorsSayWhat(t *testing.T) {
 	}
 }
 
+// TestBadCommandLineIsEscaped: a hostile command or flag name comes back
+// escaped in the one error line.
+func TestBadCommandLineIsEscaped(t *testing.T) {
+	for _, args := range [][]string{{hostile}, {"keys", hostile}, {"pending", "--" + hostile}, {"help", hostile}} {
+		code, out, errs := runArgs(t, args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, `\x1b[31mred`) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+		if strings.ContainsAny(errs, "\x1b\a\r\u202e") {
+			t.Errorf("%q: raw control or bidi character in %q", args, errs)
+		}
+	}
+}
+
 // TestCompletion: each shell's script hooks back into qapprove, and the
 // binary completes sub-commands, flags and flag values.
 func TestCompletion(t *testing.T) {
