@@ -209,42 +209,67 @@ install it once as the examples show. Bash needs the bash-completion package.`,
 	}
 }
 
-// rootUsage lists every command of the contract in the root's help (cobra
-// lists only the first level); other commands keep cobra's usage.
-func rootUsage(root *cobra.Command) func(*cobra.Command) error {
+// usageFunc lists every command of the contract in the root's help (cobra
+// lists only the first level) and gives a group such as keys a usage
+// without a runnable form of its own; other commands keep cobra's usage.
+func usageFunc(root *cobra.Command) func(*cobra.Command) error {
 	def := root.UsageFunc()
 	return func(cmd *cobra.Command) error {
-		if cmd != root {
+		var forms, lines [][2]string
+		switch {
+		case cmd == root:
+			forms = [][2]string{{"qapprove [flags]"}, {"qapprove COMMAND [flags]"}}
+			lines = commandLines(root, root)
+		case cmd.Annotations[groupOnly] != "":
+			forms = [][2]string{{cmd.CommandPath() + " COMMAND [flags]"}}
+			lines = commandLines(root, cmd)[1:]
+		default:
 			return def(cmd)
 		}
-		var lines [][2]string
-		var walk func(*cobra.Command)
-		walk = func(c *cobra.Command) {
-			listed := c == root || c.IsAvailableCommand() || c.Name() == "help" && c.Parent() == root
-			if listed && c.Annotations[groupOnly] == "" {
-				lines = append(lines, [2]string{strings.TrimSpace(c.CommandPath() + " " + strings.Join(positional(c), " ")), c.Short})
-			}
-			for _, s := range c.Commands() {
-				walk(s)
-			}
-		}
-		walk(root)
 		w := cmd.OutOrStderr()
-		fmt.Fprintf(w, "Usage:\n  qapprove [flags]\n  qapprove COMMAND [flags]\n\nCommands:\n")
-		for _, l := range lines {
-			if len(l[0]) > 36 {
-				fmt.Fprintf(w, "  %s\n  %-36s %s\n", l[0], "", l[1])
-				continue
-			}
+		fmt.Fprint(w, "Usage:\n")
+		writeColumns(w, forms)
+		fmt.Fprintf(w, "\nExamples:\n%s\n\nCommands:\n", cmd.Example)
+		writeColumns(w, lines)
+		if cmd == root {
+			fmt.Fprintf(w, "\nFlags (the global ones work before or after the command):\n%s", root.LocalFlags().FlagUsages())
+			fmt.Fprint(w, "\nExit codes: 0 ok, 1 refused or failed, 2 bad usage or unusable environment.\nNO_COLOR is honoured.\n")
+		} else {
+			fmt.Fprintf(w, "\nFlags:\n%s\nGlobal Flags:\n%s", cmd.LocalFlags().FlagUsages(), cmd.InheritedFlags().FlagUsages())
+		}
+		fmt.Fprintf(w, "\nUse \"%s COMMAND --help\" (or \"qapprove help %sCOMMAND\") for more about a command.\n",
+			cmd.CommandPath(), strings.TrimPrefix(cmd.CommandPath()+" ", "qapprove "))
+		return nil
+	}
+}
+
+// commandLines are the synopsis and summary of cmd and every command
+// under it (groups that only group are left out; help is in).
+func commandLines(root, cmd *cobra.Command) [][2]string {
+	var lines [][2]string
+	if cmd == root || cmd.IsAvailableCommand() || cmd.Name() == "help" && cmd.Parent() == root {
+		lines = append(lines, [2]string{strings.TrimSpace(cmd.CommandPath() + " " + strings.Join(positional(cmd), " ")), cmd.Short})
+	}
+	for _, s := range cmd.Commands() {
+		if s.Annotations[groupOnly] != "" {
+			lines = append(lines, commandLines(root, s)[1:]...)
+			continue
+		}
+		lines = append(lines, commandLines(root, s)...)
+	}
+	return lines
+}
+
+// writeColumns writes two-column lines; a long first column gets a line
+// of its own.
+func writeColumns(w io.Writer, lines [][2]string) {
+	for _, l := range lines {
+		if l[1] == "" {
+			fmt.Fprintf(w, "  %s\n", l[0])
+		} else if len(l[0]) > 36 {
+			fmt.Fprintf(w, "  %s\n  %-36s %s\n", l[0], "", l[1])
+		} else {
 			fmt.Fprintf(w, "  %-36s %s\n", l[0], l[1])
 		}
-		fmt.Fprintf(w, "\nExamples:\n%s\n\nFlags (global ones work before or after the command):\n%s", root.Example, root.LocalFlags().FlagUsages())
-		fmt.Fprint(w, `
-Exit codes: 0 ok, 1 refused or failed, 2 bad usage or unusable environment.
-NO_COLOR is honoured.
-
-Use "qapprove COMMAND --help" (or "qapprove help COMMAND") for more about a command.
-`)
-		return nil
 	}
 }

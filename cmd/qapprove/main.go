@@ -151,7 +151,7 @@ registration wizard first when the profile has no key yet).`,
 	root.AddCommand(demoCmd(c), sandboxCmd(c), keysCmd(c), pendingCmd(c), decideCmd(c, true), decideCmd(c, false),
 		journalCmd(c), rulesCmd(c), selftestCmd(c), versionCmd(c), completionCmd(c, root))
 	root.SetHelpCommand(helpCmd(root))
-	root.SetUsageFunc(rootUsage(root))
+	root.SetUsageFunc(usageFunc(root))
 	return root
 }
 
