@@ -90,14 +90,14 @@ func usageLine(cmd *cobra.Command) string {
 	return strings.TrimSpace(cmd.CommandPath() + " " + strings.Join(positional(cmd), " ") + " [flags]")
 }
 
-// argsBetween accepts min to max positional arguments.
-func argsBetween(min, max int) cobra.PositionalArgs {
+// argsBetween accepts lo to hi positional arguments.
+func argsBetween(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) > max {
-			return fmt.Errorf("unexpected argument %q for `%s` %s", args[max], cmd.CommandPath(), see(cmd))
+		if len(args) > hi {
+			return fmt.Errorf("unexpected argument %q for `%s` %s", args[hi], cmd.CommandPath(), see(cmd))
 		}
-		if len(args) < min {
-			return fmt.Errorf("missing %s: usage: %s %s", strings.Join(positional(cmd)[len(args):min], " "), usageLine(cmd), see(cmd))
+		if len(args) < lo {
+			return fmt.Errorf("missing %s: usage: %s %s", strings.Join(positional(cmd)[len(args):lo], " "), usageLine(cmd), see(cmd))
 		}
 		return nil
 	}
