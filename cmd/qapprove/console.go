@@ -5,15 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
@@ -22,11 +22,74 @@ import (
 	"github.com/qapprove/qapprove/ui/engine"
 )
 
-func init() {
-	register(command{name: "", summary: "open the console for the active profile", run: runConsole})
-	register(command{name: "pending", usage: "[--json] [--cached] [--passphrase-file F]", summary: "pending actions with verdicts", run: runPending})
-	register(command{name: "approve", usage: "ID [--reason TEXT] [--yes] [--passphrase-file F]", summary: "approve one action without the TUI", run: func(env *Env, args []string) int { return runDecide(env, args, true) }})
-	register(command{name: "reject", usage: "ID [--reason TEXT] [--yes] [--passphrase-file F]", summary: "reject one action without the TUI", run: func(env *Env, args []string) int { return runDecide(env, args, false) }})
+// pendingOptions are the flags of `qapprove pending`.
+type pendingOptions struct {
+	json, cached bool
+	passFile     string
+}
+
+func pendingCmd(c *cli) *cobra.Command {
+	var o pendingOptions
+	cmd := &cobra.Command{
+		Use:   "pending",
+		Short: "pending actions with verdicts, one per line or JSON",
+		Long: `Pending unlocks the key, signs in, and prints the actions that wait for your
+decision, each with its governance verdict, the rules that produced it and
+policy-hygiene warnings (1-of-1 and N-of-N thresholds). Without a list
+endpoint the actions come from the feed, merged with the cache.
+
+--cached prints the last list seen, without unlocking or using the network.
+--json rows carry the exact rule input document, which "qapprove rules test
+--actions" replays.`,
+		Example: `  qapprove pending
+  qapprove pending --json --passphrase-file ~/.qapprove-pass > pending.json
+  qapprove pending --cached`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runPending(c.env, o) }),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVar(&o.cached, "cached", false, "show the cached list without unlocking")
+	f.StringVar(&o.passFile, "passphrase-file", "", "read the passphrase from `FILE` (default: ask on the terminal)")
+	return cmd
+}
+
+// decideOptions are the flags of `qapprove approve|reject`.
+type decideOptions struct {
+	reason, confirm, passFile string
+	yes                       bool
+}
+
+func decideCmd(c *cli, approve bool) *cobra.Command {
+	verb := map[bool]string{true: "approve", false: "reject"}[approve]
+	var o decideOptions
+	cmd := &cobra.Command{
+		Use:   verb + " ID",
+		Short: verb + " one action without the TUI",
+		Long: `Decide one action without the console: re-read the action from the API (refused
+when it is no longer pending or has expired), print what it is and its verdict,
+ask for confirmation, then sign, journal and send. Going against the verdict
+needs --reason (journaled); a reject takes an optional --reason.
+
+For a mainnet action, an amount above the profile's strong_confirm_above, or
+when a rule asks for it, an approval needs the last 4 characters of the
+destination typed (or --yes --confirm XXXX). The passphrase comes from the
+terminal or --passphrase-file.`,
+		Example: "  qapprove " + verb + " 2VvsjKTf31cnRwMqApprvDemo1\n" +
+			"  qapprove " + verb + " 2VvsjKTf31cnRwMqApprvDemo1 --yes --reason 'agreed with the desk' --passphrase-file ~/.qapprove-pass",
+		Args:              argsBetween(1, 1),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func(args []string) int { return runDecide(c.env, args[0], o, approve) }),
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.reason, "reason", "", "the reason, journaled: `TEXT` (required when going against the verdict)")
+	f.BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
+	f.StringVar(&o.confirm, "confirm", "", "with --yes: the last 4 `CHARS` of the destination, when the strong confirmation is required")
+	f.StringVar(&o.passFile, "passphrase-file", "", "read the passphrase from `FILE` (default: ask on the terminal)")
+	c.completeFlag(cmd, "reason")
+	c.completeFlag(cmd, "confirm")
+	return cmd
 }
 
 // openEngine opens the engine for the active profile, turning the usual
@@ -48,36 +111,7 @@ func engineError(env *Env, err error) int {
 	return env.Errf(exitFail, "%v", err)
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-func runConsole(env *Env, args []string) int {
-	if len(args) > 0 {
-		return env.Errf(exitUsage, "unknown command %q (see qapprove --help)", strings.Join(args, " "))
-	}
+func runConsole(env *Env) int {
 	e, err := engine.Open(consoleOptions(env))
 	if err != nil && (errors.Is(err, engine.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
 		// No key yet: run the registration wizard, then open the console.
@@ -173,15 +207,7 @@ type pendingJSON struct {
 	Input       governance.Input   `json:"input"`
 }
 
-func runPending(env *Env, args []string) int {
-	fs := newFlags("pending")
-	asJSON := fs.Bool("json", false, "JSON output")
-	cached := fs.Bool("cached", false, "show the cached list without unlocking")
-	passFile := fs.String("passphrase-file", "", "read the passphrase from this file")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) > 0 {
-		return flagUsage(env, fs, err)
-	}
+func runPending(env *Env, o pendingOptions) int {
 	e, code := openEngine(env)
 	if e == nil {
 		return code
@@ -189,13 +215,14 @@ func runPending(env *Env, args []string) int {
 	defer e.Close()
 	e.Prepare()
 	feedOnly := false
-	if !*cached {
-		if code := unlockForScript(env, e, *passFile); code != exitOK {
+	if !o.cached {
+		if code := unlockForScript(env, e, o.passFile); code != exitOK {
 			return code
 		}
 		ctx, cancel := signalContext(60 * time.Second)
 		defer cancel()
-		if err := e.SignIn(ctx); err != nil {
+		err := e.SignIn(ctx)
+		if err != nil {
 			return env.Errf(exitFail, "%v", err)
 		}
 		if feedOnly, err = e.LoadPending(ctx); err != nil {
@@ -206,12 +233,12 @@ func runPending(env *Env, args []string) int {
 	actions := e.Actions()
 	source := ""
 	switch {
-	case *cached:
+	case o.cached:
 		source = "from the cache, as of " + asOf(e.AsOf(), now)
 	case feedOnly:
 		source = "from the feed (no list endpoint), merged with the cache"
 	}
-	if *asJSON {
+	if o.json {
 		if source != "" {
 			fmt.Fprintln(env.Stderr, "qapprove: pending actions "+source)
 		}
@@ -326,23 +353,13 @@ func orUnknown(s string) string {
 	return s
 }
 
-func runDecide(env *Env, args []string, approve bool) int {
+func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	verb := map[bool]string{true: "approve", false: "reject"}[approve]
 	done := map[bool]string{true: "approved", false: "rejected"}[approve]
-	fs := newFlags(verb)
-	reason := fs.String("reason", "", "why (journaled); required when going against the verdict")
-	yes := fs.Bool("yes", false, "do not ask for confirmation")
-	typed := fs.String("confirm", "", "with --yes: the last 4 characters of the destination, when the strong confirmation is required")
-	passFile := fs.String("passphrase-file", "", "read the passphrase from this file")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) != 1 {
-		return flagUsage(env, fs, err)
-	}
-	id := pos[0]
 	if !client.ValidID(id) {
 		return env.Errf(exitUsage, "%q is not a valid action ID", id)
 	}
-	if len(*reason) > 1000 {
+	if len(o.reason) > 1000 {
 		return env.Errf(exitUsage, "--reason is longer than 1000 characters")
 	}
 	e, code := openEngine(env)
@@ -357,7 +374,7 @@ func runDecide(env *Env, args []string, approve bool) int {
 	if prior := e.Prior(id); prior != "" {
 		return env.Errf(exitFail, "%s: nothing was signed", prior)
 	}
-	if code := unlockForScript(env, e, *passFile); code != exitOK {
+	if code := unlockForScript(env, e, o.passFile); code != exitOK {
 		return code
 	}
 	ctx, cancel := signalContext(60 * time.Second)
@@ -379,9 +396,9 @@ func runDecide(env *Env, args []string, approve bool) int {
 	sum := sha256.Sum256(a.Messages[0])
 	d := ui.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
 	if engine.Against(verb, gv.Level.String()) {
-		d.Override = strings.TrimSpace(*reason)
+		d.Override = strings.TrimSpace(o.reason)
 	} else if !approve {
-		d.Reason = strings.TrimSpace(*reason)
+		d.Reason = strings.TrimSpace(o.reason)
 	}
 	abandon := func(why string) int {
 		if err := e.Abandon(d, why); err != nil {
@@ -398,12 +415,12 @@ func runDecide(env *Env, args []string, approve bool) int {
 	needTyped := approve && strong != ""
 	want := lastChars(a)
 	switch {
-	case *yes && needTyped:
-		if *typed != want {
+	case o.yes && needTyped:
+		if o.confirm != want {
 			return abandon(fmt.Sprintf("action %s needs the strong confirmation (%s): pass --confirm with the last 4 characters of the destination", a.ID, strong))
 		}
 		d.Confirmation = ui.ConfirmTyped
-	case !*yes:
+	case !o.yes:
 		prompt, word := fmt.Sprintf("Type %q to %s action %s: ", verb, verb, a.ID), verb
 		d.Confirmation = ui.ConfirmKey
 		if needTyped {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
@@ -17,26 +19,37 @@ import (
 // the demo home is deleted on exit and the key is only known to the sandbox.
 const demoPassphrase = "demo-approver-passphrase"
 
-func init() {
-	register(command{name: "demo", usage: "[--keep] [--arrivals D]", summary: "start the embedded sandbox with sample data and open the console on it", run: runDemo})
+func demoCmd(c *cli) *cobra.Command {
+	var keep bool
+	var arrivals time.Duration
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "start the embedded sandbox with sample data and open the console on it",
+		Long: `Demo starts the embedded sandbox with sample data on a free loopback port,
+registers a throw-away key in a temporary home under a demo passphrase that
+it prints, and opens the console on it. Nothing touches your keychain or
+config; the home is deleted on exit unless --keep.`,
+		Example:           "  qapprove demo\n  qapprove demo --keep --arrivals 0",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runDemo(c.env, keep, arrivals) }),
+	}
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the throw-away home after exit (its path is printed)")
+	cmd.Flags().DurationVar(&arrivals, "arrivals", 45*time.Second, "a new action arrives this often (0 = off)")
+	c.completeFlag(cmd, "arrivals")
+	return cmd
 }
 
-func runDemo(env *Env, args []string) int {
-	fs := newFlags("demo")
-	keep := fs.Bool("keep", false, "keep the throw-away home after exit (its path is printed)")
-	arrivals := fs.Duration("arrivals", 45*time.Second, "a new action arrives this often (0 = off)")
-	if pos, err := parseInterspersed(fs, args); err != nil || len(pos) > 0 {
-		return flagUsage(env, fs, err)
-	}
+func runDemo(env *Env, keep bool, arrivals time.Duration) int {
 	home, err := os.MkdirTemp("", "qapprove-demo-")
 	if err != nil {
 		return env.Errf(exitUsage, "demo: %v", err)
 	}
-	if !*keep {
+	if !keep {
 		defer os.RemoveAll(home)
 	}
 	fmt.Fprintln(env.Stderr, "qapprove demo: starting the sandbox and registering a throw-away key…")
-	srv, baseURL, err := startDemoSandbox(*arrivals)
+	srv, baseURL, err := startDemoSandbox(arrivals)
 	if err != nil {
 		return env.Errf(exitUsage, "demo: %v", err)
 	}
@@ -58,7 +71,7 @@ func runDemo(env *Env, args []string) int {
 		return engineError(&denv, err)
 	}
 	code := runConsoleOn(&denv, e)
-	if *keep {
+	if keep {
 		fmt.Fprint(env.Stderr, keptNote(home))
 	}
 	return code

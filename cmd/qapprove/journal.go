@@ -5,17 +5,49 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui/engine"
 )
 
-func init() {
-	register(command{name: "journal verify", usage: "[--json]",
-		summary: "verify the journal: exit 0 intact, 1 tampered/corrupt, 2 could not run", run: runJournalVerify})
-	register(command{name: "journal export", usage: "[--format json|csv]",
-		summary: "export the journal for auditors", run: runJournalExport})
+func journalVerifyCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "verify the journal: exit 0 intact, 1 tampered/corrupt, 2 could not run",
+		Long: `Verify checks the profile's journal: the hash chain, every signature, the
+key it was signed with against the profile's key, and the keychain anchor
+(truncation and rollback). It names the first bad line. Exit 0 intact,
+1 tampered or corrupt, 2 when it could not run.`,
+		Example:           "  qapprove journal verify\n  qapprove --profile desk journal verify --json",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runJournalVerify(c.env, asJSON) }),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as a JSON object")
+	return cmd
+}
+
+func journalExportCmd(c *cli) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "export the journal for auditors",
+		Long: `Export prints the profile's journal for auditors, oldest entry first, as a
+JSON array or as CSV with a header, on stdout. It verifies the journal too:
+when it is not intact the entries are still exported, with a warning and
+exit 1.`,
+		Example:           "  qapprove journal export > journal.json\n  qapprove journal export --format csv > journal.csv",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runJournalExport(c.env, format) }),
+	}
+	cmd.Flags().StringVar(&format, "format", "json", "`FORMAT`: json or csv")
+	c.completeFlag(cmd, "format", "json", "csv")
+	return cmd
 }
 
 // journalRefs gathers what a journal is checked against: the anchor and the
@@ -91,12 +123,7 @@ type verifyJSON struct {
 	Warnings         []string             `json:"warnings,omitempty"`
 }
 
-func runJournalVerify(env *Env, args []string) int {
-	fs := newFlags("journal verify")
-	asJSON := fs.Bool("json", false, "print the result as a JSON object")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return flagUsage(env, fs, err)
-	}
+func runJournalVerify(env *Env, asJSON bool) int {
 	path, refs, rep, code := verifyActiveJournal(env, "verify")
 	if rep == nil {
 		return code
@@ -105,7 +132,7 @@ func runJournalVerify(env *Env, args []string) int {
 	if !rep.Intact {
 		code = exitFail
 	}
-	if *asJSON {
+	if asJSON {
 		out := verifyJSON{Intact: rep.Intact, Path: path, Entries: rep.Entries, Decisions: rep.Decisions,
 			Signatures: rep.Signatures, JournalID: rep.JournalID, LastCheckpoint: rep.LastCheckpoint,
 			Unsealed: rep.Unsealed, AnchorChecked: refs.anchor != nil, KeyChecked: refs.key != nil,
@@ -142,21 +169,16 @@ func runJournalVerify(env *Env, args []string) int {
 	return code
 }
 
-func runJournalExport(env *Env, args []string) int {
-	fs := newFlags("journal export")
-	format := fs.String("format", "json", "json or csv")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return flagUsage(env, fs, err)
-	}
-	if *format != "json" && *format != "csv" {
-		return env.Errf(exitUsage, "--format must be json or csv, not %q", *format)
+func runJournalExport(env *Env, format string) int {
+	if format != "json" && format != "csv" {
+		return env.Errf(exitUsage, "--format must be json or csv, not %q", format)
 	}
 	path, _, rep, code := verifyActiveJournal(env, "read")
 	if rep == nil {
 		return code
 	}
 	out := &jsonLines{w: env.rawStdout}
-	err := journal.Export(path, out, *format)
+	err := journal.Export(path, out, format)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}

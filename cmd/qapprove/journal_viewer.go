@@ -8,24 +8,33 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/ui/journalview"
 )
 
-func init() {
-	register(command{name: "journal", usage: "", summary: "journal viewer", run: runJournalViewer})
+func journalCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "journal",
+		Short: "journal viewer (TUI)",
+		Long: `Journal opens the viewer of the profile's audit journal: every decision,
+refusal, unlock and lock, signed and hash-chained, verified as it is shown
+against the profile's key and the keychain anchor. Press ? for its keys; e
+exports the listed entries. "journal verify" and "journal export" are the
+same checks and export for scripts.`,
+		Example:           "  qapprove journal\n  qapprove journal verify --json\n  qapprove journal export --format csv > journal.csv",
+		Args:              commandArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runJournalViewer(c.env) }),
+	}
+	cmd.AddCommand(journalVerifyCmd(c), journalExportCmd(c))
+	return cmd
 }
 
 // runJournalViewer opens the journal viewer of the active profile. When the
 // keystore holds the profile's bundle, the journal is verified against its
 // BLS public key and the stored anchor.
-func runJournalViewer(env *Env, args []string) int {
-	flags := newFlags("journal")
-	if err := flags.Parse(args); err != nil {
-		return flagUsage(env, flags, err)
-	}
-	if flags.NArg() > 0 {
-		return env.Errf(exitUsage, "usage: qapprove journal (the viewer takes no arguments; see journal verify|export)")
-	}
+func runJournalViewer(env *Env) int {
 	opts := journalViewerOptions(env)
 	if code, ok := journalReadable(env, opts.Path); !ok {
 		return code

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
@@ -21,15 +24,56 @@ import (
 	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/journalview"
 	"github.com/qapprove/qapprove/ui/wizard"
-	"golang.org/x/term"
 )
 
-func init() {
-	register(command{name: "keys register", usage: "[--non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S [--keep-on-failure]]", summary: "key registration wizard", run: runKeysRegister})
-	register(command{name: "keys show", usage: "[--json]", summary: "public keys and status", run: runKeysShow})
-	register(command{name: "keys export", usage: "FILE [--force]", summary: "encrypted backup of the key bundle", run: runKeysExport})
-	register(command{name: "keys import", usage: "FILE [--passphrase-file F] [--force]", summary: "restore an encrypted backup", run: runKeysImport})
-	register(command{name: "keys remove", usage: "--yes", summary: "delete the profile's key from the keystore (after rotating)", run: runKeysRemove})
+func keysCmd(c *cli) *cobra.Command {
+	return groupCmd("keys", "the profile's keys: register, show, back up, restore, remove, rebind",
+		`Keys manages the approver key of the active profile: a Qredo-scheme BLS key
+and an EC key, encrypted together with the API secret under one passphrase,
+in the OS keychain (or the file keystore with --keystore file).`,
+		`  qapprove keys register
+  qapprove keys show --json
+  qapprove keys export ~/backup/qapprove-default.json`,
+		keysRegisterCmd(c), keysShowCmd(c), keysExportCmd(c), keysImportCmd(c), keysRemoveCmd(c), keysRebindCmd(c))
+}
+
+// registerOptions are the flags of `qapprove keys register`.
+type registerOptions struct {
+	nonInteractive, keep                           bool
+	passFile, apiURL, workspace, keyID, secretFile string
+}
+
+func keysRegisterCmd(c *cli) *cobra.Command {
+	var o registerOptions
+	cmd := &cobra.Command{
+		Use:   "register",
+		Short: "key registration wizard (TUI); --non-interactive for scripts",
+		Long: `Register creates the profile's keys, stores them encrypted under your
+passphrase and registers them with the Qredo API: a wizard on the terminal,
+or with --non-interactive, from flags and files for scripts. When the key
+update still awaits approval under the Admin Policy, it says so.
+
+A profile that already has a key or a journal is refused: to rotate, register
+under a new profile (docs/KEYS.md).`,
+		Example: `  qapprove keys register
+  qapprove --profile desk keys register --non-interactive --passphrase-file pass.txt \
+      --api-url https://api-v2.qredo.network/api/v2 --workspace W --api-key-id K --api-secret-file secret.txt`,
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runKeysRegister(c.env, o) }),
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.nonInteractive, "non-interactive", false, "no wizard: take everything from the flags")
+	f.StringVar(&o.passFile, "passphrase-file", "", "read the new passphrase from `FILE`")
+	f.StringVar(&o.apiURL, "api-url", "", "API base `URL` (https)")
+	f.StringVar(&o.workspace, "workspace", "", "workspace `ID`")
+	f.StringVar(&o.keyID, "api-key-id", "", "API key `ID`")
+	f.StringVar(&o.secretFile, "api-secret-file", "", "read the API secret from `FILE`")
+	f.BoolVar(&o.keep, "keep-on-failure", false, "keep the generated key in the keystore when registering fails")
+	for _, n := range []string{"api-url", "workspace", "api-key-id"} {
+		c.completeFlag(cmd, n)
+	}
+	return cmd
 }
 
 // maxSmallFile bounds passphrase and API secret files.
@@ -109,19 +153,8 @@ func alreadyRegistered(be secrets.Backend, paths storage.Paths, profile string) 
 	return nil
 }
 
-func runKeysRegister(env *Env, args []string) int {
-	fs := newFlags("keys register")
-	nonInteractive := fs.Bool("non-interactive", false, "")
-	passFile := fs.String("passphrase-file", "", "")
-	apiURL := fs.String("api-url", "", "")
-	workspace := fs.String("workspace", "", "")
-	keyID := fs.String("api-key-id", "", "")
-	secretFile := fs.String("api-secret-file", "", "")
-	keep := fs.Bool("keep-on-failure", false, "")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return flagUsage(env, fs, err)
-	}
-	if !*nonInteractive && !stdinIsTerminal(env.Stdin) {
+func runKeysRegister(env *Env, o registerOptions) int {
+	if !o.nonInteractive && !stdinIsTerminal(env.Stdin) {
 		return env.Errf(exitUsage, "keys register needs a terminal for the wizard; for scripts use --non-interactive --passphrase-file F --api-url U --workspace W --api-key-id K --api-secret-file S")
 	}
 	paths := env.Paths()
@@ -133,7 +166,7 @@ func runKeysRegister(env *Env, args []string) int {
 	for _, f := range []struct {
 		v   string
 		dst *string
-	}{{*apiURL, &settings.APIBaseURL}, {*workspace, &settings.WorkspaceID}, {*keyID, &settings.APIKeyID}} {
+	}{{o.apiURL, &settings.APIBaseURL}, {o.workspace, &settings.WorkspaceID}, {o.keyID, &settings.APIKeyID}} {
 		if f.v != "" {
 			*f.dst = f.v
 		}
@@ -145,16 +178,16 @@ func runKeysRegister(env *Env, args []string) int {
 	if err := alreadyRegistered(be, paths, env.Profile); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	if !*nonInteractive {
+	if !o.nonInteractive {
 		return runWizard(env, be, settings)
 	}
-	if *passFile == "" || *secretFile == "" {
+	if o.passFile == "" || o.secretFile == "" {
 		return env.Errf(exitUsage, "--non-interactive needs --passphrase-file and --api-secret-file")
 	}
 	if err := wizard.ValidateSettings(settings); err != nil {
 		return env.Errf(exitUsage, "%v (give --api-url, --workspace and --api-key-id)", err)
 	}
-	pass, err := readSecretFile(*passFile, "passphrase")
+	pass, err := readSecretFile(o.passFile, "passphrase")
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
@@ -163,7 +196,7 @@ func runKeysRegister(env *Env, args []string) int {
 		return env.Errf(exitFail, "passphrase too weak (%.0f bits, %d characters; need %d+ characters and %d+ bits): %s",
 			s.Bits, s.Length, wizard.MinLength, wizard.MinBits, strings.Join(s.Feedback, "; "))
 	}
-	secret, err := readSecretFile(*secretFile, "API secret")
+	secret, err := readSecretFile(o.secretFile, "API secret")
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
@@ -180,11 +213,11 @@ func runKeysRegister(env *Env, args []string) int {
 			return exitOK
 		}
 		msg := fmt.Sprintf("%s failed: %v", name, err)
-		if aerr := reg.Abort(*keep); aerr != nil {
+		if aerr := reg.Abort(o.keep); aerr != nil {
 			msg += fmt.Sprintf("; the unregistered key could not be removed from the keystore: %v", aerr)
 		} else if reg.Approved() {
 			msg += "; the key was accepted by the API and is kept in the keystore"
-		} else if *keep {
+		} else if o.keep {
 			msg += "; the unregistered key is kept in the keystore (--keep-on-failure)"
 		} else {
 			msg += "; nothing was kept"
@@ -281,12 +314,24 @@ type keyStatus struct {
 	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
 }
 
-func runKeysShow(env *Env, args []string) int {
-	fs := newFlags("keys show")
-	asJSON := fs.Bool("json", false, "")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return flagUsage(env, fs, err)
+func keysShowCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "public keys and status",
+		Long: `Show prints the profile's public keys and fingerprints, the API it is bound
+to, where the key is stored, whether it is registered (or awaiting approval
+under the Admin Policy) and the last unlock. It never needs the passphrase.`,
+		Example:           "  qapprove keys show\n  qapprove --profile desk keys show --json",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runKeysShow(c.env, asJSON) }),
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func runKeysShow(env *Env, asJSON bool) int {
 	be, b, code := loadProfileKey(env)
 	if code != exitOK {
 		return code
@@ -305,7 +350,7 @@ func runKeysShow(env *Env, args []string) int {
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env, st)
 	}
 	w := env.Stdout
@@ -347,19 +392,28 @@ func lastUnlock(path string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-func runKeysExport(env *Env, args []string) int {
-	fs := newFlags("keys export")
-	force := fs.Bool("force", false, "")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) != 1 {
-		return flagUsage(env, fs, err)
+func keysExportCmd(c *cli) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "export FILE",
+		Short: "encrypted backup of the key bundle",
+		Long: `Export writes the profile's key bundle, still encrypted under its passphrase,
+to FILE (0600). Keep it offline: it is only as safe as the passphrase.
+"qapprove keys import" restores it.`,
+		Example: "  qapprove keys export ~/backup/qapprove-default.json",
+		Args:    argsBetween(1, 1),
+		RunE:    c.do(func(args []string) int { return runKeysExport(c.env, args[0], force) }),
 	}
-	file := pos[0]
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite FILE if it exists")
+	return cmd
+}
+
+func runKeysExport(env *Env, file string, force bool) int {
 	be, err := openBackend(env)
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	if err := wizard.ExportBundle(be, env.Profile, file, *force); err != nil {
+	if err := wizard.ExportBundle(be, env.Profile, file, force); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
@@ -391,15 +445,31 @@ func readPassphrase(env *Env, file, prompt string) ([]byte, error) {
 	return b, nil
 }
 
-func runKeysImport(env *Env, args []string) int {
-	fs := newFlags("keys import")
-	force := fs.Bool("force", false, "")
-	passFile := fs.String("passphrase-file", "", "")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) != 1 {
-		return flagUsage(env, fs, err)
+// importOptions are the flags of `qapprove keys import`.
+type importOptions struct {
+	force    bool
+	passFile string
+}
+
+func keysImportCmd(c *cli) *cobra.Command {
+	var o importOptions
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "restore an encrypted backup",
+		Long: `Import restores a backup made by "qapprove keys export" into the profile,
+after checking that the passphrase opens it. On a new machine it also writes
+the profile's settings from the backup and starts the audit journal.
+A profile that holds a different key is refused without --force.`,
+		Example: "  qapprove keys import ~/backup/qapprove-default.json\n  qapprove --profile desk keys import backup.json --passphrase-file pass.txt",
+		Args:    argsBetween(1, 1),
+		RunE:    c.do(func(args []string) int { return runKeysImport(c.env, args[0], o) }),
 	}
-	file := pos[0]
+	cmd.Flags().BoolVar(&o.force, "force", false, "replace a different key the profile holds (export it first)")
+	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the backup's passphrase from `FILE` (default: ask on the terminal)")
+	return cmd
+}
+
+func runKeysImport(env *Env, file string, o importOptions) int {
 	data, err := readBounded(file, secrets.MaxValueSize+2)
 	if err != nil {
 		return env.Errf(exitFail, "%v", err)
@@ -417,15 +487,15 @@ func runKeysImport(env *Env, args []string) int {
 			fmt.Fprintf(env.Stdout, "profile %s already holds this key; nothing to do\n", env.Profile)
 			return exitOK
 		}
-		if !*force {
+		if !o.force {
 			return env.Errf(exitFail, "profile %s already holds a different key (%s); use --force to replace it (export it first)", env.Profile, fingerprintOf(old))
 		}
 	} else if !errors.Is(err, secrets.ErrNotFound) {
-		if !*force {
+		if !o.force {
 			return env.Errf(exitFail, "the stored key of profile %s cannot be read (%v); use --force to replace it", env.Profile, err)
 		}
 	}
-	pass, err := readPassphrase(env, *passFile, "Passphrase of the backup: ")
+	pass, err := readPassphrase(env, o.passFile, "Passphrase of the backup: ")
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
@@ -497,13 +567,24 @@ func readBounded(path string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-func runKeysRemove(env *Env, args []string) int {
-	fs := newFlags("keys remove")
-	yes := fs.Bool("yes", false, "")
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return flagUsage(env, fs, err)
+func keysRemoveCmd(c *cli) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "remove",
+		Short: "delete the profile's key from the keystore (after rotating)",
+		Long: `Remove deletes the profile's key from the keystore; the journal is kept.
+Export the key first: without a backup it is gone. It asks for --yes.`,
+		Example:           "  qapprove --profile old keys export old-key.json\n  qapprove --profile old keys remove --yes",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runKeysRemove(c.env, yes) }),
 	}
-	if !*yes {
+	cmd.Flags().BoolVar(&yes, "yes", false, "really delete the key")
+	return cmd
+}
+
+func runKeysRemove(env *Env, yes bool) int {
+	if !yes {
 		return env.Errf(exitUsage, "keys remove deletes the key of profile %s from the keystore: export it first, then pass --yes", env.Profile)
 	}
 	be, b, code := loadProfileKey(env)

@@ -1,20 +1,20 @@
 // Command qapprove is a terminal console for approvers of the Qredo API.
 //
-// main.go holds only flag parsing and sub-command dispatch; each sub-command
-// lives in its own file and registers itself with register in an init func.
+// main.go holds the root of the cobra command tree and the global options;
+// cli.go the glue (argument checks, flag errors, help, completion); each
+// sub-command lives in its own file with its constructor.
 package main
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/awnumar/memguard"
+	"github.com/spf13/cobra"
 
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/ui/safetext"
@@ -87,81 +87,6 @@ func (e *Env) Errf(code int, format string, a ...any) int {
 	return code
 }
 
-// flagUsage reports a bad command line of the command fs parses (exit 2):
-// the bad flag when err is a flag error, otherwise the command's usage.
-func flagUsage(env *Env, fs *flag.FlagSet, err error) int {
-	name := fs.Name()
-	cmd := strings.TrimSpace("qapprove " + name)
-	see := fmt.Sprintf("(see %s --help)", cmd)
-	if err != nil {
-		msg := err.Error()
-		if f, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-			return env.Errf(exitUsage, "unknown flag --%s for `%s` %s", f, cmd, see)
-		}
-		if f, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
-			return env.Errf(exitUsage, "flag --%s of `%s` needs a value %s", f, cmd, see)
-		}
-		if i := strings.Index(msg, " for flag -"); i >= 0 {
-			msg = msg[:i] + " for flag --" + msg[i+len(" for flag -"):]
-		}
-		return env.Errf(exitUsage, "%s (%s; see %s --help)", msg, cmd, cmd)
-	}
-	usage := ""
-	if c, ok := commands[name]; ok {
-		usage = c.usage
-	}
-	return env.Errf(exitUsage, "usage: %s %s %s", cmd, usage, see)
-}
-
-// command is one sub-command of the contract.
-type command struct {
-	name    string // "pending", "journal verify", …
-	usage   string // arguments, e.g. "[--json]"
-	summary string // one line for --help
-	run     func(env *Env, args []string) int
-}
-
-var commands = map[string]*command{}
-
-// register adds a sub-command; called from init funcs of the command files.
-func register(c command) {
-	if old, ok := commands[c.name]; ok && old.run != nil {
-		panic("duplicate command " + c.name)
-	}
-	cc := c
-	commands[c.name] = &cc
-}
-
-// contract lists every sub-command of DESIGN.md, so --help shows them all
-// even before a file registers the implementation.
-var contract = []command{
-	{name: "", usage: "", summary: "open the console for the active profile"},
-	{name: "demo", summary: "start the embedded sandbox with sample data and open the console on it"},
-	{name: "sandbox", usage: "[--addr A] [--scenario F] [--actions N]", summary: "run the sandbox server alone (prints its URL, API key id and secret)"},
-	{name: "keys register", usage: "[--non-interactive --passphrase-file F]", summary: "key registration wizard"},
-	{name: "keys show", summary: "public keys and status"},
-	{name: "keys export", usage: "FILE", summary: "encrypted backup of the key bundle"},
-	{name: "keys import", usage: "FILE", summary: "restore an encrypted backup"},
-	{name: "keys remove", usage: "--yes", summary: "delete the profile's stored key (after rotating to a new one)"},
-	{name: "pending", usage: "[--json]", summary: "pending actions with verdicts"},
-	{name: "approve", usage: "ID [--yes] [--passphrase-file F]", summary: "approve one action without the TUI"},
-	{name: "reject", usage: "ID [--reason TEXT] [--yes] [--passphrase-file F]", summary: "reject one action without the TUI"},
-	{name: "journal", summary: "journal viewer"},
-	{name: "journal verify", usage: "[--json]", summary: "verify the journal: exit 0 intact, 1 tampered/corrupt, 2 could not run"},
-	{name: "journal export", usage: "[--format json|csv]", summary: "export the journal for auditors"},
-	{name: "rules check", usage: "[FILE]", summary: "compile a rules file; errors with line:column"},
-	{name: "rules test", usage: "FILE --actions A [--json]", summary: "replay actions through rules and print the verdicts"},
-	{name: "selftest", usage: "[--vectors F]", summary: "known-answer tests of the crypto"},
-	{name: "version", summary: "print the version"},
-}
-
-func init() {
-	register(command{name: "version", summary: "print the version", run: func(env *Env, args []string) int {
-		fmt.Fprintf(env.Stdout, "qapprove %s\n", version)
-		return exitOK
-	}})
-}
-
 func main() {
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	code := run(env, os.Args[1:])
@@ -169,73 +94,107 @@ func main() {
 	os.Exit(code)
 }
 
-// run parses the global flags, finds the sub-command and runs it.
+// run parses argv with the command tree and runs the chosen command. A bad
+// command line (unknown command or flag, missing or extra argument, a bad
+// global option) is one line on stderr and exit 2; otherwise the command's
+// own exit code.
 func run(env *Env, argv []string) int {
 	env.wrapStreams()
-	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	profile := fs.String("profile", "default", "profile name")
-	home := fs.String("home", os.Getenv("QAPPROVE_HOME"), "put config, data and the file keystore under this folder")
-	keystore := fs.String("keystore", "", "where secrets live: keychain or file (default: the config's keystore, else keychain)")
-	help := fs.Bool("help", false, "show help")
-	fs.BoolVar(help, "h", false, "show help")
-	showVersion := fs.Bool("version", false, "print the version")
-	if err := fs.Parse(argv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(env.Stdout)
-			return exitOK
-		}
-		return flagUsage(env, fs, err)
+	if argv == nil {
+		argv = []string{} // cobra reads os.Args for nil
 	}
-	env.Profile, env.Home, env.Keystore = *profile, *home, *keystore
-	if *help {
-		usage(env.Stdout)
-		return exitOK
+	c := &cli{env: env, completing: len(argv) > 0 && strings.HasPrefix(argv[0], cobra.ShellCompRequestCmd)}
+	root := newRootCmd(c)
+	root.SetArgs(argv)
+	if err := root.Execute(); err != nil {
+		return env.Errf(exitUsage, "%v", err)
 	}
-	if *showVersion {
-		return commands["version"].run(env, nil)
+	return c.code
+}
+
+// newRootCmd is the whole command tree of the contract (DESIGN.md).
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "qapprove",
+		Short: "open the console for the active profile",
+		Long: "qapprove " + version + ` — approve and reject Qredo API actions from the terminal.
+
+With no command it opens the console for the active profile (running the
+registration wizard first when the profile has no key yet).`,
+		Example: `  qapprove demo                          try it on the embedded sandbox
+  qapprove --profile desk keys register  register a key for profile desk
+  qapprove pending --json                the pending actions as JSON`,
+		Version:           version,
+		Args:              commandArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		PersistentPreRunE: c.setUp,
+		RunE:              c.do(func([]string) int { return runConsole(c.env) }),
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetVersionTemplate("qapprove {{.Version}}\n")
+	root.SetOut(c.env.Stdout)
+	root.SetErr(c.env.Stderr)
+	root.SetIn(c.env.Stdin)
+	root.SetFlagErrorFunc(flagError)
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&c.globals.profile, "profile", "default", "profile `NAME` to use")
+	pf.StringVar(&c.globals.home, "home", "", "keep config, data and the file keystore under `DIR` (default $QAPPROVE_HOME, else the XDG folders)")
+	pf.StringVar(&c.globals.keystore, "keystore", "", "keystore `KIND`: keychain or file (default: the profile's keystore in config.toml, else keychain)")
+	root.Flags().Bool("version", false, "print the version")
+	_ = root.MarkPersistentFlagDirname("home")
+	c.completeFlag(root, "keystore", "keychain", "file")
+	c.completeFlag(root, "profile")
+
+	root.AddCommand(demoCmd(c), sandboxCmd(c), keysCmd(c), pendingCmd(c), decideCmd(c, true), decideCmd(c, false),
+		journalCmd(c), rulesCmd(c), selftestCmd(c), versionCmd(c), completionCmd(c, root))
+	root.SetHelpCommand(helpCmd(root))
+	root.SetUsageFunc(usageFunc(root))
+	return root
+}
+
+// setUp resolves the global options into the Env before a command runs
+// (not for help and completion, which need no profile).
+func (c *cli) setUp(cmd *cobra.Command, _ []string) error {
+	if cmd.Annotations[noSetUp] != "" || strings.HasPrefix(cmd.Name(), cobra.ShellCompRequestCmd) {
+		return nil
+	}
+	env, g := c.env, c.globals
+	env.Profile, env.Home, env.Keystore = g.profile, g.home, g.keystore
+	if !cmd.Flags().Changed("home") {
+		env.Home = os.Getenv("QAPPROVE_HOME")
 	}
 	if !storage.ValidProfileName(env.Profile) {
-		return env.Errf(exitUsage, "invalid profile name %q: use letters, digits, '-', '_' or '.' (at most 64)", env.Profile)
+		return fmt.Errorf("invalid profile name %q: use letters, digits, '-', '_' or '.' (at most 64)", env.Profile)
 	}
 	if env.Keystore == "" {
 		ks, err := configuredKeystore(env)
 		if err != nil {
-			return env.Errf(exitUsage, "%v", err)
+			return err
 		}
 		env.Keystore = ks
 	}
 	if env.Keystore != "keychain" && env.Keystore != "file" {
-		return env.Errf(exitUsage, "--keystore must be keychain or file, not %q", env.Keystore)
+		return fmt.Errorf("--keystore must be keychain or file, not %q", env.Keystore)
 	}
-	rest := fs.Args()
-	name, args := lookup(rest)
-	if strings.HasSuffix(name, " ?") {
-		group := strings.TrimSuffix(name, " ?")
-		var subs []string
-		for _, k := range contract {
-			if strings.HasPrefix(k.name, group+" ") {
-				subs = append(subs, strings.TrimPrefix(k.name, group+" "))
-			}
-		}
-		return env.Errf(exitUsage, "usage: qapprove %s %s", group, strings.Join(subs, "|"))
-	}
-	c, ok := commands[name]
-	if !ok || c.run == nil {
-		for _, k := range contract {
-			if k.name == name {
-				return env.Errf(exitUsage, "%q is not built yet", strings.TrimSpace("qapprove "+name))
-			}
-		}
-		return env.Errf(exitUsage, "unknown command %q (see qapprove --help)", strings.Join(rest, " "))
-	}
-	for _, a := range args {
-		if a == "--help" || a == "-h" {
-			fmt.Fprintf(env.Stdout, "usage: qapprove %s %s\n  %s\n", c.name, c.usage, c.summary)
+	return nil
+}
+
+func versionCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:               "version",
+		Short:             "print the version",
+		Long:              "Version prints \"qapprove\" and the version of this build (as --version does).",
+		Example:           "  qapprove version",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: c.do(func([]string) int {
+			fmt.Fprintf(c.env.Stdout, "qapprove %s\n", version)
 			return exitOK
-		}
+		}),
 	}
-	return c.run(env, args)
 }
 
 // configuredKeystore is the keystore config.toml sets for the profile
@@ -251,71 +210,4 @@ func configuredKeystore(env *Env) (string, error) {
 		return "keychain", err
 	}
 	return ks, nil
-}
-
-// lookup finds the longest registered or contracted command name that
-// prefixes args (two words, then one, then the empty command).
-func lookup(args []string) (string, []string) {
-	known := func(n string) bool {
-		if _, ok := commands[n]; ok {
-			return true
-		}
-		for _, k := range contract {
-			if k.name == n {
-				return true
-			}
-		}
-		return false
-	}
-	if len(args) >= 2 && known(args[0]+" "+args[1]) {
-		return args[0] + " " + args[1], args[2:]
-	}
-	if len(args) >= 1 && known(args[0]) {
-		return args[0], args[1:]
-	}
-	if len(args) >= 1 && hasPrefix(args[0]) {
-		// "keys" alone or "keys bogus": a group without a valid sub-command.
-		return args[0] + " ?", args[1:]
-	}
-	if len(args) == 0 {
-		return "", nil
-	}
-	return strings.Join(args, " "), nil
-}
-
-func hasPrefix(word string) bool {
-	for _, k := range contract {
-		if strings.HasPrefix(k.name, word+" ") {
-			return true
-		}
-	}
-	return false
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "qapprove %s — approve and reject Qredo API actions from the terminal\n\n", version)
-	fmt.Fprintln(w, "Usage:")
-	for _, c := range contract {
-		status := ""
-		if r, ok := commands[c.name]; !ok || r.run == nil {
-			status = " (not built yet)"
-		} else if r.usage != "" {
-			c.usage = r.usage
-		}
-		line := strings.TrimSpace("qapprove " + c.name + " " + c.usage)
-		if len(line) > 44 {
-			fmt.Fprintf(w, "  %s\n  %-44s %s%s\n", line, "", c.summary, status)
-			continue
-		}
-		fmt.Fprintf(w, "  %-44s %s%s\n", line, c.summary, status)
-	}
-	fmt.Fprintln(w, `
-Global options (before the command):
-  --profile NAME        profile to use (default "default")
-  --home DIR            keep config, data and the file keystore under DIR (also QAPPROVE_HOME)
-  --keystore KIND       keychain (default) or file; config.toml: keystore = "file"
-  -h, --help            this help;  --version  the version
-
-Exit codes: 0 ok, 1 refused or failed, 2 bad usage or unusable environment.
-NO_COLOR is honoured.`)
 }

@@ -4,24 +4,41 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/ui/engine"
 )
 
-func init() {
-	register(command{name: "keys rebind", usage: "[--passphrase-file F] [--yes]", summary: "bind the profile's key to the API base URL config.toml now gives (deliberately; journaled)", run: runKeysRebind})
+// rebindOptions are the flags of `qapprove keys rebind`.
+type rebindOptions struct {
+	passFile string
+	yes      bool
+}
+
+func keysRebindCmd(c *cli) *cobra.Command {
+	var o rebindOptions
+	cmd := &cobra.Command{
+		Use:   "rebind",
+		Short: "bind the profile's key to the API base URL config.toml now gives (deliberately; journaled)",
+		Long: `Rebind points the profile's registered key at the API base URL that config.toml
+now gives. The console refuses a config.toml whose URL differs from the one
+recorded in the keystore at registration; rebind is the one deliberate way
+to change it. It shows both URLs, asks you to type "rebind" (or --yes),
+unlocks the key and journals the change.`,
+		Example:           "  qapprove --profile desk keys rebind",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runKeysRebind(c.env, o) }),
+	}
+	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the passphrase from `FILE` (default: ask on the terminal)")
+	cmd.Flags().BoolVar(&o.yes, "yes", false, "do not ask for confirmation")
+	return cmd
 }
 
 // runKeysRebind is the one deliberate way to point a registered key at
 // another API base URL: the console refuses a config.toml that differs
 // from the URL recorded in the keystore at registration.
-func runKeysRebind(env *Env, args []string) int {
-	fs := newFlags("keys rebind")
-	passFile := fs.String("passphrase-file", "", "read the passphrase from this file")
-	yes := fs.Bool("yes", false, "do not ask for confirmation")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil || len(pos) > 0 {
-		return env.Errf(exitUsage, "usage: qapprove keys rebind [--passphrase-file F] [--yes]")
-	}
+func runKeysRebind(env *Env, o rebindOptions) int {
 	opts := consoleOptions(env)
 	opts.ManageMemory, opts.Rebinding = false, true
 	e, err := engine.Open(opts)
@@ -34,7 +51,7 @@ func runKeysRebind(env *Env, args []string) int {
 		return env.Errf(exitFail, "profile %s is already bound to %s: nothing to rebind", env.Profile, now)
 	}
 	fmt.Fprintf(env.Stdout, "profile  %s\nbound to %s\nconfig   %s\n", env.Profile, bound, now)
-	if !*yes {
+	if !o.yes {
 		ok, err := confirm("Type \"rebind\" to sign with this key for the new URL from now on: ", "rebind")
 		if err != nil {
 			return env.Errf(exitUsage, "%v (or pass --yes)", err)
@@ -43,7 +60,7 @@ func runKeysRebind(env *Env, args []string) int {
 			return env.Errf(exitFail, "not confirmed: the key stays bound to %s", bound)
 		}
 	}
-	if code := unlockForScript(env, e, *passFile); code != exitOK {
+	if code := unlockForScript(env, e, o.passFile); code != exitOK {
 		return code
 	}
 	from, to, err := e.Rebind()

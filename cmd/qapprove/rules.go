@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage"
@@ -18,23 +20,60 @@ import (
 // maxRulesActionsFile bounds the ACTIONS.json of rules test: it is read whole.
 const maxRulesActionsFile = 64 << 20
 
-func init() {
-	register(command{name: "rules check", usage: "[FILE]",
-		summary: "compile a rules file; errors with line:column", run: runRulesCheck})
-	register(command{name: "rules test", usage: "FILE --actions A [--json]",
-		summary: "replay actions through rules and print the verdicts", run: runRulesTest})
+func rulesCmd(c *cli) *cobra.Command {
+	return groupCmd("rules", "governance rules: compile a rules file, replay actions through it",
+		`Rules are CEL expressions in a TOML file (the default set is built in); each
+rule has a name, a "when" expression, a verdict (approve, review, reject) and
+a reason. The verdict of an action is the strongest matching one; no match
+gives review. A profile's rules_file in config.toml picks its rules.`,
+		`  qapprove rules check my-rules.toml
+  qapprove rules test my-rules.toml --actions pending.json`,
+		rulesCheckCmd(c), rulesTestCmd(c))
+}
+
+func rulesCheckCmd(c *cli) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "compile a rules file; errors with line:column",
+		Long: `Check compiles FILE, or without one the active profile's rules_file (the
+built-in set when it has none). Exit 0 when valid; 1 with each error at its
+line:column; 2 when the file cannot be read.`,
+		Example: "  qapprove rules check\n  qapprove rules check my-rules.toml",
+		Args:    argsBetween(0, 1),
+		RunE:    c.do(func(args []string) int { return runRulesCheck(c.env, args) }),
+	}
+}
+
+func rulesTestCmd(c *cli) *cobra.Command {
+	var actions string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "test FILE --actions ACTIONS",
+		Short: "replay actions through rules and print the verdicts",
+		Long: `Test compiles the rules FILE and evaluates each action of --actions (a JSON
+array of rule input documents, or the output of "qapprove pending --json"),
+printing each verdict with the rules that fired and a summary.`,
+		Example: "  qapprove pending --json > pending.json\n  qapprove rules test my-rules.toml --actions pending.json",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := argsBetween(1, 1)(cmd, args); err != nil {
+				return err
+			}
+			if actions == "" {
+				return fmt.Errorf("missing --actions: usage: %s %s", usageLine(cmd), see(cmd))
+			}
+			return nil
+		},
+		RunE: c.do(func(args []string) int { return runRulesTest(c.env, args[0], actions, asJSON) }),
+	}
+	cmd.Flags().StringVar(&actions, "actions", "", "`ACTIONS` file: a JSON array of rule input documents, or the output of pending --json")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
 }
 
 // runRulesCheck compiles FILE, or the active profile's rules_file, or the
 // embedded default set; exit 0 when valid, 1 with positioned errors, 2 when
 // the file cannot be read.
 func runRulesCheck(env *Env, args []string) int {
-	if len(args) > 1 {
-		return env.Errf(exitUsage, "usage: qapprove rules check [FILE]")
-	}
-	if len(args) == 1 && len(args[0]) > 1 && args[0][0] == '-' {
-		return env.Errf(exitUsage, "unknown flag --%s for `qapprove rules check` (see qapprove rules check --help)", strings.TrimLeft(args[0], "-"))
-	}
 	path := ""
 	if len(args) == 1 {
 		path = args[0]
@@ -97,35 +136,18 @@ type rulesTestResult struct {
 }
 
 // runRulesTest replays the actions of --actions through FILE.
-func runRulesTest(env *Env, args []string) int {
-	fs := newFlags("rules test")
-	actions := fs.String("actions", "", "JSON array of input documents")
-	asJSON := fs.Bool("json", false, "print JSON")
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return flagUsage(env, fs, err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if len(files) != 1 || *actions == "" {
-		return flagUsage(env, fs, nil)
-	}
-	rs, code := rulesLoad(env, files[0])
+func runRulesTest(env *Env, file, actions string, asJSON bool) int {
+	rs, code := rulesLoad(env, file)
 	if rs == nil {
 		return code
 	}
-	data, err := readFileBounded(*actions, maxRulesActionsFile)
+	data, err := readFileBounded(actions, maxRulesActionsFile)
 	if err != nil {
 		return env.Errf(exitUsage, "cannot read actions: %v", err)
 	}
 	ins, rebuilt, err := rulesDecodeActions(data, time.Now())
 	if err != nil {
-		return env.Errf(exitFail, "%s: %v", *actions, err)
+		return env.Errf(exitFail, "%s: %v", actions, err)
 	}
 	if rebuilt > 0 {
 		env.Errf(exitOK, "note: %d %s rebuilt from `qapprove pending --json` rows (they carry no testnet flag or asset decimals)", rebuilt, plural(rebuilt, "action", "actions"))
@@ -137,7 +159,7 @@ func runRulesTest(env *Env, args []string) int {
 		results[i] = rulesTestResult{ID: in.Action.ID, Verdict: v}
 		count[v.Level]++
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env, results)
 	}
 	for _, r := range results {

@@ -176,6 +176,10 @@ func sandboxDo(t *testing.T, req *http.Request, out any) int {
 func TestSandboxUsage(t *testing.T) {
 	var so, se strings.Builder
 	env := &Env{Stdout: &so, Stderr: &se}
+	home := t.TempDir()
+	runSandbox := func(env *Env, args []string) int {
+		return run(env, append([]string{"--home", home, "sandbox"}, args...))
+	}
 	if code := runSandbox(env, []string{"--addr", "0.0.0.0:0"}); code != exitUsage || !strings.Contains(se.String(), "loopback") {
 		t.Fatalf("non-loopback: code %d, %q", code, se.String())
 	}

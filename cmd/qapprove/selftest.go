@@ -4,42 +4,44 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/qapprove/qapprove/crypto/selftest"
 )
 
-func init() {
-	register(command{
-		name:    "selftest",
-		usage:   "[--vectors F]",
-		summary: "known-answer tests of the crypto",
-		run:     runSelftest,
-	})
+func selftestCmd(c *cli) *cobra.Command {
+	var vectors string
+	cmd := &cobra.Command{
+		Use:   "selftest",
+		Short: "known-answer tests of the crypto",
+		Long: `Selftest runs the built-in known-answer tests of the crypto (the Qredo BLS
+vectors and a few round trips), and with --vectors the vectors of FILE too
+(the shared/vectors JSON format). It prints one line per failure and ends with "N passed, M failed".
+Exit 0 when nothing failed, 1 when something did, 2 for a bad vectors file.`,
+		Example:           "  qapprove selftest\n  qapprove selftest --vectors qredo-bls-milagro.json",
+		Args:              noArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE:              c.do(func([]string) int { return runSelftest(c.env, vectors) }),
+	}
+	cmd.Flags().StringVar(&vectors, "vectors", "", "extra vectors `FILE` in the shared/vectors JSON format")
+	return cmd
 }
 
 // runSelftest runs the built-in known-answer tests and, with --vectors, the
 // vectors of that file too. It prints one line per failure and ends with
 // "N passed, M failed". Exit 0 when nothing failed, 1 when something did,
 // 2 for bad usage or an unreadable or invalid vectors file.
-func runSelftest(env *Env, args []string) int {
-	fs := newFlags("selftest")
-	vectors := fs.String("vectors", "", "extra vectors file in the shared/vectors JSON format")
-	if err := fs.Parse(args); err != nil {
-		return flagUsage(env, fs, err)
-	}
-	if fs.NArg() != 0 {
-		return env.Errf(exitUsage, "selftest: unexpected argument %q (usage: qapprove selftest [--vectors FILE])", fs.Arg(0))
-	}
-
+func runSelftest(env *Env, vectors string) int {
 	var extra []selftest.Vector
-	if *vectors != "" {
-		f, err := os.Open(*vectors)
+	if vectors != "" {
+		f, err := os.Open(vectors)
 		if err != nil {
 			return env.Errf(exitUsage, "selftest: cannot open vectors file: %v", err)
 		}
 		extra, err = selftest.ParseVectors(f)
 		f.Close()
 		if err != nil {
-			return env.Errf(exitUsage, "selftest: %s: %v", *vectors, err)
+			return env.Errf(exitUsage, "selftest: %s: %v", vectors, err)
 		}
 	}
 

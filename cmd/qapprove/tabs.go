@@ -56,5 +56,5 @@ func onboardWizard(env *Env) int {
 		return env.Errf(exitUsage, "profile %s has no key: run qapprove --profile %s keys register (or keys register --non-interactive for scripts)", env.Profile, env.Profile)
 	}
 	fmt.Fprintf(env.Stderr, "qapprove: profile %s has no key yet: starting the registration wizard\n", env.Profile)
-	return runKeysRegister(env, nil)
+	return runKeysRegister(env, registerOptions{})
 }
