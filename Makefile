@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-unit test-keychain bench bench-memory fuzz lint clean
+.PHONY: all build demo test test-deps test-unit test-keychain bench bench-memory fuzz lint clean
 
 all: build
 
@@ -17,7 +17,11 @@ demo: build
 	./$(BIN) demo
 
 ## test: everything, with the race detector, plus the real-keychain tests
-test: lint test-unit test-keychain
+## (test-deps installs the Debian packages they need when run as root)
+test: test-deps lint test-unit test-keychain
+
+test-deps:
+	sh scripts/test-deps.sh
 
 test-unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
