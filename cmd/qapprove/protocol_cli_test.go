@@ -10,6 +10,7 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
+	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
 )
 
@@ -115,4 +116,53 @@ func TestCLIBothProtocols(t *testing.T) {
 			t.Fatalf("journal verify after the CLI runs: exit %d\n%s\n%s", code, out, errs)
 		}
 	})
+}
+
+// A decision the CLI refuses before signing (no reason against the
+// verdict, no strong confirmation) is journaled as an attempt.
+func TestCLIRefusalsAreJournaled(t *testing.T) {
+	srv, home, passFile := cliSandbox(t, sandbox.ProtocolExtended)
+	code, out, _ := qa(t, home, "p", "pending", "--json", "--passphrase-file", passFile)
+	if code != exitOK {
+		t.Fatal("pending failed")
+	}
+	var list []pendingJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	var rejectVerdict, strong string
+	for _, a := range list {
+		switch {
+		case rejectVerdict == "" && a.Verdict.Level.String() == "reject":
+			rejectVerdict = a.ID
+		case strong == "" && a.Verdict.Level.String() == "review" && a.To != "" && !a.Whitelisted:
+			strong = a.ID
+		}
+	}
+	if rejectVerdict == "" || strong == "" {
+		t.Fatalf("the scenario lacks a reject verdict or an unwhitelisted review: %d actions", len(list))
+	}
+	code, _, errs := qa(t, home, "p", "approve", rejectVerdict, "--yes", "--passphrase-file", passFile)
+	if code != exitFail || !strings.Contains(errs, "--reason") {
+		t.Fatalf("approve against the verdict without a reason: exit %d %s", code, errs)
+	}
+	code, _, errs = qa(t, home, "p", "approve", strong, "--yes", "--passphrase-file", passFile, "--reason", "checked")
+	if code != exitFail || !strings.Contains(errs, "strong confirmation") {
+		t.Fatalf("approve without the strong confirmation: exit %d %s", code, errs)
+	}
+	_, kid, _ := srv.Credentials()
+	for _, id := range []string{rejectVerdict, strong} {
+		if info, _ := srv.Action(id); info.Decisions[kid] != 0 {
+			t.Fatalf("a refused decision on %s reached the sandbox", id)
+		}
+	}
+	j, err := os.ReadFile(storage.ResolvePaths(home).JournalFile("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{rejectVerdict, strong} {
+		if !strings.Contains(string(j), `"kind":"abandoned"`) || !strings.Contains(string(j), `"action_id":"`+id+`"`) {
+			t.Fatalf("the refused attempt on %s is not in the journal", id)
+		}
+	}
 }
