@@ -166,3 +166,30 @@ func TestCLIRefusalsAreJournaled(t *testing.T) {
 		}
 	}
 }
+
+// Text from the server never reaches the terminal raw through the CLI:
+// pending and the confirmation summary show escapes; pending --cached
+// says how old the list is.
+func TestCLIHostileTextAndCachedAge(t *testing.T) {
+	srv, home, passFile := cliSandbox(t, sandbox.ProtocolExtended)
+	id := sandboxtest.AddHostileAction(t, srv)
+	code, out, errs := qa(t, home, "p", "pending", "--passphrase-file", passFile)
+	if code != exitOK {
+		t.Fatalf("pending: exit %d %s", code, errs)
+	}
+	_, show, _ := qa(t, home, "p", "reject", id, "--yes", "--passphrase-file", passFile, "--reason", "hostile")
+	for _, text := range []string{out, show} {
+		for _, raw := range []string{"\x1b", "\r", "\a", "\u202e"} {
+			if strings.Contains(text, raw) {
+				t.Fatalf("raw %q reached the output:\n%s", raw, text)
+			}
+		}
+	}
+	if !strings.Contains(out, `\x1b`) || !strings.Contains(show, `\u202e`) {
+		t.Fatalf("the hostile text is not shown escaped:\n%s\n%s", out, show)
+	}
+	code, out, _ = qa(t, home, "p", "pending", "--cached")
+	if code != exitOK || !strings.Contains(out, "from the cache, as of ") || !strings.Contains(out, " ago)") {
+		t.Fatalf("pending --cached: exit %d\n%s", code, out)
+	}
+}
