@@ -106,15 +106,14 @@ func invalid(format string, args ...any) error {
 }
 
 // Encrypt encrypts secret under passphrase (normalised with
-// NormalizePassphrase) with scrypt and AES-128-CTR. It refuses parameters
-// weaker than DefaultParams, N above 2^20, r != 8 and p != 1. rand supplies
-// the salt and IV (crypto/rand.Reader in production).
-func Encrypt(secret, passphrase []byte, p Params, rand io.Reader) (*Module, error) {
+// NormalizePassphrase) with scrypt and AES-128-CTR. It refuses an N outside
+// lim (production: EncryptLimits) or the absolute bounds, r != 8 and
+// p != 1. rand supplies the salt and IV (crypto/rand.Reader in production).
+func Encrypt(secret, passphrase []byte, p Params, lim Limits, rand io.Reader) (*Module, error) {
 	if len(secret) == 0 || len(secret) > MaxSecretLen {
 		return nil, fmt.Errorf("secret must be 1 to %d bytes, not %d", MaxSecretLen, len(secret))
 	}
-	lim := currentLimits()
-	if err := checkScrypt(p.ScryptN, p.ScryptR, p.ScryptP, lim.encMinN, lim.maxN); err != nil {
+	if err := checkScrypt(p.ScryptN, p.ScryptR, p.ScryptP, max(lim.MinScryptN, MinScryptN), min(lim.MaxScryptN, MaxScryptN)); err != nil {
 		return nil, err
 	}
 	salt := make([]byte, SaltLen)
@@ -145,14 +144,18 @@ func Encrypt(secret, passphrase []byte, p Params, rand io.Reader) (*Module, erro
 	}, nil
 }
 
-// Decrypt validates m, derives the key from passphrase (normalised with
+// Decrypt validates m, checks its KDF parameters against lim (production:
+// DecryptLimits), derives the key from passphrase (normalised with
 // NormalizePassphrase), checks the checksum in constant time and returns
 // the secret. A checksum mismatch gives ErrWrongPassphrase; a malformed or
 // out-of-bounds module gives an error wrapping ErrInvalidModule, before any
 // key derivation runs. The caller owns (and should clear) the result.
-func Decrypt(m *Module, passphrase []byte) ([]byte, error) {
+func Decrypt(m *Module, passphrase []byte, lim Limits) ([]byte, error) {
 	v, err := m.validate()
 	if err != nil {
+		return nil, err
+	}
+	if err := lim.check(v); err != nil {
 		return nil, err
 	}
 	dk, err := v.derive(passphrase)
@@ -171,7 +174,9 @@ func Decrypt(m *Module, passphrase []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Validate checks the structure and bounds of m without running the KDF.
+// Validate checks the structure of m and its absolute bounds (MinScryptN
+// to MaxScryptN, MinPBKDF2C to MaxPBKDF2C) without running the KDF; the
+// caller's Limits are checked by Decrypt.
 func (m *Module) Validate() error {
 	_, err := m.validate()
 	return err
@@ -188,7 +193,7 @@ func (m *Module) SecretLen() int {
 }
 
 // ParseModule decodes a module from JSON, strictly (unknown fields are
-// refused) and bounded (MaxModuleSize), and validates it.
+// refused) and bounded (MaxModuleSize), and validates it (see Validate).
 func ParseModule(data []byte) (*Module, error) {
 	if len(data) > MaxModuleSize {
 		return nil, invalid("module is %d bytes, over the %d-byte limit", len(data), MaxModuleSize)
@@ -234,7 +239,7 @@ func (m *Module) validate() (*validated, error) {
 	if m == nil {
 		return nil, invalid("missing crypto module")
 	}
-	lim := currentLimits()
+	lim := AbsoluteLimits()
 	v := &validated{kdf: m.KDF.Function}
 	if m.KDF.Message != "" {
 		return nil, invalid("kdf message must be empty")
@@ -249,7 +254,7 @@ func (m *Module) validate() (*validated, error) {
 		if sp.DKLen != DKLen {
 			return nil, invalid("kdf dklen must be %d", DKLen)
 		}
-		if err := checkScrypt(sp.N, sp.R, sp.P, lim.decMinN, lim.maxN); err != nil {
+		if err := checkScrypt(sp.N, sp.R, sp.P, lim.MinScryptN, lim.MaxScryptN); err != nil {
 			return nil, err
 		}
 		v.n, v.r, v.p, saltHex = sp.N, sp.R, sp.P, sp.Salt
@@ -264,8 +269,8 @@ func (m *Module) validate() (*validated, error) {
 		if pp.PRF != PRFHMACSHA256 {
 			return nil, invalid("pbkdf2 prf must be %s", PRFHMACSHA256)
 		}
-		if pp.C < lim.minC || pp.C > lim.maxC {
-			return nil, invalid("pbkdf2 c must be between %d and %d", lim.minC, lim.maxC)
+		if pp.C < lim.MinPBKDF2C || pp.C > lim.MaxPBKDF2C {
+			return nil, invalid("pbkdf2 c must be between %d and %d", lim.MinPBKDF2C, lim.MaxPBKDF2C)
 		}
 		v.c, saltHex = pp.C, pp.Salt
 	default:

@@ -107,7 +107,7 @@ func TestDecryptVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Decrypt(m, []byte(vectorPassphrase))
+			got, err := Decrypt(m, []byte(vectorPassphrase), DecryptLimits())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,10 +119,10 @@ func TestDecryptVectors(t *testing.T) {
 			}
 			// The already-encoded passphrase gives the same key.
 			enc, _ := hex.DecodeString(vectorEncodedPassphrase)
-			if got, err := Decrypt(m, enc); err != nil || !bytes.Equal(got, want) {
+			if got, err := Decrypt(m, enc, DecryptLimits()); err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("encoded passphrase: %x, %v", got, err)
 			}
-			if _, err := Decrypt(m, []byte("testpassword")); !errors.Is(err, ErrWrongPassphrase) {
+			if _, err := Decrypt(m, []byte("testpassword"), DecryptLimits()); !errors.Is(err, ErrWrongPassphrase) {
 				t.Fatalf("wrong passphrase: err = %v, want ErrWrongPassphrase", err)
 			}
 		})
@@ -135,7 +135,7 @@ func TestDefaultParamsRoundTrip(t *testing.T) {
 		t.Skip("skipped in -short mode: scrypt N=2^18 takes about a second and 256 MiB")
 	}
 	secret := []byte("a secret that is 32 bytes long!!")
-	m, err := Encrypt(secret, []byte("correct horse"), DefaultParams(), rand.Reader)
+	m, err := Encrypt(secret, []byte("correct horse"), DefaultParams(), EncryptLimits(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,48 +143,64 @@ func TestDefaultParamsRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(m.KDF.Params, &sp); err != nil || sp.N != 1<<18 || sp.R != 8 || sp.P != 1 || sp.DKLen != 32 || len(sp.Salt) != 64 {
 		t.Fatalf("kdf params = %s (%v)", m.KDF.Params, err)
 	}
-	got, err := Decrypt(m, []byte("correct horse"))
+	got, err := Decrypt(m, []byte("correct horse"), DecryptLimits())
 	if err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("Decrypt = %q, %v", got, err)
 	}
 }
 
-func weak(t testing.TB) {
-	t.Cleanup(AllowWeakParamsForTesting())
-}
+// weakParams are tiny scrypt parameters for fast tests; only
+// AbsoluteLimits admit them.
+func weakParams() Params { return Params{ScryptN: 1 << 10, ScryptR: 8, ScryptP: 1} }
 
 func TestEncryptRefusesWeakParams(t *testing.T) {
 	secret := []byte("s")
 	for _, p := range []Params{
-		WeakParams(),
+		weakParams(),
 		{ScryptN: 1 << 17, ScryptR: 8, ScryptP: 1},
 		{ScryptN: 1 << 21, ScryptR: 8, ScryptP: 1},
 		{ScryptN: 3 << 17, ScryptR: 8, ScryptP: 1},
 		{ScryptN: 1 << 18, ScryptR: 1, ScryptP: 1},
 		{ScryptN: 1 << 18, ScryptR: 8, ScryptP: 2},
 	} {
-		if _, err := Encrypt(secret, []byte("pw"), p, rand.Reader); !errors.Is(err, ErrInvalidModule) {
+		if _, err := Encrypt(secret, []byte("pw"), p, EncryptLimits(), rand.Reader); !errors.Is(err, ErrInvalidModule) {
 			t.Errorf("Encrypt with %+v: err = %v, want ErrInvalidModule", p, err)
+		}
+	}
+	// Even limits wider than the absolute bounds do not admit N > 2^20 or N < 16.
+	wide := Limits{MinScryptN: 1, MaxScryptN: 1 << 30, MinPBKDF2C: 1, MaxPBKDF2C: 1 << 30}
+	for _, n := range []int{8, 1 << 21} {
+		if _, err := Encrypt(secret, []byte("pw"), Params{ScryptN: n, ScryptR: 8, ScryptP: 1}, wide, rand.Reader); !errors.Is(err, ErrInvalidModule) {
+			t.Errorf("Encrypt with N=%d under wide limits: err = %v, want ErrInvalidModule", n, err)
 		}
 	}
 }
 
-func TestAllowWeakParamsRestores(t *testing.T) {
-	restore := AllowWeakParamsForTesting()
-	if _, err := Encrypt([]byte("s"), []byte("pw"), WeakParams(), rand.Reader); err != nil {
-		t.Fatalf("weak params refused while allowed: %v", err)
+// The limits are the caller's values: a weak module is written and read
+// only under limits that admit it, and refused (before the KDF) otherwise.
+func TestLimitsAreValues(t *testing.T) {
+	m, err := Encrypt([]byte("s"), []byte("pw"), weakParams(), AbsoluteLimits(), rand.Reader)
+	if err != nil {
+		t.Fatalf("weak params refused under AbsoluteLimits: %v", err)
 	}
-	restore()
-	if _, err := Encrypt([]byte("s"), []byte("pw"), WeakParams(), rand.Reader); err == nil {
-		t.Fatal("weak params accepted after restore")
+	if _, err := Decrypt(m, []byte("pw"), DecryptLimits()); !errors.Is(err, ErrInvalidModule) {
+		t.Fatalf("weak module under DecryptLimits: err = %v, want ErrInvalidModule", err)
+	}
+	if _, err := Decrypt(m, []byte("pw"), Limits{}); !errors.Is(err, ErrInvalidModule) {
+		t.Fatalf("zero Limits admitted a module: err = %v", err)
+	}
+	if got, err := Decrypt(m, []byte("pw"), AbsoluteLimits()); err != nil || string(got) != "s" {
+		t.Fatalf("weak module under AbsoluteLimits: %q, %v", got, err)
+	}
+	if _, err := Encrypt([]byte("s"), []byte("pw"), weakParams(), EncryptLimits(), rand.Reader); err == nil {
+		t.Fatal("weak params accepted under EncryptLimits")
 	}
 }
 
 func TestRoundTripAndTamper(t *testing.T) {
-	weak(t)
 	secret := bytes.Repeat([]byte{0xab}, 336)
 	pass := []byte("pässwörd 🔑")
-	m, err := Encrypt(secret, pass, WeakParams(), rand.Reader)
+	m, err := Encrypt(secret, pass, weakParams(), AbsoluteLimits(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +212,7 @@ func TestRoundTripAndTamper(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseModule(own output): %v\n%s", err, js)
 	}
-	got, err := Decrypt(m2, pass)
+	got, err := Decrypt(m2, pass, AbsoluteLimits())
 	if err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("round trip: %v", err)
 	}
@@ -204,7 +220,7 @@ func TestRoundTripAndTamper(t *testing.T) {
 		t.Fatalf("SecretLen = %d", m2.SecretLen())
 	}
 	// Two encryptions differ (fresh salt and IV).
-	m3, _ := Encrypt(secret, pass, WeakParams(), rand.Reader)
+	m3, _ := Encrypt(secret, pass, weakParams(), AbsoluteLimits(), rand.Reader)
 	if m3.Cipher.Message == m.Cipher.Message || string(m3.KDF.Params) == string(m.KDF.Params) {
 		t.Fatal("two encryptions share salt/IV/ciphertext")
 	}
@@ -217,20 +233,19 @@ func TestRoundTripAndTamper(t *testing.T) {
 		ct[0] = '0'
 	}
 	bad.Cipher.Message = string(ct)
-	if _, err := Decrypt(&bad, pass); !errors.Is(err, ErrWrongPassphrase) {
+	if _, err := Decrypt(&bad, pass, AbsoluteLimits()); !errors.Is(err, ErrWrongPassphrase) {
 		t.Fatalf("tampered ciphertext: err = %v", err)
 	}
 }
 
 func TestEncryptRefusesBadSecretAndRand(t *testing.T) {
-	weak(t)
-	if _, err := Encrypt(nil, []byte("pw"), WeakParams(), rand.Reader); err == nil {
+	if _, err := Encrypt(nil, []byte("pw"), weakParams(), AbsoluteLimits(), rand.Reader); err == nil {
 		t.Error("empty secret accepted")
 	}
-	if _, err := Encrypt(make([]byte, MaxSecretLen+1), []byte("pw"), WeakParams(), rand.Reader); err == nil {
+	if _, err := Encrypt(make([]byte, MaxSecretLen+1), []byte("pw"), weakParams(), AbsoluteLimits(), rand.Reader); err == nil {
 		t.Error("oversized secret accepted")
 	}
-	if _, err := Encrypt([]byte("s"), []byte("pw"), WeakParams(), bytes.NewReader(nil)); err == nil {
+	if _, err := Encrypt([]byte("s"), []byte("pw"), weakParams(), AbsoluteLimits(), bytes.NewReader(nil)); err == nil {
 		t.Error("failing random source accepted")
 	}
 }
@@ -264,7 +279,7 @@ func TestParseModuleRefuses(t *testing.T) {
 		"unknown kdf":       {vectorScrypt, func(m map[string]any) { sec(m, "kdf")["function"] = "argon2id" }},
 		"unknown checksum":  {vectorScrypt, func(m map[string]any) { sec(m, "checksum")["function"] = "keccak256" }},
 		"unknown cipher":    {vectorScrypt, func(m map[string]any) { sec(m, "cipher")["function"] = "aes-256-gcm" }},
-		"n too small":       {vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = 1 << 14 }},
+		"n tiny":            {vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = 8 }},
 		"n too large":       {vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = 1 << 21 }},
 		"n not pow2":        {vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = 262143 }},
 		"n negative":        {vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = -262144 }},
@@ -279,7 +294,7 @@ func TestParseModuleRefuses(t *testing.T) {
 		"salt long":         {vectorScrypt, func(m map[string]any) { params(m, "kdf")["salt"] = strings.Repeat("00", 65) }},
 		"salt bad hex":      {vectorScrypt, func(m map[string]any) { params(m, "kdf")["salt"] = strings.Repeat("zz", 32) }},
 		"pbkdf2 prf":        {vectorPBKDF2, func(m map[string]any) { params(m, "kdf")["prf"] = "hmac-sha512" }},
-		"pbkdf2 c small":    {vectorPBKDF2, func(m map[string]any) { params(m, "kdf")["c"] = 1000 }},
+		"pbkdf2 c tiny":     {vectorPBKDF2, func(m map[string]any) { params(m, "kdf")["c"] = 8 }},
 		"pbkdf2 c large":    {vectorPBKDF2, func(m map[string]any) { params(m, "kdf")["c"] = 1 << 30 }},
 		"checksum short":    {vectorScrypt, func(m map[string]any) { sec(m, "checksum")["message"] = "d2217f" }},
 		"checksum params":   {vectorScrypt, func(m map[string]any) { sec(m, "checksum")["params"] = map[string]any{"a": 1} }},
@@ -300,11 +315,25 @@ func TestParseModuleRefuses(t *testing.T) {
 			// Decrypt validates too, before running any KDF.
 			var m Module
 			if strictUnmarshal(js, &m) == nil {
-				if _, err := Decrypt(&m, []byte("pw")); !errors.Is(err, ErrInvalidModule) {
+				if _, err := Decrypt(&m, []byte("pw"), AbsoluteLimits()); !errors.Is(err, ErrInvalidModule) {
 					t.Fatalf("Decrypt err = %v, want ErrInvalidModule", err)
 				}
 			}
 		})
+	}
+	// Within the absolute bounds but below production policy: the module
+	// parses, and Decrypt under DecryptLimits refuses it before the KDF.
+	for name, js := range map[string][]byte{
+		"n too small":    mutate(t, vectorScrypt, func(m map[string]any) { params(m, "kdf")["n"] = 1 << 14 }),
+		"pbkdf2 c small": mutate(t, vectorPBKDF2, func(m map[string]any) { params(m, "kdf")["c"] = 1000 }),
+	} {
+		m, err := ParseModule(js)
+		if err != nil {
+			t.Fatalf("%s: ParseModule: %v", name, err)
+		}
+		if _, err := Decrypt(m, []byte("pw"), DecryptLimits()); !errors.Is(err, ErrInvalidModule) {
+			t.Errorf("%s: Decrypt under DecryptLimits: err = %v, want ErrInvalidModule", name, err)
+		}
 	}
 	if _, err := ParseModule([]byte(vectorScrypt + "{}")); err == nil {
 		t.Error("trailing data accepted")
@@ -312,19 +341,18 @@ func TestParseModuleRefuses(t *testing.T) {
 	if _, err := ParseModule(bytes.Repeat([]byte(" "), MaxModuleSize+1)); err == nil {
 		t.Error("oversized module accepted")
 	}
-	if _, err := Decrypt(nil, []byte("pw")); !errors.Is(err, ErrInvalidModule) {
+	if _, err := Decrypt(nil, []byte("pw"), AbsoluteLimits()); !errors.Is(err, ErrInvalidModule) {
 		t.Error("nil module accepted")
 	}
 }
 
 func TestErrorsDoNotLeakPassphrase(t *testing.T) {
-	weak(t)
 	pass := []byte("hunter2-very-secret")
-	m, err := Encrypt([]byte("topsecretvalue"), pass, WeakParams(), rand.Reader)
+	m, err := Encrypt([]byte("topsecretvalue"), pass, weakParams(), AbsoluteLimits(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Decrypt(m, []byte("hunter3-very-secret"))
+	_, err = Decrypt(m, []byte("hunter3-very-secret"), AbsoluteLimits())
 	if err == nil || strings.Contains(err.Error(), "hunter") || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("error %v", err)
 	}
@@ -334,13 +362,13 @@ func TestErrorsDoNotLeakPassphrase(t *testing.T) {
 }
 
 func BenchmarkDecryptDefault(b *testing.B) {
-	m, err := Encrypt(make([]byte, 336), []byte("pw"), DefaultParams(), rand.Reader)
+	m, err := Encrypt(make([]byte, 336), []byte("pw"), DefaultParams(), EncryptLimits(), rand.Reader)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := Decrypt(m, []byte("pw")); err != nil {
+		if _, err := Decrypt(m, []byte("pw"), DecryptLimits()); err != nil {
 			b.Fatal(err)
 		}
 	}

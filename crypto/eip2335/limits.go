@@ -1,71 +1,50 @@
 package eip2335
 
-import (
-	"sync"
-	"testing"
+// Absolute bounds of the KDF parameters: ParseModule and Validate refuse a
+// module outside them whatever the caller's Limits, so no module can ask
+// for a gigantic key derivation.
+const (
+	MinScryptN = 1 << 4  // smallest scrypt N of any module
+	MaxScryptN = 1 << 20 // largest scrypt N of any module (1 GiB at r=8)
+	MinPBKDF2C = 1 << 4  // smallest PBKDF2 iteration count of any module
+	MaxPBKDF2C = 1 << 22 // largest PBKDF2 iteration count of any module
 )
 
-// limits bounds the KDF parameters. Production values come from
-// productionLimits; tests may loosen or tighten them.
-type limits struct {
-	encMinN int // smallest scrypt N Encrypt accepts
-	decMinN int // smallest scrypt N Decrypt accepts
-	maxN    int // largest scrypt N accepted anywhere
-	minC    int // smallest PBKDF2 iteration count accepted
-	maxC    int // largest PBKDF2 iteration count accepted
+// Limits bound the KDF work a caller accepts: Encrypt refuses parameters
+// and Decrypt refuses a module outside them, before any key derivation
+// runs. They are values passed by the caller; nothing in this package
+// changes them.
+type Limits struct {
+	MinScryptN, MaxScryptN int // scrypt N (always a power of two)
+	MinPBKDF2C, MaxPBKDF2C int // PBKDF2-HMAC-SHA256 iteration count
 }
 
-var productionLimits = limits{
-	encMinN: 1 << 18,
-	decMinN: 1 << 15,
-	maxN:    1 << 20,
-	minC:    1 << 17,
-	maxC:    1 << 22,
+// EncryptLimits is the production policy for writing a keystore: never
+// weaker than DefaultParams (N from 2^18 to 2^20).
+func EncryptLimits() Limits {
+	return Limits{MinScryptN: defaultScryptN, MaxScryptN: MaxScryptN, MinPBKDF2C: 1 << 17, MaxPBKDF2C: MaxPBKDF2C}
 }
 
-// weakLimits let tests use tiny, fast KDF parameters.
-var weakLimits = limits{
-	encMinN: 1 << 4,
-	decMinN: 1 << 4,
-	maxN:    1 << 20,
-	minC:    1 << 4,
-	maxC:    1 << 22,
+// DecryptLimits is the production policy for a module read from outside:
+// scrypt N from 2^15 to 2^20, PBKDF2 c from 2^17 to 2^22.
+func DecryptLimits() Limits {
+	return Limits{MinScryptN: 1 << 15, MaxScryptN: MaxScryptN, MinPBKDF2C: 1 << 17, MaxPBKDF2C: MaxPBKDF2C}
 }
 
-var (
-	limitsMu  sync.RWMutex
-	curLimits = productionLimits
-)
-
-func currentLimits() limits {
-	limitsMu.RLock()
-	defer limitsMu.RUnlock()
-	return curLimits
+// AbsoluteLimits are the widest bounds (N and c down to 16): tiny, fast
+// parameters for tests. A caller passes them explicitly; production code
+// uses EncryptLimits and DecryptLimits.
+func AbsoluteLimits() Limits {
+	return Limits{MinScryptN: MinScryptN, MaxScryptN: MaxScryptN, MinPBKDF2C: MinPBKDF2C, MaxPBKDF2C: MaxPBKDF2C}
 }
 
-func setLimits(l limits) (restore func()) {
-	limitsMu.Lock()
-	old := curLimits
-	curLimits = l
-	limitsMu.Unlock()
-	return func() {
-		limitsMu.Lock()
-		curLimits = old
-		limitsMu.Unlock()
+// check refuses the validated module's KDF parameters outside l.
+func (l Limits) check(v *validated) error {
+	if v.kdf == KDFPBKDF2 {
+		if v.c < l.MinPBKDF2C || v.c > l.MaxPBKDF2C {
+			return invalid("pbkdf2 c must be between %d and %d", l.MinPBKDF2C, l.MaxPBKDF2C)
+		}
+		return nil
 	}
-}
-
-// WeakParams are tiny scrypt parameters (N=2^10) for tests only: Encrypt
-// and Decrypt refuse them unless AllowWeakParamsForTesting is in effect.
-func WeakParams() Params { return Params{ScryptN: 1 << 10, ScryptR: scryptR, ScryptP: scryptP} }
-
-// AllowWeakParamsForTesting lets Encrypt and Decrypt accept scrypt N and
-// PBKDF2 c down to 16 so tests run fast, until restore is called. It panics
-// outside a test binary (testing.Testing() false), so production code can
-// never weaken the keystore.
-func AllowWeakParamsForTesting() (restore func()) {
-	if !testing.Testing() {
-		panic("eip2335: AllowWeakParamsForTesting called outside a test binary")
-	}
-	return setLimits(weakLimits)
+	return checkScrypt(v.n, v.r, v.p, l.MinScryptN, l.MaxScryptN)
 }

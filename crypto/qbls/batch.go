@@ -13,15 +13,28 @@ import (
 // minBatchChunk is the smallest number of signatures handed to one worker.
 const minBatchChunk = 16
 
+// BatchOptions tune BatchVerify. The zero value selects the defaults.
+type BatchOptions struct {
+	// Workers is the most goroutines one batch is spread over
+	// (0: GOMAXPROCS). Each gets at least 16 signatures.
+	Workers int
+}
+
 // BatchVerify reports whether every sigs[i] is a valid signature of msgs[i]
-// under the same pk. It draws random non-zero 64-bit coefficients r_i and
-// checks e(Σ r_i·σ_i, G2) == e(Σ r_i·H(m_i), pk) with one two-pair Miller
-// loop, so a batch with any bad signature fails except with probability
-// about 2^-64. Every σ_i is decoded strictly (length, prefix, canonical x,
-// on curve, subgroup). Decoding, hashing and the multi-scalar products run
-// on GOMAXPROCS goroutines. Mismatched lengths give false; an empty batch
-// gives true.
+// under the same pk, with the default BatchOptions. It draws random
+// non-zero 64-bit coefficients r_i and checks
+// e(Σ r_i·σ_i, G2) == e(Σ r_i·H(m_i), pk) with one two-pair Miller loop, so
+// a batch with any bad signature fails except with probability about
+// 2^-64. Every σ_i is decoded strictly (length, prefix, canonical x, on
+// curve, subgroup). Decoding, hashing and the multi-scalar products run on
+// up to GOMAXPROCS goroutines. Mismatched lengths give false; an empty
+// batch gives true.
 func BatchVerify(pk PublicKey, msgs [][]byte, sigs []Signature) bool {
+	return BatchOptions{}.Verify(pk, msgs, sigs)
+}
+
+// Verify is BatchVerify with the options o.
+func (o BatchOptions) Verify(pk PublicKey, msgs [][]byte, sigs []Signature) bool {
 	if len(msgs) != len(sigs) {
 		return false
 	}
@@ -43,7 +56,11 @@ func BatchVerify(pk PublicKey, msgs [][]byte, sigs []Signature) bool {
 
 	// Every worker gets a non-empty chunk: the chunk size is fixed first,
 	// then the number of workers from it.
-	workers := min(runtime.GOMAXPROCS(0), (len(sigs)+minBatchChunk-1)/minBatchChunk)
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, (len(sigs)+minBatchChunk-1)/minBatchChunk)
 	chunk := (len(sigs) + workers - 1) / workers
 	workers = (len(sigs) + chunk - 1) / chunk
 	sumS := make([]bls.G1, workers)

@@ -14,8 +14,8 @@
 package qbls
 
 import (
-	"bytes"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,7 +65,7 @@ func Generate(rand io.Reader) (SecretKey, error) {
 			return SecretKey{}, fmt.Errorf("generate BLS key: read random source: %w", err)
 		}
 		buf[0] &= 0x7f // r < 2^255
-		if scalarInRange(buf) {
+		if scalarInRange(&sk) == 1 {
 			return sk, nil
 		}
 	}
@@ -73,33 +73,37 @@ func Generate(rand io.Reader) (SecretKey, error) {
 	return SecretKey{}, errors.New("generate BLS key: random source keeps giving out-of-range values")
 }
 
-// scalarInRange reports whether the 32-byte big-endian b is in [1, r).
-func scalarInRange(b []byte) bool {
+// scalarInRange returns 1 if the 48-byte big-endian s is in [1, r) and 0
+// otherwise, in constant time: every byte is read, with no branch or
+// early exit on secret data (crypto/subtle style).
+func scalarInRange(s *SecretKey) int {
 	ensureInit()
-	nonZero := byte(0)
-	for _, c := range b {
-		nonZero |= c
+	// s < r exactly when s − r borrows; r is padded to 48 bytes with zeros.
+	var borrow, nonZero uint32
+	for i := SecretKeySize - 1; i >= 0; i-- {
+		var ri uint32
+		if k := i - (SecretKeySize - len(groupOrder)); k >= 0 {
+			ri = uint32(groupOrder[k]) // public; the branch depends on i only
+		}
+		borrow = (uint32(s[i]) - ri - borrow) >> 31
+		nonZero |= uint32(s[i])
 	}
-	return nonZero != 0 && bytes.Compare(b, groupOrder[:]) < 0
+	return int(borrow) & (1 ^ subtle.ConstantTimeEq(int32(nonZero), 0))
 }
 
 // SecretKeyFromBytes checks that b is exactly 48 bytes, non-zero and below
-// r, and returns it as a SecretKey. The caller still owns (and should
-// clear) b.
+// r (in constant time), and returns it as a SecretKey. The caller still
+// owns (and should clear) b.
 func SecretKeyFromBytes(b []byte) (SecretKey, error) {
 	if len(b) != SecretKeySize {
 		return SecretKey{}, fmt.Errorf("%w: length is %d bytes, want %d", ErrInvalidSecretKey, len(b), SecretKeySize)
 	}
-	for _, c := range b[:SecretKeySize-32] {
-		if c != 0 {
-			return SecretKey{}, fmt.Errorf("%w: not below the group order", ErrInvalidSecretKey)
-		}
-	}
-	if !scalarInRange(b[SecretKeySize-32:]) {
-		return SecretKey{}, fmt.Errorf("%w: zero or not below the group order", ErrInvalidSecretKey)
-	}
 	var sk SecretKey
 	copy(sk[:], b)
+	if scalarInRange(&sk) != 1 {
+		sk.Zero()
+		return SecretKey{}, fmt.Errorf("%w: zero or not below the group order", ErrInvalidSecretKey)
+	}
 	return sk, nil
 }
 

@@ -1,16 +1,11 @@
 package journal
 
 import (
-	"sync/atomic"
-	"time"
-
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
 // sigBatch is how many signatures one worker checks at a time.
 const sigBatch = 64
-
-type atomicDuration struct{ atomic.Int64 }
 
 // startSigWorkers starts the goroutines that check signatures while the
 // chain is still being read.
@@ -20,9 +15,7 @@ func (c *checker) startSigWorkers() {
 	for range c.opts.Workers {
 		c.sigWG.Go(func() {
 			for b := range c.sigs {
-				t := time.Now()
 				c.checkBatch(b)
-				c.sigBusy.Add(int64(time.Since(t)))
 			}
 		})
 	}
@@ -44,20 +37,22 @@ func (c *checker) stopSigWorkers() {
 }
 
 // checkBatch verifies b and records its first bad line. Lines after an
-// already known problem are skipped.
+// already known problem are skipped. A batch is checked at once with
+// qbls.BatchVerify; when it fails (or opts.oneByOne is set), one by one to
+// name the first bad line.
 func (c *checker) checkBatch(b []sigJob) {
 	if c.badBefore(b[0].line) {
 		return
 	}
 	pk := c.rep.pk
-	if batchVerify != nil {
+	if !c.opts.oneByOne {
 		msgs := make([][]byte, len(b))
 		sigs := make([]qbls.Signature, len(b))
 		for i := range b {
 			msgs[i] = b[i].digest[:]
 			sigs[i] = b[i].sig
 		}
-		if batchVerify(pk, msgs, sigs) {
+		if qbls.BatchVerify(pk, msgs, sigs) {
 			return
 		}
 	}
@@ -85,11 +80,6 @@ func (c *checker) badBefore(line int) bool {
 	defer c.sigMu.Unlock()
 	return c.sigBad != nil && c.sigBad.Line <= line
 }
-
-// batchVerify checks many signatures by one key at once; when a batch
-// fails, the signatures are checked one by one to name the first bad line.
-// Tests may set it to nil to force one-by-one checks.
-var batchVerify = qbls.BatchVerify
 
 // mergeProblems keeps the first bad line of the chain and signature checks;
 // on a tie the chain's explanation wins (a modified signed line also fails

@@ -234,6 +234,24 @@ func TestTamperRewrittenAndRechained(t *testing.T) {
 	wantProblem(t, rep, BadSignature, 5)
 }
 
+// A bad signature among many is named at the same line whether the
+// signatures are checked in batches or one by one.
+func TestBadSignatureBatchAndOneByOne(t *testing.T) {
+	fx := newFixture(t, 150)
+	ls := fx.lines(t)
+	k := len(ls) - 20
+	replaceIn(t, ls, k, "act-", "act-X")
+	rechain(t, ls, k)
+	fx.write(t, ls)
+	for _, one := range []bool{false, true} {
+		rep, err := Verify(fx.path, VerifyOptions{ExpectedPublicKey: &fx.signer.pk, oneByOne: one})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, rep, BadSignature, k+1)
+	}
+}
+
 // rechain recomputes the prev of every line after line k.
 func rechain(t *testing.T, ls [][]byte, k int) {
 	for i := k; i < len(ls); i++ {

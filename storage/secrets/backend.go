@@ -103,7 +103,7 @@ func profileOf(user string) (profile string, anchor bool, err error) {
 
 // probeTimeout bounds the keychain probe of OpenBackend: a hung Secret
 // Service provider must not hang the program.
-var probeTimeout = 5 * time.Second
+const probeTimeout = 5 * time.Second
 
 // OpenBackend opens the backend of kind ("keychain", "file", or "" for
 // keychain). When the OS keychain does not answer it refuses with an error

@@ -3,26 +3,23 @@ package secrets
 import (
 	"testing"
 
-	"github.com/qapprove/qapprove/crypto/eip2335"
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
-// withDefaultParams runs the test or benchmark at the production KDF
-// parameters.
-func withDefaultParams(tb testing.TB) {
-	sealMu.Lock()
-	old := sealParams
-	sealParams = eip2335.DefaultParams()
-	sealMu.Unlock()
-	tb.Cleanup(func() { sealMu.Lock(); sealParams = old; sealMu.Unlock() })
+// defaultBundle seals fresh secrets with the production KDF.
+func defaultBundle(b *testing.B) *Bundle {
+	bundle, err := KDF{}.Seal(testPublic("default"), newSecrets(b, 80), []byte(testPass))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bundle
 }
 
 // BenchmarkSealDefault: encrypting a bundle at scrypt N=2^18 (key registration).
 func BenchmarkSealDefault(b *testing.B) {
-	withDefaultParams(b)
 	s := newSecrets(b, 80)
 	for b.Loop() {
-		if _, err := Seal(testPublic("default"), s, []byte(testPass)); err != nil {
+		if _, err := (KDF{}).Seal(testPublic("default"), s, []byte(testPass)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -31,8 +28,7 @@ func BenchmarkSealDefault(b *testing.B) {
 // BenchmarkUnlockDefault: Session.Unlock at scrypt N=2^18 (KDF, decrypt,
 // public-key checks, copy into locked memory).
 func BenchmarkUnlockDefault(b *testing.B) {
-	withDefaultParams(b)
-	bundle, _ := newBundle(b, "default")
+	bundle := defaultBundle(b)
 	sess := NewSession(bundle, SessionOptions{})
 	for b.Loop() {
 		if err := sess.Unlock([]byte(testPass)); err != nil {
@@ -44,10 +40,9 @@ func BenchmarkUnlockDefault(b *testing.B) {
 
 // BenchmarkOpenWrongPassphrase: the cost of a wrong guess (KDF only).
 func BenchmarkOpenWrongPassphrase(b *testing.B) {
-	withDefaultParams(b)
-	bundle, _ := newBundle(b, "default")
+	bundle := defaultBundle(b)
 	for b.Loop() {
-		if _, err := bundle.Open([]byte("wrong")); err == nil {
+		if _, err := (KDF{}).Open(bundle, []byte("wrong")); err == nil {
 			b.Fatal("accepted")
 		}
 	}
@@ -91,7 +86,7 @@ func BenchmarkLoadBundleFile(b *testing.B) {
 // locks, BLS sign in locked memory).
 func BenchmarkSessionWithBLSSign(b *testing.B) {
 	bundle, _ := newBundle(b, "default")
-	sess := NewSession(bundle, SessionOptions{})
+	sess := NewSession(bundle, SessionOptions{KDF: testKDF()})
 	if err := sess.Unlock([]byte(testPass)); err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +100,7 @@ func BenchmarkSessionWithBLSSign(b *testing.B) {
 // BenchmarkSessionWithAPISecret: the per-request overhead of reaching the API secret.
 func BenchmarkSessionWithAPISecret(b *testing.B) {
 	bundle, _ := newBundle(b, "default")
-	sess := NewSession(bundle, SessionOptions{})
+	sess := NewSession(bundle, SessionOptions{KDF: testKDF()})
 	if err := sess.Unlock([]byte(testPass)); err != nil {
 		b.Fatal(err)
 	}

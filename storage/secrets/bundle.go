@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/qapprove/qapprove/crypto/eckey"
@@ -94,58 +93,31 @@ type Bundle struct {
 	Crypto *eip2335.Module `json:"crypto"`
 }
 
-var (
-	sealMu     sync.Mutex
-	sealParams = eip2335.DefaultParams()
-)
-
-func currentSealParams() eip2335.Params {
-	sealMu.Lock()
-	defer sealMu.Unlock()
-	return sealParams
-}
-
-// UseWeakKDFForTesting makes Seal use tiny scrypt parameters (and Open
-// accept them) until restore is called, so tests of packages that seal
-// bundles run fast. It panics outside a test binary.
-func UseWeakKDFForTesting() (restore func()) {
-	restoreLimits := eip2335.AllowWeakParamsForTesting()
-	sealMu.Lock()
-	old := sealParams
-	sealParams = eip2335.WeakParams()
-	sealMu.Unlock()
-	return func() {
-		sealMu.Lock()
-		sealParams = old
-		sealMu.Unlock()
-		restoreLimits()
-	}
-}
-
-// Seal encrypts s under passphrase and returns the bundle. The public keys
-// are computed from s; if pub already names public keys they must match.
-// A zero Created is set to now.
+// Seal encrypts s under passphrase with the production KDF policy
+// (KDF{}.Seal); see KDF.Seal.
 func Seal(pub BundlePublic, s *Secrets, passphrase []byte) (*Bundle, error) {
-	return seal(pub, s, passphrase, rand.Reader)
+	return legacyKDF().Seal(pub, s, passphrase)
 }
 
-func seal(pub BundlePublic, s *Secrets, passphrase []byte, rnd io.Reader) (*Bundle, error) {
+// prepareSeal checks s and pub, fills in the public keys and times of pub,
+// and returns the plaintext BLS ‖ EC ‖ API secret (the caller clears it).
+func prepareSeal(pub BundlePublic, s *Secrets) ([]byte, BundlePublic, error) {
 	if s == nil {
-		return nil, errors.New("no secrets to seal")
+		return nil, pub, errors.New("no secrets to seal")
 	}
 	if len(s.APISecret) == 0 || len(s.APISecret) > MaxAPISecretLen {
-		return nil, fmt.Errorf("API secret must be 1 to %d bytes, not %d", MaxAPISecretLen, len(s.APISecret))
+		return nil, pub, fmt.Errorf("API secret must be 1 to %d bytes, not %d", MaxAPISecretLen, len(s.APISecret))
 	}
 	bp, ep, err := publicKeys(s.BLS[:], s.EC[:])
 	if err != nil {
-		return nil, err
+		return nil, pub, err
 	}
 	blsHex, ecHex := hex.EncodeToString(bp[:]), hex.EncodeToString(ep[:])
 	if pub.BLSPublicKey != "" && pub.BLSPublicKey != blsHex {
-		return nil, errors.New("the BLS public key given does not match the BLS secret")
+		return nil, pub, errors.New("the BLS public key given does not match the BLS secret")
 	}
 	if pub.ECPublicKey != "" && pub.ECPublicKey != ecHex {
-		return nil, errors.New("the EC public key given does not match the EC secret")
+		return nil, pub, errors.New("the EC public key given does not match the EC secret")
 	}
 	pub.BLSPublicKey, pub.ECPublicKey = blsHex, ecHex
 	if pub.Created.IsZero() {
@@ -157,50 +129,27 @@ func seal(pub BundlePublic, s *Secrets, passphrase []byte, rnd io.Reader) (*Bund
 		pub.Registered = &r
 	}
 	if err := pub.validate(); err != nil {
-		return nil, err
+		return nil, pub, err
 	}
 	plain := make([]byte, 0, fixedSecretLen+len(s.APISecret))
 	plain = append(plain, s.BLS[:]...)
 	plain = append(plain, s.EC[:]...)
 	plain = append(plain, s.APISecret...)
-	defer clear(plain)
-	m, err := eip2335.Encrypt(plain, passphrase, currentSealParams(), rnd)
-	if err != nil {
-		return nil, err
-	}
-	return &Bundle{Version: BundleVersion, BundlePublic: pub, Crypto: m}, nil
+	return plain, pub, nil
 }
 
-// Open decrypts the bundle (one KDF run) and checks that the BLS and EC
-// secrets give the stored public keys. The caller must Zero the result.
-// A wrong passphrase gives ErrWrongPassphrase.
+// Open decrypts the bundle with the production KDF policy (KDF{}.Open);
+// see KDF.Open.
 func (b *Bundle) Open(passphrase []byte) (*Secrets, error) {
-	raw, err := b.openRaw(passphrase)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(raw)
+	return legacyKDF().Open(b, passphrase)
+}
+
+// secretsFromRaw copies BLS ‖ EC ‖ API secret into a new Secrets.
+func secretsFromRaw(raw []byte) *Secrets {
 	s := &Secrets{APISecret: bytes.Clone(raw[fixedSecretLen:])}
 	copy(s.BLS[:], raw[:blsSecretLen])
 	copy(s.EC[:], raw[blsSecretLen:fixedSecretLen])
-	return s, nil
-}
-
-// openRaw decrypts and checks the bundle, returning BLS ‖ EC ‖ API secret.
-// The caller must clear the result.
-func (b *Bundle) openRaw(passphrase []byte) ([]byte, error) {
-	if err := b.validate(); err != nil {
-		return nil, err
-	}
-	raw, err := eip2335.Decrypt(b.Crypto, passphrase)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.checkSecrets(raw); err != nil {
-		clear(raw)
-		return nil, err
-	}
-	return raw, nil
+	return s
 }
 
 // checkSecrets verifies that raw holds secrets matching the public keys.
@@ -285,7 +234,8 @@ func (b *Bundle) Marshal() ([]byte, error) {
 
 // ParseBundle decodes and validates a bundle: strict JSON (no unknown or
 // trailing fields), bounded sizes, known version, valid hex of the right
-// sizes, and a crypto module within eip2335's bounds.
+// sizes, and a crypto module within eip2335's absolute bounds (the
+// caller's KDF policy is checked by Open, before the KDF runs).
 func ParseBundle(data []byte) (*Bundle, error) {
 	if len(data) > MaxValueSize {
 		return nil, fmt.Errorf("keystore is %d bytes, over the %d-byte limit", len(data), MaxValueSize)

@@ -18,7 +18,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	reg := time.Date(2026, 3, 2, 8, 30, 15, 123, time.UTC)
 	pub := testPublic("default")
 	pub.Registered = &reg
-	b, err := Seal(pub, s, []byte(testPass))
+	b, err := testKDF().Seal(pub, s, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 		b2.Registered == nil || !b2.Registered.Equal(reg.Truncate(time.Second)) || b2.Version != BundleVersion {
 		t.Fatalf("public data lost: %+v", b2.BundlePublic)
 	}
-	got, err := b2.Open([]byte(testPass))
+	got, err := testKDF().Open(b2, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +65,8 @@ func TestSealOpenRoundTrip(t *testing.T) {
 
 // TestSealOpenDefaultParams runs the production KDF (scrypt N=2^18) once.
 func TestSealOpenDefaultParams(t *testing.T) {
-	withDefaultParams(t)
 	s := newSecrets(t, 80)
-	b, err := Seal(testPublic("default"), s, []byte(testPass))
+	b, err := KDF{}.Seal(testPublic("default"), s, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func TestSealOpenDefaultParams(t *testing.T) {
 	if b.Crypto.KDF.Function != "scrypt" || kp.N != 1<<18 || kp.R != 8 || kp.P != 1 {
 		t.Fatalf("kdf = %s %s", b.Crypto.KDF.Function, b.Crypto.KDF.Params)
 	}
-	got, err := b.Open([]byte(testPass))
+	got, err := KDF{}.Open(b, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,9 +85,55 @@ func TestSealOpenDefaultParams(t *testing.T) {
 	}
 }
 
+// The KDF policy is the caller's value: the production policy refuses to
+// write weak parameters, and refuses a weak bundle before running the KDF
+// (which ParseBundle alone accepts); the test policy opens it.
+func TestKDFPolicyIsAValue(t *testing.T) {
+	s := newSecrets(t, 80)
+	if _, err := (KDF{Params: testKDF().Params}).Seal(testPublic("default"), s, []byte(testPass)); !errors.Is(err, eip2335.ErrInvalidModule) {
+		t.Fatalf("weak params without AllowWeak: err = %v, want ErrInvalidModule", err)
+	}
+	b, err := testKDF().Seal(testPublic("default"), s, []byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseBundle(data)
+	if err != nil {
+		t.Fatalf("ParseBundle of a weak bundle: %v", err)
+	}
+	_, err = KDF{}.Open(parsed, []byte(testPass))
+	if !errors.Is(err, eip2335.ErrInvalidModule) || !strings.HasPrefix(err.Error(), "keystore: ") {
+		t.Fatalf("production Open of a weak bundle: err = %v, want keystore: …ErrInvalidModule", err)
+	}
+	sess := NewSession(parsed, SessionOptions{})
+	if err := sess.Unlock([]byte(testPass)); !errors.Is(err, eip2335.ErrInvalidModule) {
+		t.Fatalf("production Unlock of a weak bundle: err = %v", err)
+	}
+	if sess.Backoff() != 0 {
+		t.Fatal("a refused bundle counted as a wrong passphrase")
+	}
+	got, err := testKDF().Open(parsed, []byte(testPass))
+	if err != nil || got.BLS != s.BLS {
+		t.Fatalf("test Open: %v", err)
+	}
+	got.Zero()
+	// A bundle asking for more than 2^20 is refused at parse, whatever the policy.
+	huge := strings.Replace(string(data), `"n":1024`, `"n":2097152`, 1)
+	if huge == string(data) {
+		t.Fatal("test bundle does not hold n=1024")
+	}
+	if _, err := ParseBundle([]byte(huge)); !errors.Is(err, eip2335.ErrInvalidModule) {
+		t.Fatalf("n=2^21 bundle: err = %v, want ErrInvalidModule", err)
+	}
+}
+
 func TestOpenWrongPassphrase(t *testing.T) {
 	b, _ := newBundle(t, "default")
-	_, err := b.Open([]byte("Correct horse battery staple"))
+	_, err := testKDF().Open(b, []byte("Correct horse battery staple"))
 	if !errors.Is(err, ErrWrongPassphrase) || err.Error() != "wrong passphrase" {
 		t.Fatalf("err = %v", err)
 	}
@@ -103,7 +148,7 @@ func TestOpenInconsistent(t *testing.T) {
 	} {
 		x := *b
 		f(&x)
-		_, err := x.Open([]byte(testPass))
+		_, err := testKDF().Open(&x, []byte(testPass))
 		if !errors.Is(err, ErrInconsistent) || err.Error() != "keystore is inconsistent: secret does not match the stored public key" {
 			t.Errorf("%s swapped: err = %v", name, err)
 		}
@@ -111,7 +156,7 @@ func TestOpenInconsistent(t *testing.T) {
 	// A whole crypto module swapped from another bundle (same passphrase).
 	x := *b
 	x.Crypto = other.Crypto
-	if _, err := x.Open([]byte(testPass)); !errors.Is(err, ErrInconsistent) {
+	if _, err := testKDF().Open(&x, []byte(testPass)); !errors.Is(err, ErrInconsistent) {
 		t.Errorf("module swapped: err = %v", err)
 	}
 }
@@ -122,7 +167,7 @@ func TestSealRefuses(t *testing.T) {
 	op := blsPub(other.BLS)
 	pub := testPublic("default")
 	pub.BLSPublicKey = hex.EncodeToString(op[:])
-	if _, err := Seal(pub, s, []byte(testPass)); err == nil {
+	if _, err := testKDF().Seal(pub, s, []byte(testPass)); err == nil {
 		t.Error("mismatching BLS public key accepted")
 	}
 	for name, f := range map[string]func(p *BundlePublic, s *Secrets){
@@ -137,11 +182,11 @@ func TestSealRefuses(t *testing.T) {
 		s := newSecrets(t, 80)
 		p := testPublic("default")
 		f(&p, s)
-		if _, err := Seal(p, s, []byte(testPass)); err == nil {
+		if _, err := testKDF().Seal(p, s, []byte(testPass)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := Seal(testPublic("default"), nil, []byte(testPass)); err == nil {
+	if _, err := testKDF().Seal(testPublic("default"), nil, []byte(testPass)); err == nil {
 		t.Error("nil secrets accepted")
 	}
 }
@@ -159,7 +204,7 @@ func TestBundleMaxSize(t *testing.T) {
 	}
 	reg := pub.Created
 	pub.Registered = &reg
-	b, err := Seal(pub, s, []byte(testPass))
+	b, err := testKDF().Seal(pub, s, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +277,7 @@ func TestSaveLoadBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := got.Open([]byte(testPass))
+			o, err := testKDF().Open(got, []byte(testPass))
 			if err != nil || o.BLS != s.BLS {
 				t.Fatalf("open loaded bundle: %v", err)
 			}
@@ -243,7 +288,7 @@ func TestSaveLoadBundle(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ = LoadBundle(be, "work")
-			if o, err := got.Open([]byte(testPass)); err != nil || o.BLS != s2.BLS {
+			if o, err := testKDF().Open(got, []byte(testPass)); err != nil || o.BLS != s2.BLS {
 				t.Fatalf("overwrite not visible: %v", err)
 			}
 			if err := SaveBundle(be, "other", b2); err == nil {
@@ -265,11 +310,34 @@ func TestSaveLoadBundle(t *testing.T) {
 	}
 }
 
+// The deprecated switch affects only the zero-KDF conveniences, and
+// restores what was in effect before.
 func TestUseWeakKDFForTestingRestores(t *testing.T) {
-	// TestMain has weak parameters in effect; a nested call must restore them.
+	if legacyKDF() != (KDF{}) {
+		t.Fatal("weak KDF in effect before the switch")
+	}
 	restore := UseWeakKDFForTesting()
+	inner := UseWeakKDFForTesting()
+	inner()
+	if legacyKDF() != testKDF() {
+		t.Fatalf("after a nested restore: %+v", legacyKDF())
+	}
+	s := newSecrets(t, 80)
+	b, err := Seal(testPublic("default"), s, []byte(testPass))
+	if err != nil || !strings.Contains(string(b.Crypto.KDF.Params), `"n":1024`) {
+		t.Fatalf("Seal under the switch: %v", err)
+	}
+	if got, err := b.Open([]byte(testPass)); err != nil || got.BLS != s.BLS {
+		t.Fatalf("Open under the switch: %v", err)
+	}
+	if err := NewSession(b, SessionOptions{}).Unlock([]byte(testPass)); err != nil {
+		t.Fatalf("Unlock under the switch: %v", err)
+	}
 	restore()
-	if p := currentSealParams(); p != eip2335.WeakParams() {
-		t.Fatalf("seal params after nested restore = %+v", p)
+	if legacyKDF() != (KDF{}) {
+		t.Fatal("weak KDF still in effect after restore")
+	}
+	if _, err := b.Open([]byte(testPass)); !errors.Is(err, eip2335.ErrInvalidModule) {
+		t.Fatalf("Open of a weak bundle after restore: %v", err)
 	}
 }

@@ -2,23 +2,20 @@ package secrets
 
 import (
 	"bytes"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/qapprove/qapprove/crypto/eckey"
+	"github.com/qapprove/qapprove/crypto/eip2335"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
 )
 
-// TestMain makes every test in this package use tiny KDF parameters except
-// where a test restores the defaults (TestSealOpenDefaultParams).
-func TestMain(m *testing.M) {
-	restore := UseWeakKDFForTesting()
-	code := m.Run()
-	restore()
-	os.Exit(code)
+// testKDF is the policy of the tests: tiny scrypt parameters (the same as
+// secretstest.KDF, which this package's own tests cannot import).
+func testKDF() KDF {
+	return KDF{Params: eip2335.Params{ScryptN: 1 << 10, ScryptR: 8, ScryptP: 1}, AllowWeak: true}
 }
 
 const testPass = "correct horse battery staple"
@@ -48,7 +45,7 @@ func testPublic(profile string) BundlePublic {
 func newBundle(t testing.TB, profile string) (*Bundle, *Secrets) {
 	t.Helper()
 	s := newSecrets(t, 80)
-	b, err := Seal(testPublic(profile), s, []byte(testPass))
+	b, err := testKDF().Seal(testPublic(profile), s, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,10 @@ func TestRealKeychainBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := got.Open([]byte("not the passphrase")); !errors.Is(err, ErrWrongPassphrase) {
+	if _, err := testKDF().Open(got, []byte("not the passphrase")); !errors.Is(err, ErrWrongPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	o, err := got.Open([]byte(testPass))
+	o, err := testKDF().Open(got, []byte(testPass))
 	if err != nil || o.BLS != s.BLS || string(o.APISecret) != string(s.APISecret) {
 		t.Fatalf("open: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestRealKeychainBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o, err := got.Open([]byte(testPass)); err != nil || o.BLS != s2.BLS {
+	if o, err := testKDF().Open(got, []byte(testPass)); err != nil || o.BLS != s2.BLS {
 		t.Fatalf("overwrite: %v", err)
 	}
 	if err := be.Delete(profile); err != nil {

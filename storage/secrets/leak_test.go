@@ -17,7 +17,7 @@ func TestErrorsDoNotLeakSecrets(t *testing.T) {
 	s := newSecrets(t, 80)
 	copy(s.APISecret, "API-SECRET-MARKER")
 	pass := []byte("PASSPHRASE-MARKER")
-	b, err := Seal(testPublic("default"), s, pass)
+	b, err := testKDF().Seal(testPublic("default"), s, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,19 +32,19 @@ func TestErrorsDoNotLeakSecrets(t *testing.T) {
 			msgs = append(msgs, err.Error())
 		}
 	}
-	_, err = b.Open([]byte("PASSPHRASE-MARKER-wrong"))
+	_, err = testKDF().Open(b, []byte("PASSPHRASE-MARKER-wrong"))
 	add(err)
 	other, _ := newBundle(t, "default")
 	x := *b
 	x.BLSPublicKey = other.BLSPublicKey
-	_, err = x.Open(pass)
+	_, err = testKDF().Open(&x, pass)
 	add(err)
 	// Secrets that decrypt but are out of range.
 	bad := newSecrets(t, 80)
 	bad.BLS = [48]byte{}
-	_, err = Seal(testPublic("default"), bad, pass)
+	_, err = testKDF().Seal(testPublic("default"), bad, pass)
 	add(err)
-	sess := NewSession(b, SessionOptions{OnEvent: func(e Event) { msgs = append(msgs, e.Reason) }})
+	sess := NewSession(b, SessionOptions{KDF: testKDF(), OnEvent: func(e Event) { msgs = append(msgs, e.Reason) }})
 	add(sess.Unlock([]byte("PASSPHRASE-MARKER-2")))
 	add(sess.Unlock(pass)) // refused: back-off
 	add(sess.WithAPISecret(func([]byte) error { return nil }))

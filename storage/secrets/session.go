@@ -51,6 +51,7 @@ type SessionOptions struct {
 	Absolute time.Duration    // lock this long after unlocking (default storage.DefaultAbsoluteLock)
 	Now      func() time.Time // clock (default time.Now); tests inject one
 	OnEvent  func(Event)      // called after each unlock, failed unlock and lock, outside any lock
+	KDF      KDF              // policy Unlock opens the bundle with (zero: production)
 }
 
 // Session holds the secrets of one bundle while unlocked, in memguard
@@ -86,6 +87,15 @@ func NewSession(b *Bundle, opts SessionOptions) *Session {
 		opts.Now = time.Now
 	}
 	return &Session{bundle: b, opts: opts}
+}
+
+// kdf is the policy of Unlock: opts.KDF, or while the deprecated
+// UseWeakKDFForTesting is in effect and opts.KDF is zero, the weak one.
+func (s *Session) kdf() KDF {
+	if s.opts.KDF == (KDF{}) {
+		return legacyKDF()
+	}
+	return s.opts.KDF
 }
 
 func (s *Session) emit(e Event) {
@@ -126,7 +136,7 @@ func (s *Session) Unlock(passphrase []byte) error {
 	if wait := s.Backoff(); wait > 0 {
 		return fmt.Errorf("%w: wait %s before the next attempt", ErrBackoff, wait.Round(time.Second))
 	}
-	raw, err := s.bundle.openRaw(passphrase)
+	raw, err := s.kdf().openRaw(s.bundle, passphrase)
 	if err != nil {
 		reason := err.Error()
 		if errors.Is(err, ErrWrongPassphrase) {

@@ -32,7 +32,7 @@ func newTestSession(t *testing.T) (*Session, *Secrets, *fakeClock, *recorder) {
 	b, s := newBundle(t, "default")
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
 	rec := &recorder{}
-	sess := NewSession(b, SessionOptions{Idle: 5 * time.Minute, Absolute: 8 * time.Hour, Now: clk.Now, OnEvent: rec.add})
+	sess := NewSession(b, SessionOptions{KDF: testKDF(), Idle: 5 * time.Minute, Absolute: 8 * time.Hour, Now: clk.Now, OnEvent: rec.add})
 	t.Cleanup(sess.Lock)
 	return sess, s, clk, rec
 }
@@ -210,7 +210,7 @@ func TestSessionInconsistentBundle(t *testing.T) {
 	other, _ := newBundle(t, "default")
 	b.BLSPublicKey = other.BLSPublicKey
 	rec := &recorder{}
-	sess := NewSession(b, SessionOptions{OnEvent: rec.add})
+	sess := NewSession(b, SessionOptions{KDF: testKDF(), OnEvent: rec.add})
 	if err := sess.Unlock([]byte(testPass)); !errors.Is(err, ErrInconsistent) {
 		t.Fatalf("err = %v", err)
 	}
@@ -221,7 +221,7 @@ func TestSessionInconsistentBundle(t *testing.T) {
 
 func TestSessionDefaultsAndTimer(t *testing.T) {
 	b, _ := newBundle(t, "default")
-	sess := NewSession(b, SessionOptions{Idle: 30 * time.Millisecond})
+	sess := NewSession(b, SessionOptions{KDF: testKDF(), Idle: 30 * time.Millisecond})
 	if sess.opts.Absolute != 8*time.Hour || sess.opts.Now == nil {
 		t.Fatalf("defaults not applied: %+v", sess.opts)
 	}
