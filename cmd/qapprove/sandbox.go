@@ -92,6 +92,12 @@ func runSandbox(env *Env, o sandboxOptions) int {
 		return env.Errf(exitUsage, "sandbox: %v", err)
 	}
 	defer srv.Close()
+	// Listen for the stop signal before saying the sandbox is up: a
+	// script that reads the credentials and stops it at once must not
+	// kill it by the default action.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	wid, kid, secret := srv.Credentials()
 	fmt.Fprintf(env.Stdout, "base_url: %s\nworkspace_id: %s\napi_key_id: %s\napi_secret: %s\nprotocol: %s\n", base, wid, kid, secret, proto)
 	admin := sandboxAdminBase(base) + "/_admin"
@@ -99,9 +105,6 @@ func runSandbox(env *Env, o sandboxOptions) int {
 	if f, ok := env.Stdout.(*os.File); ok {
 		f.Sync()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	<-sig
 	return exitOK
 }
