@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"github.com/qapprove/qapprove/app"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ type goldenState struct {
 	unlocked bool
 	steps    func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend)
 	wait     string
-	mod      func(its []Item) []Item // changes the sample items first
+	mod      func(its []app.Item) []app.Item // changes the sample items first
 }
 
 func sendKeys(tm *teatest.TestModel, ks ...string) {
@@ -59,8 +60,8 @@ var goldenStates = []goldenState{
 		tm.Type("secret")
 	}},
 	{name: "error", items: 30, unlocked: true, wait: "Could not approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
-		b.DecideFunc = func(Decision) (Outcome, error) {
-			return Outcome{Result: ResultUnknown, Err: "connection reset by peer"}, nil
+		b.DecideFunc = func(app.Decision) (app.Outcome, error) {
+			return app.Outcome{Result: app.ResultUnknown, Err: "connection reset by peer"}, nil
 		}
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
@@ -70,7 +71,7 @@ var goldenStates = []goldenState{
 	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
 		sendKeys(tm, "?")
 	}},
-	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []Item) []Item {
+	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []app.Item) []app.Item {
 		its[0].Verdict.StrongConfirm = "amount above the profile's limit of 1 ETH"
 		return its
 	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
@@ -86,18 +87,18 @@ var goldenStates = []goldenState{
 		c.Advance(time.Second)
 		tm.Type("duplicate of act-7")
 	}},
-	{name: "minimal", wait: "chain 1", unlocked: true, mod: func([]Item) []Item {
+	{name: "minimal", wait: "chain 1", unlocked: true, mod: func([]app.Item) []app.Item {
 		raw := `{"policyName":"Ops","externalExtension":{"network":{"chainID":1}},"extra":{"deep":[1,2]}}`
 		a := &client.Action{
 			ID: "act-5f1c2e", Type: client.TypeTransaction, Status: client.StatusPending, Messages: [][]byte{make([]byte, 32)},
 			Payload: &client.Payload{PolicyName: "Ops", Transaction: &client.Transaction{Network: &client.Network{ChainID: "1"}}},
 			Detail:  &client.ActionDetail{PayloadErr: "not understood: unknown field extra", RawPayload: []byte(raw)},
 		}
-		return []Item{{Action: a, Verdict: Verdict{Level: VerdictReview}}}
+		return []app.Item{{Action: a, Verdict: app.Verdict{Level: app.VerdictReview}}}
 	}},
 	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
 		b.SetSelftestRunning()
-		b.Push(Conn{State: ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
+		b.Push(app.Conn{State: app.ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
 		waitFrame(t, m, tm, "checking…")
 	}},
 	{name: "expired", items: 30, unlocked: true, wait: "This action expired", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
@@ -122,7 +123,7 @@ func TestGolden(t *testing.T) {
 					items = gs.mod(items)
 				}
 				b := NewFakeBackend(FakeOptions{
-					Info:       Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
+					Info:       app.Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
 					Now:        c.Now,
 					Passphrase: "correct horse",
 					Items:      items,

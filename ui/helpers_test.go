@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"github.com/qapprove/qapprove/app"
 	"strings"
 	"sync"
 	"testing"
@@ -44,11 +45,11 @@ type fixture struct {
 	msgs  []tea.Msg // every message the model's commands returned
 }
 
-func newFixture(t *testing.T, items []Item, unlocked bool) *fixture {
+func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 	t.Helper()
 	c := newClock()
 	b := NewFakeBackend(FakeOptions{
-		Info:       Info{Profile: "default", Workspace: "ws-test"},
+		Info:       app.Info{Profile: "default", Workspace: "ws-test"},
 		Now:        c.Now,
 		Passphrase: "correct horse",
 		Items:      items,
@@ -160,4 +161,4 @@ func (f *fixture) abandonedWhy() []string {
 func (f *fixture) afterGrace() { f.clock.Advance(graceQuiet + 50*time.Millisecond) }
 
 // items builds n sample items at the test base time.
-func items(n int) []Item { return SampleItems(n, base) }
+func items(n int) []app.Item { return SampleItems(n, base) }

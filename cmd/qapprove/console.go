@@ -15,11 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 // pendingOptions are the flags of `qapprove pending`.
@@ -94,8 +94,8 @@ terminal or --passphrase-file.`,
 
 // openEngine opens the engine for the active profile, turning the usual
 // set-up problems into one clear line and the right exit code.
-func openEngine(env *Env) (*engine.Engine, int) {
-	e, err := engine.Open(engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
+func openEngine(env *Env) (*app.Engine, int) {
+	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
 	if err != nil {
 		return nil, engineError(env, err)
 	}
@@ -105,20 +105,20 @@ func openEngine(env *Env) (*engine.Engine, int) {
 // engineError prints why the engine could not open, with the exit code.
 func engineError(env *Env, err error) int {
 	switch {
-	case errors.Is(err, engine.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable), errors.Is(err, engine.ErrRebindNeeded):
+	case errors.Is(err, app.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable), errors.Is(err, app.ErrRebindNeeded):
 		return env.Errf(exitUsage, "%v", err)
 	}
 	return env.Errf(exitFail, "%v", err)
 }
 
 func runConsole(env *Env) int {
-	e, err := engine.Open(consoleOptions(env))
-	if err != nil && (errors.Is(err, engine.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
+	e, err := app.Open(consoleOptions(env))
+	if err != nil && (errors.Is(err, app.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
 		// No key yet: run the registration wizard, then open the console.
 		if code := onboard(env); code != exitOK {
 			return code
 		}
-		e, err = engine.Open(consoleOptions(env))
+		e, err = app.Open(consoleOptions(env))
 	}
 	if err != nil {
 		return engineError(env, err)
@@ -129,8 +129,8 @@ func runConsole(env *Env) int {
 // consoleOptions are the engine options of a long-lived console session:
 // the engine tunes the collector unless GOGC or GOMEMLIMIT is set
 // (docs/BENCHMARKS.md).
-func consoleOptions(env *Env) engine.Options {
-	return engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
+func consoleOptions(env *Env) app.Options {
+	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
 		ManageMemory: os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == ""}
 }
 
@@ -139,7 +139,7 @@ func consoleOptions(env *Env) engine.Options {
 var onboard func(env *Env) int
 
 // runConsoleOn runs the TUI on an opened engine and closes it afterwards.
-func runConsoleOn(env *Env, e *engine.Engine) int {
+func runConsoleOn(env *Env, e *app.Engine) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.Start(ctx)
@@ -159,7 +159,7 @@ func runConsoleOn(env *Env, e *engine.Engine) int {
 var consoleExtraScreens = func(env *Env) []func(*ui.Context) ui.Screen { return nil }
 
 // unlockForScript unlocks e with a passphrase from a file or the terminal.
-func unlockForScript(env *Env, e *engine.Engine, file string) int {
+func unlockForScript(env *Env, e *app.Engine, file string) int {
 	for attempt := 0; attempt < 3; attempt++ {
 		if wait := e.UnlockBackoff(); wait > 0 {
 			if file != "" {
@@ -270,7 +270,7 @@ func asOf(t, now time.Time) string {
 }
 
 func toPendingJSON(a *client.Action, now time.Time, rules *governance.RuleSet) pendingJSON {
-	in := engine.GovernanceInput(a, now)
+	in := app.GovernanceInput(a, now)
 	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: rules.Evaluate(in), PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: in}
 	if a.ExpiryKnown() {
 		t := a.Expires.UTC()
@@ -390,12 +390,12 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if _, err := a.MessageToSign(now); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	gv := engine.Evaluate(e.Rules(), a, now)
-	strong := engine.StrongConfirmWhy(gv, a, e.Settings().StrongConfirmAbove)
+	gv := app.Evaluate(e.Rules(), a, now)
+	strong := app.StrongConfirmWhy(gv, a, e.Settings().StrongConfirmAbove)
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
 	sum := sha256.Sum256(a.Messages[0])
-	d := ui.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
-	if engine.Against(verb, gv.Level.String()) {
+	d := app.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
+	if app.Against(verb, gv.Level.String()) {
 		d.Override = strings.TrimSpace(o.reason)
 	} else if !approve {
 		d.Reason = strings.TrimSpace(o.reason)
@@ -409,7 +409,7 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if a.Binding == client.BindingMismatch {
 		return abandon("the message to sign does not match the details shown")
 	}
-	if engine.Against(verb, gv.Level.String()) && d.Override == "" {
+	if app.Against(verb, gv.Level.String()) && d.Override == "" {
 		return abandon(fmt.Sprintf("to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level))
 	}
 	needTyped := approve && strong != ""
@@ -419,13 +419,13 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 		if o.confirm != want {
 			return abandon(fmt.Sprintf("action %s needs the strong confirmation (%s): pass --confirm with the last 4 characters of the destination", a.ID, strong))
 		}
-		d.Confirmation = ui.ConfirmTyped
+		d.Confirmation = app.ConfirmTyped
 	case !o.yes:
 		prompt, word := fmt.Sprintf("Type %q to %s action %s: ", verb, verb, a.ID), verb
-		d.Confirmation = ui.ConfirmKey
+		d.Confirmation = app.ConfirmKey
 		if needTyped {
 			prompt, word = fmt.Sprintf("Strong confirmation (%s): type the last 4 characters of the destination to %s action %s: ", strong, verb, a.ID), want
-			d.Confirmation = ui.ConfirmTyped
+			d.Confirmation = app.ConfirmTyped
 		}
 		ok, err := confirm(prompt, word)
 		if err != nil {

@@ -16,12 +16,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/journalview"
 	"github.com/qapprove/qapprove/ui/wizard"
 )
@@ -205,7 +205,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	reg := &engine.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
+	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
 	defer reg.Close()
 	reg.SetAPISecret(secret)
 	step := func(name string, err error) int {
@@ -535,8 +535,8 @@ func setUpImported(env *Env, be secrets.Backend, b *secrets.Bundle, s *secrets.S
 	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return exitOK // an existing journal is kept as it is
 	}
-	signer := &engine.KeySigner{Key: &s.BLS}
-	j, err := journal.Create(path, signer, journal.Options{Profile: env.Profile, Anchors: engine.Anchors(be, env.Profile)})
+	signer := &app.KeySigner{Key: &s.BLS}
+	j, err := journal.Create(path, signer, journal.Options{Profile: env.Profile, Anchors: app.Anchors(be, env.Profile)})
 	if err == nil {
 		_, err = j.Checkpoint(signer, "imported")
 		if cerr := j.Close(); err == nil {

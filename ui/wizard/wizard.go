@@ -1,6 +1,6 @@
 // Package wizard is the key-registration wizard: a ui.Screen that walks an
 // operator through the profile, key generation, passphrase, storage,
-// registration with the API and backup, on top of engine.Registration.
+// registration with the API and backup, on top of app.Registration.
 // Failures leave nothing half-done: an unregistered key is removed from the
 // keystore unless the operator chooses to keep it.
 package wizard
@@ -15,13 +15,13 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
-	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/input"
 	"github.com/qapprove/qapprove/ui/safetext"
 )
@@ -75,7 +75,7 @@ type (
 type Wizard struct {
 	ctx  *ui.Context
 	opts Options
-	reg  *engine.Registration
+	reg  *app.Registration
 
 	step  int
 	focus int            // field with focus on the current step
@@ -112,7 +112,7 @@ func New(ctx *ui.Context, opts Options) *Wizard {
 		opts.Timeout = 60 * time.Second
 	}
 	w := &Wizard{ctx: ctx, opts: opts}
-	w.reg = &engine.Registration{Paths: opts.Paths, Profile: opts.Profile, Backend: opts.Backend, HTTP: opts.HTTP}
+	w.reg = &app.Registration{Paths: opts.Paths, Profile: opts.Profile, Backend: opts.Backend, HTTP: opts.HTTP}
 	w.url.Placeholder = "https://api-v2.qredo.network/api/v2"
 	w.url.Limit, w.ws.Limit, w.kid.Limit = 200, 100, 100
 	w.sec.Mask, w.sec.Limit = true, secrets.MaxAPISecretLen
