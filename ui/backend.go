@@ -2,8 +2,8 @@
 // pending actions, shows each one's governance verdict and decoded payload,
 // and approves or rejects through a Backend. The UI never talks HTTP, never
 // touches keys and never writes the journal itself: everything goes through
-// the small Backend interface below, which the lead implements for real and
-// FakeBackend implements in memory for tests and demos.
+// the small Backend interface below, over the types of package app: the
+// app.Engine implements it for real, apptest.FakeBackend in memory for tests.
 package ui
 
 import (

@@ -2,13 +2,13 @@ package ui
 
 import (
 	"fmt"
-	"github.com/qapprove/qapprove/app"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 )

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"github.com/qapprove/qapprove/app"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +9,8 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
@@ -40,7 +41,7 @@ func (c *testClock) Advance(d time.Duration) {
 type fixture struct {
 	t     *testing.T
 	clock *testClock
-	b     *FakeBackend
+	b     *apptest.FakeBackend
 	m     *Model
 	msgs  []tea.Msg // every message the model's commands returned
 }
@@ -48,7 +49,7 @@ type fixture struct {
 func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 	t.Helper()
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{
+	b := apptest.NewFakeBackend(apptest.FakeOptions{
 		Info:       app.Info{Profile: "default", Workspace: "ws-test"},
 		Now:        c.Now,
 		Passphrase: "correct horse",
@@ -66,7 +67,7 @@ func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 func (f *fixture) drainEvents() {
 	for {
 		select {
-		case ev := <-f.b.events:
+		case ev := <-f.b.Subscribe():
 			f.send(eventMsg{ev})
 		default:
 			return
@@ -161,4 +162,4 @@ func (f *fixture) abandonedWhy() []string {
 func (f *fixture) afterGrace() { f.clock.Advance(graceQuiet + 50*time.Millisecond) }
 
 // items builds n sample items at the test base time.
-func items(n int) []app.Item { return SampleItems(n, base) }
+func items(n int) []app.Item { return apptest.SampleItems(n, base) }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/charmbracelet/x/ansi"
-	"github.com/qapprove/qapprove/app"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -24,7 +25,7 @@ func TestLiveUpsertKeepsSelection(t *testing.T) {
 		t.Fatal("nothing selected")
 	}
 	// A new action that expires first sorts to the top, above the cursor.
-	it := SampleItems(6, base)[5]
+	it := apptest.SampleItems(6, base)[5]
 	it.Action.Expires = base.Add(10 * time.Second)
 	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	if got := f.m.Pending().SelectedID(); got != sel {
@@ -243,7 +244,7 @@ func TestNeverSignsExpired(t *testing.T) {
 	f.mustShow("will not be signed")
 
 	// And an action that is not pending cannot even open the dialog.
-	it := SampleItems(2, base)[1]
+	it := apptest.SampleItems(2, base)[1]
 	it.Action.Status = client.StatusApproved
 	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	f.m.Pending().setCursor(0)
@@ -431,7 +432,7 @@ func TestNoColorHasNoColour(t *testing.T) {
 
 func TestInitialItemsShownAsCached(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now})
 	m := New(b, Options{Now: c.Now, NoColor: true, InitialItems: items(3)})
 	m.Update(struct{}{})
 	m.width, m.height = 120, 40
@@ -443,7 +444,7 @@ func TestInitialItemsShownAsCached(t *testing.T) {
 
 func TestDecideHonoursContext(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
 	b.DecideDelay = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -584,7 +585,7 @@ func TestFilterTextBuiltOnDemandAndDroppedOnClear(t *testing.T) {
 // and only from there: a keystore warning is shown as it is.
 func TestHeaderShortensOnlyTheLockCountdown(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Info: app.Info{Profile: "p", KeystoreWarning: "2 days left"}, Now: c.Now, Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Info: app.Info{Profile: "p", KeystoreWarning: "2 days left"}, Now: c.Now, Unlocked: true})
 	m := New(b, Options{Now: c.Now, NoColor: true})
 	for _, width := range []int{80, 120} {
 		m.Update(tea.WindowSizeMsg{Width: width, Height: 24})

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"cmp"
-	"github.com/qapprove/qapprove/app"
 	"math"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 )
 
 // Sort orders of the pending list.

@@ -3,12 +3,12 @@ package ui
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/qapprove/qapprove/app"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 )
 

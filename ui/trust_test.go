@@ -3,7 +3,6 @@ package ui
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/qapprove/qapprove/app"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -19,7 +20,7 @@ import (
 // 12-character passphrase at 80 ms a key, then Enter: nothing is lost.
 func TestGraceKeepsTypedPassphrase(t *testing.T) {
 	f := newFixture(t, items(1), false)
-	f.b.passphrase = []byte("tr0ub4dor&3x")
+	f.b.SetPassphrase("tr0ub4dor&3x")
 	f.key("u")
 	f.clock.Advance(250 * time.Millisecond)
 	for i, m := range uitest.Type("tr0ub4dor&3x") {
@@ -107,7 +108,7 @@ func TestDetailEndIsReachable(t *testing.T) {
 // signing waits for it.
 func TestSelftestCheckingIsNotFailure(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
 	b.SetSelftestRunning()
 	m := New(b, Options{Now: c.Now, NoColor: true})
 	f := &fixture{t: t, clock: c, b: b, m: m}
@@ -162,7 +163,7 @@ func TestConnectionReasonAgeAndLockReason(t *testing.T) {
 func TestHeaderAt40KeepsLockWhole(t *testing.T) {
 	for _, unlocked := range []bool{false, true} {
 		c := newClock()
-		b := NewFakeBackend(FakeOptions{Info: app.Info{Profile: "treasury-eu", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "no Secret Service"}, Now: c.Now, Unlocked: unlocked})
+		b := apptest.NewFakeBackend(apptest.FakeOptions{Info: app.Info{Profile: "treasury-eu", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "no Secret Service"}, Now: c.Now, Unlocked: unlocked})
 		b.SetSelftestRunning()
 		m := New(b, Options{Now: c.Now, NoColor: true})
 		m.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
@@ -247,7 +248,7 @@ func (stubScreen) HelpText() []string { return []string{"The journal is append-o
 // Issue 13 defect 7: each tab's `?` shows its own help.
 func TestHelpIsTheActiveTabs(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(2), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(2), Unlocked: true})
 	m := New(b, Options{Now: c.Now, NoColor: true, ExtraScreens: []func(*Context) Screen{func(*Context) Screen { return stubScreen{} }}})
 	f := &fixture{t: t, clock: c, b: b, m: m}
 	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
@@ -382,7 +383,7 @@ func TestArrivalAndExpiryNotices(t *testing.T) {
 	f := newFixture(t, its, true)
 	f.m.info.Bell = true
 	f.m.info.ExpiryWarning = time.Minute
-	it := SampleItems(3, base)[2]
+	it := apptest.SampleItems(3, base)[2]
 	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	f.send(tickMsg{})
 	f.mustShow("New action " + it.Action.ID)

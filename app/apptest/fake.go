@@ -1,4 +1,7 @@
-package ui
+// Package apptest holds what tests of the console share: FakeBackend, an
+// in-memory stand-in for the engine, and deterministic sample actions.
+// Only tests import it.
+package apptest
 
 import (
 	"context"
@@ -6,15 +9,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/qapprove/qapprove/app"
 	"sync"
 	"time"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 )
 
-// FakeBackend is a complete in-memory Backend for tests and for running the
-// console alone. It has an injectable clock, a passphrase, idle and absolute
+// FakeBackend is a complete in-memory ui.Backend for tests of the console.
+// It has an injectable clock, a passphrase, idle and absolute
 // auto-lock, exponential back-off after wrong passphrases, and decisions that
 // can be delayed or made to fail. It is safe for concurrent use.
 type FakeBackend struct {
@@ -113,6 +116,13 @@ func (f *FakeBackend) Push(ev app.Event) {
 	}
 	f.mu.Unlock()
 	f.events <- ev
+}
+
+// SetPassphrase changes the passphrase Unlock accepts.
+func (f *FakeBackend) SetPassphrase(p string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.passphrase = []byte(p)
 }
 
 // SetSelftest sets the self-test result the fake reports (and ends a
@@ -321,7 +331,7 @@ func (f *FakeBackend) Decide(ctx context.Context, d app.Decision) (app.Outcome, 
 		return app.Outcome{Result: app.ResultRefused, Err: "key is locked"}, errors.New("key is locked")
 	}
 	it, ok := f.items[d.ActionID]
-	if !ok || !pendingAt(it.Action, f.now()) {
+	if !ok || !it.Action.Pending(f.now()) {
 		f.mu.Unlock()
 		return app.Outcome{Result: app.ResultRefused, Err: "action is no longer pending"}, nil
 	}
