@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -42,10 +41,6 @@ type Options struct {
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
-	// ManageMemory lets the engine tune the Go runtime's collector for a
-	// long-lived console holding many actions (the console sets it, unless
-	// GOGC or GOMEMLIMIT is given): see tidyMemory.
-	ManageMemory bool
 	// SelftestFailure, when set, replaces the built-in crypto self-test
 	// with this failure (tests).
 	SelftestFailure string
@@ -102,9 +97,6 @@ type Engine struct {
 	loaded     bool          // a list from the API has arrived
 	wasLive    bool          // the feed has been live before
 	cacheDone  chan struct{} // closed when the background cache load is over (nil: none started)
-	tidyAt     time.Time     // when to tidy memory next (zero: not scheduled)
-	frames     atomic.Int64  // feed action frames since the last tick
-	replayGC   bulkGC        // the collector while a feed replay of a long list streams in (ticker only)
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -123,10 +115,7 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	if o.ManageMemory {
-		debug.SetGCPercent(consoleGCPercent)
-	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, replayGC: bulkGC{on: o.ManageMemory}, events: make(chan Event, 1024), items: map[string]held{}, verdicts: map[string]Verdict{}}
+	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan Event, 1024), items: map[string]held{}, verdicts: map[string]Verdict{}}
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -178,15 +167,6 @@ func Open(o Options) (*Engine, error) {
 
 // Recovery reports what opening the journal repaired (nil when nothing).
 func (e *Engine) Recovery() *journal.Recovery { return e.recovery }
-
-// Client is the API client (for the scripting commands).
-func (e *Engine) Client() *client.Client { return e.cl }
-
-// Rules is the active rule set.
-func (e *Engine) Rules() *governance.RuleSet { return e.rules }
-
-// Session is the unlock session.
-func (e *Engine) Session() *secrets.Session { return e.sess }
 
 // Info implements the console's Backend.
 func (e *Engine) Info() Info {
@@ -410,7 +390,6 @@ func (e *Engine) Start(ctx context.Context) {
 			e.listMu.Lock()
 			e.emit(ActionsLoaded{Items: e.snapshot()})
 			e.listMu.Unlock()
-			e.releaseBulkGarbage(n)
 		}
 	}()
 	if e.sess.Locked() {
@@ -476,15 +455,12 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	e.mu.Lock()
 	items := make(map[string]held, len(e.items))
 	e.mu.Unlock()
-	bulk := bulkGC{on: e.opts.ManageMemory}
-	defer bulk.end()
 	err := e.cl.ListPages(ctx, func(page []*client.Action, skipped []client.Skipped) error {
 		for _, sk := range skipped {
 			e.emit(skippedNotice(sk))
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		bulk.size(max(len(e.items), len(items)))
 		for _, a := range page {
 			if !a.Pending(now) || e.decidedByMe(a) {
 				continue
@@ -526,7 +502,6 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	e.mu.Unlock()
 	if !few {
 		e.emit(ActionsLoaded{Items: e.snapshot()})
-		e.releaseBulkGarbage(len(items))
 		return nil
 	}
 	for _, a := range changed {
@@ -535,7 +510,6 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	for _, a := range gone {
 		e.emit(ActionRemoved{ID: a.ID, Why: removedWhy(a, now)})
 	}
-	e.releaseBulkGarbage(len(items)) // the pages were garbage all the same
 	return nil
 }
 
@@ -563,90 +537,9 @@ func listChanges(before, now map[string]held, limit int) (changed, gone []*clien
 	return changed, gone, true
 }
 
-// bulkGC makes the collector keep the heap closer to what is live while
-// a long list is taken in (an old list may still be held, and every page
-// or replayed feed frame is garbage soon after). It starts once the list
-// is known to be long.
-type bulkGC struct {
-	on      bool // the console manages its memory
-	started bool
-}
-
-// size reports how long the list is so far (start reports a replay).
-func (b *bulkGC) size(n int) { b.start(n >= tidyMinActions) }
-
-// start tightens the collector when long is true (once).
-func (b *bulkGC) start(long bool) {
-	if b.on && !b.started && long {
-		b.started = true
-		debug.SetGCPercent(bulkGCPercent)
-	}
-}
-
-// end restores the console's collector target.
-func (b *bulkGC) end() {
-	if b.started {
-		b.started = false
-		debug.SetGCPercent(consoleGCPercent)
-	}
-}
-
-// bulkGCPercent is the collector's target while a long list is reloaded.
-const bulkGCPercent = 10
-
 // maxRefreshChanges is how many changes a refresh sends one by one; past
 // it the whole list is sent again (the event channel holds 1024).
 const maxRefreshChanges = 256
-
-// releaseBulkGarbage schedules a memory tidy a few seconds after a large
-// load (pages, feed replay, the old list), once that garbage is dead.
-func (e *Engine) releaseBulkGarbage(n int) {
-	if n < tidyMinActions || !e.opts.ManageMemory {
-		return
-	}
-	e.mu.Lock()
-	e.tidyAt = e.now().Add(5 * time.Second)
-	e.mu.Unlock()
-}
-
-// Memory tidying of a long-lived console (Options.ManageMemory).
-const (
-	tidyMinActions = 10_000          // below this the defaults are fine
-	tidyEvery      = time.Minute     // while holding many actions
-	tidyAfterBulk  = 3 * time.Second // after the last second of a feed replay
-	bulkFrames     = 200             // feed frames in a second that make a replay
-)
-
-// tidyDue advances the memory-tidy schedule by one tick, given the feed
-// frames of the last second, and reports whether to tidy now (e.mu
-// held). While a replay of a long list streams in, the tidy waits until
-// it has ended, so its garbage is returned too.
-func (e *Engine) tidyDue(now time.Time, frames int64) bool {
-	big := len(e.items) >= tidyMinActions
-	if big && frames >= bulkFrames {
-		e.tidyAt = now.Add(tidyAfterBulk)
-		return false
-	}
-	if e.tidyAt.IsZero() || now.Before(e.tidyAt) {
-		return false
-	}
-	e.tidyAt = time.Time{}
-	if big {
-		e.tidyAt = now.Add(tidyEvery)
-	}
-	return true
-}
-
-// consoleGCPercent is the collector's target (GOGC) in a console that
-// manages its memory: the heap may grow a quarter over what is live
-// rather than double it. A console allocates little once its list is
-// loaded, so the extra collections cost little, and the bound follows
-// the live heap as the list grows (a fixed memory limit would not).
-const consoleGCPercent = 25
-
-// tidyMemory returns free memory to the OS, so a console holding 100,000
-// actions does not keep its loading peak (docs/BENCHMARKS.md).
-func tidyMemory() { debug.FreeOSMemory() }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	if fe.Skipped != nil {
@@ -683,7 +576,6 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 		return
 	}
 	a := fe.Action
-	e.frames.Add(1)
 	now := e.now()
 	e.mu.Lock()
 	old, had := e.items[a.ID]
@@ -726,18 +618,6 @@ func (e *Engine) ticker() {
 			}
 		}
 		e.saveCacheIfDirty(false)
-		frames := e.frames.Swap(0)
-		if e.opts.ManageMemory {
-			e.mu.Lock()
-			replay := len(e.items) >= tidyMinActions && frames >= bulkFrames
-			due := e.tidyDue(now, frames)
-			e.mu.Unlock()
-			e.replayGC.start(replay)
-			if due {
-				e.replayGC.end()
-				tidyMemory()
-			}
-		}
 	}
 }
 
@@ -817,6 +697,33 @@ func (e *Engine) Actions() []*client.Action {
 
 // Pending returns the current pending actions with their verdicts.
 func (e *Engine) Pending() []Item { return e.snapshot() }
+
+// Assessment is an action judged by the profile's rules, for the
+// scripting commands: the document the rules saw, their full verdict, and
+// why a decision on it needs the strong confirmation ("" when it does not).
+type Assessment struct {
+	Action        *client.Action
+	Input         governance.Input
+	Verdict       governance.Verdict
+	StrongConfirm string
+}
+
+// Assess runs the profile's rules on a at now.
+func (e *Engine) Assess(a *client.Action, now time.Time) Assessment {
+	in := GovernanceInput(a, now)
+	gv := e.rules.Evaluate(in)
+	return Assessment{Action: a, Input: in, Verdict: gv, StrongConfirm: StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)}
+}
+
+// AssessPending assesses the current pending list, soonest expiry first.
+func (e *Engine) AssessPending(now time.Time) []Assessment {
+	list := e.Actions()
+	out := make([]Assessment, len(list))
+	for i, a := range list {
+		out[i] = e.Assess(a, now)
+	}
+	return out
+}
 
 // drop forgets an action that is no longer pending (a is its latest
 // state) and tells the UI why, if it was held.

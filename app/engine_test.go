@@ -3,10 +3,8 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +69,7 @@ func connect(t *testing.T, e *Engine) {
 	if err := e.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Client().Token(ctx); err != nil {
+	if err := e.cl.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Refresh(ctx); err != nil {
@@ -380,39 +378,6 @@ func TestRefreshKeepsUnchangedCachedActions(t *testing.T) {
 	}
 }
 
-// The memory tidy of a console holding a long list waits for a feed replay
-// to end, then repeats every tidyEvery; a short list is never tidied.
-func TestTidyScheduleWaitsForReplay(t *testing.T) {
-	e := &Engine{items: map[string]held{}}
-	t0 := time.Unix(1_800_000_000, 0)
-	if e.tidyDue(t0, 10_000) || !e.tidyAt.IsZero() {
-		t.Fatal("a short list was scheduled for tidying")
-	}
-	for i := range tidyMinActions {
-		e.items[fmt.Sprint(i)] = held{}
-	}
-	e.tidyAt = t0.Add(time.Second) // a bulk load just ended
-	at := t0
-	for i := range 5 { // a replay streams in for five seconds
-		at = t0.Add(time.Duration(i) * time.Second)
-		if e.tidyDue(at, bulkFrames) {
-			t.Fatalf("tidied during the replay, at %v", at.Sub(t0))
-		}
-	}
-	quiet := at.Add(time.Second)
-	for ; quiet.Before(at.Add(tidyAfterBulk)); quiet = quiet.Add(time.Second) {
-		if e.tidyDue(quiet, 3) {
-			t.Fatalf("tidied %v after the replay", quiet.Sub(at))
-		}
-	}
-	if !e.tidyDue(at.Add(tidyAfterBulk), 0) {
-		t.Fatal("no tidy after the replay ended")
-	}
-	if !e.tidyAt.Equal(at.Add(tidyAfterBulk + tidyEvery)) {
-		t.Fatalf("next tidy at %v, want %v later", e.tidyAt.Sub(at), tidyAfterBulk+tidyEvery)
-	}
-}
-
 // A refresh of a list already shown sends only what changed: an action
 // decided elsewhere goes, a new one comes, the rest stay as they are.
 func TestRefreshSendsOnlyChanges(t *testing.T) {
@@ -475,13 +440,13 @@ func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e2.Start(ctx)
-	if err := e2.Client().Token(ctx); err == nil {
+	if err := e2.cl.Token(ctx); err == nil {
 		t.Fatal("signed in while locked")
 	}
 	if err := e2.sess.Unlock(testPass); err != nil { // unlock without connecting
 		t.Fatal(err)
 	}
-	if err := e2.Client().Token(ctx); err != nil {
+	if err := e2.cl.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e2.Refresh(ctx); err != nil {
@@ -564,35 +529,7 @@ func TestRelativeRulesFileIsInTheConfigFolder(t *testing.T) {
 	}
 	e := open(t, paths)
 	defer e.Close()
-	if n := e.Rules().Len(); n != 1 {
+	if n := e.rules.Len(); n != 1 {
 		t.Fatalf("the engine loaded %d rules, not the 1 of config/mine.toml", n)
-	}
-}
-
-// bulkGC tightens the collector while a long list comes in and gives the
-// console's target back after, as often as a long list comes in again.
-func TestBulkGCStartsAndEnds(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	percent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
-	b := bulkGC{on: true}
-	b.size(tidyMinActions - 1)
-	if percent() != 100 {
-		t.Fatal("a short list changed the collector")
-	}
-	for round := range 2 {
-		b.start(true)
-		if percent() != bulkGCPercent {
-			t.Fatalf("round %d: GOGC %d while a long list comes in", round, percent())
-		}
-		b.end()
-		if percent() != consoleGCPercent {
-			t.Fatalf("round %d: GOGC %d after", round, percent())
-		}
-	}
-	debug.SetGCPercent(100)
-	off := bulkGC{}
-	off.start(true)
-	if percent() != 100 {
-		t.Fatal("a console that does not manage its memory changed the collector")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -126,12 +127,22 @@ func runConsole(env *Env) int {
 	return runConsoleOn(env, e)
 }
 
-// consoleOptions are the engine options of a long-lived console session:
-// the engine tunes the collector unless GOGC or GOMEMLIMIT is set
-// (docs/BENCHMARKS.md).
+// consoleOptions are the engine options of a console session.
 func consoleOptions(env *Env) app.Options {
-	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
-		ManageMemory: os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == ""}
+	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version}
+}
+
+// consoleMemoryLimit is the soft memory limit of a long-lived console:
+// the collector works harder as the heap nears it, so a console holding
+// 100,000 actions stays under its 150 MB target (docs/BENCHMARKS.md).
+const consoleMemoryLimit = 120 << 20
+
+// limitConsoleMemory sets the console's memory limit once, unless the
+// operator tunes the collector with GOMEMLIMIT or GOGC.
+func limitConsoleMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
+		debug.SetMemoryLimit(consoleMemoryLimit)
+	}
 }
 
 // onboard, when set, registers a key for a profile that has none (the
@@ -140,6 +151,7 @@ var onboard func(env *Env) int
 
 // runConsoleOn runs the TUI on an opened engine and closes it afterwards.
 func runConsoleOn(env *Env, e *app.Engine) int {
+	limitConsoleMemory()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.Start(ctx)
@@ -230,7 +242,7 @@ func runPending(env *Env, o pendingOptions) int {
 		}
 	}
 	now := time.Now()
-	actions := e.Actions()
+	actions := e.AssessPending(now)
 	source := ""
 	switch {
 	case o.cached:
@@ -243,8 +255,8 @@ func runPending(env *Env, o pendingOptions) int {
 			fmt.Fprintln(env.Stderr, "qapprove: pending actions "+source)
 		}
 		out := make([]pendingJSON, 0, len(actions))
-		for _, a := range actions {
-			out = append(out, toPendingJSON(a, now, e.Rules()))
+		for _, as := range actions {
+			out = append(out, toPendingJSON(as))
 		}
 		return writeJSON(env, out)
 	}
@@ -255,8 +267,8 @@ func runPending(env *Env, o pendingOptions) int {
 		fmt.Fprintln(env.Stdout, "no pending actions")
 		return exitOK
 	}
-	for _, a := range actions {
-		fmt.Fprintln(env.Stdout, pendingLine(a, toPendingJSON(a, now, e.Rules()), now))
+	for _, as := range actions {
+		fmt.Fprintln(env.Stdout, pendingLine(as.Action, toPendingJSON(as), now))
 	}
 	return exitOK
 }
@@ -269,9 +281,9 @@ func asOf(t, now time.Time) string {
 	return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04"), now.Sub(t).Round(time.Second))
 }
 
-func toPendingJSON(a *client.Action, now time.Time, rules *governance.RuleSet) pendingJSON {
-	in := app.GovernanceInput(a, now)
-	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: rules.Evaluate(in), PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: in}
+func toPendingJSON(as app.Assessment) pendingJSON {
+	a := as.Action
+	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: as.Verdict, PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: as.Input}
 	if a.ExpiryKnown() {
 		t := a.Expires.UTC()
 		p.Expires = &t
@@ -390,8 +402,8 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if _, err := a.MessageToSign(now); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	gv := app.Evaluate(e.Rules(), a, now)
-	strong := app.StrongConfirmWhy(gv, a, e.Settings().StrongConfirmAbove)
+	as := e.Assess(a, now)
+	gv, strong := as.Verdict, as.StrongConfirm
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
 	sum := sha256.Sum256(a.Messages[0])
 	d := app.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}

@@ -40,7 +40,7 @@ unlocks the key and journals the change.`,
 // from the URL recorded in the keystore at registration.
 func runKeysRebind(env *Env, o rebindOptions) int {
 	opts := consoleOptions(env)
-	opts.ManageMemory, opts.Rebinding = false, true
+	opts.Rebinding = true
 	e, err := app.Open(opts)
 	if err != nil {
 		return engineError(env, err)
