@@ -70,7 +70,7 @@ type Engine struct {
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
 
-	events chan Event
+	out *outbox // the events for the subscriber
 
 	mu    sync.Mutex
 	items map[string]held // the pending list, by action ID
@@ -115,7 +115,8 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, events: make(chan Event, 1024), items: map[string]held{}, verdicts: map[string]Verdict{}}
+	e := &Engine{opts: o, now: o.Now, settings: prof, items: map[string]held{}, verdicts: map[string]Verdict{}}
+	e.out = newOutbox(eventBuffer, e.snapshot)
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -178,16 +179,11 @@ func (e *Engine) Info() Info {
 }
 
 // Subscribe implements the console's Backend.
-func (e *Engine) Subscribe() <-chan Event { return e.events }
+func (e *Engine) Subscribe() <-chan Event { return e.out.ch }
 
-func (e *Engine) emit(ev Event) {
-	select {
-	case e.events <- ev:
-	default:
-		// The UI is far behind; drop rather than block the feed. A full
-		// refresh follows every reconnect, so state converges.
-	}
-}
+// emit reports ev to the subscriber: a state event is always delivered,
+// in order; a notice may be dropped while the UI is behind (see outbox).
+func (e *Engine) emit(ev Event) { e.out.emit(ev) }
 
 // Locked implements the console's Backend.
 func (e *Engine) Locked() (bool, time.Time) {
@@ -537,6 +533,9 @@ func listChanges(before, now map[string]held, limit int) (changed, gone []*clien
 	return changed, gone, true
 }
 
+// eventBuffer is the capacity of the event channel.
+const eventBuffer = 1024
+
 // maxRefreshChanges is how many changes a refresh sends one by one; past
 // it the whole list is sent again (the event channel holds 1024).
 const maxRefreshChanges = 256
@@ -781,6 +780,7 @@ func (e *Engine) Close() error {
 		cancel()
 	}
 	e.wg.Wait()
+	e.out.close()
 	e.saveCacheIfDirty(true)
 	return e.jr.Close()
 }
