@@ -184,7 +184,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 	if o.passFile == "" || o.secretFile == "" {
 		return env.Errf(exitUsage, "--non-interactive needs --passphrase-file and --api-secret-file")
 	}
-	if err := wizard.ValidateSettings(settings); err != nil {
+	if err := app.ValidateSettings(settings); err != nil {
 		return env.Errf(exitUsage, "%v (give --api-url, --workspace and --api-key-id)", err)
 	}
 	pass, err := readSecretFile(o.passFile, "passphrase")
@@ -274,7 +274,8 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	paths := env.Paths()
 	c := journalview.NewContext(false)
 	w := wizard.New(c, wizard.Options{
-		Paths: paths, Profile: env.Profile, Backend: be, Defaults: settings,
+		Registrar: &app.Registration{Paths: paths, Profile: env.Profile, Backend: be},
+		Profile:   env.Profile, Defaults: settings,
 		Where:       whereStored(be, paths, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
 	})
@@ -413,7 +414,7 @@ func runKeysExport(env *Env, file string, force bool) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	if err := wizard.ExportBundle(be, env.Profile, file, force); err != nil {
+	if err := app.ExportBundle(be, env.Profile, file, force); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
