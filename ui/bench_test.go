@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
@@ -17,10 +18,10 @@ const benchN = 100_000
 func benchModel(b *testing.B, n int) (*Model, *testClock) {
 	b.Helper()
 	c := newClock()
-	fb := NewFakeBackend(FakeOptions{Now: c.Now, Unlocked: true})
+	fb := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Unlocked: true})
 	m := New(fb, Options{Now: c.Now})
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
-	cmd := m.pending.load(SampleItems(n, base), false)
+	cmd := m.pending.load(apptest.SampleItems(n, base), false)
 	if cmd != nil {
 		m.Update(cmd())
 	}
@@ -111,11 +112,11 @@ func BenchmarkMemory100k(b *testing.B) {
 		runtime.GC()
 		var m0, m1, m2 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		its := SampleItems(benchN, base)
+		its := apptest.SampleItems(benchN, base)
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
 		c := newClock()
-		fb := NewFakeBackend(FakeOptions{Now: c.Now, Unlocked: true})
+		fb := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Unlocked: true})
 		m := New(fb, Options{Now: c.Now})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		if cmd := m.pending.load(its, false); cmd != nil {
@@ -134,11 +135,11 @@ func BenchmarkMemory100k(b *testing.B) {
 // BenchmarkFirstFrame100k: from New with 100k actions to the first frame
 // (load, sort, first View).
 func BenchmarkFirstFrame100k(b *testing.B) {
-	its := SampleItems(benchN, base)
+	its := apptest.SampleItems(benchN, base)
 	b.ResetTimer()
 	for b.Loop() {
 		c := newClock()
-		fb := NewFakeBackend(FakeOptions{Now: c.Now, Unlocked: true})
+		fb := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Unlocked: true})
 		m := New(fb, Options{Now: c.Now})
 		m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
 		cmd := m.pending.load(its, false)

@@ -8,6 +8,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 )
@@ -40,7 +41,7 @@ type dialog interface {
 	// to it even inside the grace period.
 	typing() bool
 	// decision is the decision the dialog is about (nil: none).
-	decision() *Decision
+	decision() *app.Decision
 	// wipe clears what the dialog holds when it closes.
 	wipe()
 }
@@ -87,7 +88,7 @@ func textKey(msg tea.KeyPressMsg) bool {
 // summary repeats what matters about an action for a decision dialog:
 // what moves where, the policy, the verdict and the rule behind it, how
 // the message relates to the details, and the expiry.
-func summary(m *Model, it *Item, w int) []string {
+func summary(m *Model, it *app.Item, w int) []string {
 	st := m.ctx.Styles
 	a := it.Action
 	out := []string{"Action   " + clean(a.ID)}
@@ -166,7 +167,7 @@ func verb(approve bool) string {
 // confirmDialog asks for `y` (Enter alone never confirms), or for a
 // strong confirmation: the last 4 characters of the destination typed.
 type confirmDialog struct {
-	d      Decision
+	d      app.Decision
 	strong string // why the strong confirmation is needed ("": y)
 	want   string // what must be typed for it
 	field  input.Field
@@ -175,7 +176,7 @@ type confirmDialog struct {
 
 // newConfirmDialog is the confirmation of d on it: strong for an
 // approval whose verdict asks for it.
-func newConfirmDialog(d Decision, it Item) *confirmDialog {
+func newConfirmDialog(d app.Decision, it app.Item) *confirmDialog {
 	c := &confirmDialog{d: d, field: input.Field{Limit: 64}}
 	if sc := it.Verdict.StrongConfirm; sc != "" && d.Approve {
 		c.strong = sc
@@ -188,10 +189,10 @@ func newConfirmDialog(d Decision, it Item) *confirmDialog {
 	return c
 }
 
-func (c *confirmDialog) hot() bool           { return c.d.Override != "" }
-func (c *confirmDialog) typing() bool        { return c.strong != "" }
-func (c *confirmDialog) decision() *Decision { return &c.d }
-func (c *confirmDialog) wipe()               { c.field.Wipe() }
+func (c *confirmDialog) hot() bool               { return c.d.Override != "" }
+func (c *confirmDialog) typing() bool            { return c.strong != "" }
+func (c *confirmDialog) decision() *app.Decision { return &c.d }
+func (c *confirmDialog) wipe()                   { c.field.Wipe() }
 
 func (c *confirmDialog) help(m *Model) []key.Binding {
 	if c.strong != "" {
@@ -235,7 +236,7 @@ func (c *confirmDialog) strongKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 			return m.abandon(c.d, "wrong typed confirmation")
 		}
 		d := c.d
-		d.Confirmation = ConfirmTyped
+		d.Confirmation = app.ConfirmTyped
 		m.popDialog()
 		return m.proceed(d)
 	}
@@ -289,16 +290,16 @@ func (c *confirmDialog) lines(m *Model, w int) []string {
 // characters) before going against the verdict, optional on a reject.
 // Enter goes on to the confirmation.
 type reasonDialog struct {
-	d        Decision
+	d        app.Decision
 	required bool
 	field    input.Field
 	err      string
 }
 
-func (r *reasonDialog) hot() bool           { return r.required }
-func (r *reasonDialog) typing() bool        { return true }
-func (r *reasonDialog) decision() *Decision { return &r.d }
-func (r *reasonDialog) wipe()               { r.field.Wipe() }
+func (r *reasonDialog) hot() bool               { return r.required }
+func (r *reasonDialog) typing() bool            { return true }
+func (r *reasonDialog) decision() *app.Decision { return &r.d }
+func (r *reasonDialog) wipe()                   { r.field.Wipe() }
 
 func (r *reasonDialog) help(m *Model) []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
@@ -371,18 +372,18 @@ type passphraseDialog struct {
 	busy    bool
 	spin    spinner.Model
 	err     string
-	ignored int       // keys typed while the passphrase was being checked
-	then    *Decision // the decision to send once unlocked (nil: just unlock)
+	ignored int           // keys typed while the passphrase was being checked
+	then    *app.Decision // the decision to send once unlocked (nil: just unlock)
 }
 
-func newPassphraseDialog(then *Decision) *passphraseDialog {
+func newPassphraseDialog(then *app.Decision) *passphraseDialog {
 	return &passphraseDialog{field: input.Field{Mask: true, Limit: 1024}, spin: spinner.New(spinner.WithSpinner(spinner.Line)), then: then}
 }
 
-func (d *passphraseDialog) hot() bool           { return false }
-func (d *passphraseDialog) typing() bool        { return !d.busy }
-func (d *passphraseDialog) decision() *Decision { return d.then }
-func (d *passphraseDialog) wipe()               { d.field.Wipe() }
+func (d *passphraseDialog) hot() bool               { return false }
+func (d *passphraseDialog) typing() bool            { return !d.busy }
+func (d *passphraseDialog) decision() *app.Decision { return d.then }
+func (d *passphraseDialog) wipe()                   { d.field.Wipe() }
 
 func (d *passphraseDialog) help(m *Model) []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
@@ -460,10 +461,10 @@ func (d *passphraseDialog) lines(m *Model, w int) []string {
 // quitDialog asks before quitting while a decision is in flight.
 type quitDialog struct{}
 
-func (quitDialog) hot() bool           { return true }
-func (quitDialog) typing() bool        { return false }
-func (quitDialog) decision() *Decision { return nil }
-func (quitDialog) wipe()               {}
+func (quitDialog) hot() bool               { return true }
+func (quitDialog) typing() bool            { return false }
+func (quitDialog) decision() *app.Decision { return nil }
+func (quitDialog) wipe()                   {}
 
 func (quitDialog) help(m *Model) []key.Binding {
 	return []key.Binding{m.ctx.Keys.Confirm, m.ctx.Keys.Cancel}

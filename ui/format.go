@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/safetext"
 )
@@ -297,7 +298,7 @@ func policyText(p *client.Payload) string {
 
 // decidingRule is the rule that drove a verdict: the first that fired
 // with the verdict's level (nil when none did).
-func decidingRule(v Verdict) *RuleHit {
+func decidingRule(v app.Verdict) *app.RuleHit {
 	lvl := level(v)
 	for i := range v.Rules {
 		if v.Rules[i].Verdict == lvl {
@@ -333,17 +334,17 @@ func asOf(t, now time.Time) string {
 }
 
 // level returns the verdict level to show ("" counts as review).
-func level(v Verdict) string {
+func level(v app.Verdict) string {
 	switch v.Level {
-	case VerdictApprove, VerdictReject:
+	case app.VerdictApprove, app.VerdictReject:
 		return v.Level
 	}
-	return VerdictReview
+	return app.VerdictReview
 }
 
 // hygiene returns the policy-hygiene warnings of an action that the verdict
 // does not already carry: 1-of-1 and N-of-N thresholds.
-func hygiene(it *Item) []string {
+func hygiene(it *app.Item) []string {
 	var out []string
 	out = append(out, it.Verdict.Warnings...)
 	a := it.Action

@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -20,9 +22,9 @@ type goldenState struct {
 	name     string
 	items    int
 	unlocked bool
-	steps    func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend)
+	steps    func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend)
 	wait     string
-	mod      func(its []Item) []Item // changes the sample items first
+	mod      func(its []app.Item) []app.Item // changes the sample items first
 }
 
 func sendKeys(tm *teatest.TestModel, ks ...string) {
@@ -34,19 +36,19 @@ func sendKeys(tm *teatest.TestModel, ks ...string) {
 var goldenStates = []goldenState{
 	{name: "empty", wait: "press u to unlock"},
 	{name: "list", items: 30, unlocked: true, wait: "Pending 30"},
-	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "j", "j", "tab", "p")
 	}},
-	{name: "confirm", items: 30, unlocked: true, wait: "Press y to approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "confirm", items: 30, unlocked: true, wait: "Press y to approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 	}},
-	{name: "override", items: 30, unlocked: true, wait: "by CFO", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "override", items: 30, unlocked: true, wait: "by CFO", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "j", "j", "a")
 		waitFrame(t, m, tm, "verdict is")
 		c.Advance(time.Second)
 		tm.Type("CR-1234 signed off by CFO")
 	}},
-	{name: "passphrase", items: 30, wait: "••••••█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "passphrase", items: 30, wait: "••••••█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
 		c.Advance(time.Second)
@@ -58,49 +60,49 @@ var goldenStates = []goldenState{
 		waitFrame(t, m, tm, "wrong passphrase")
 		tm.Type("secret")
 	}},
-	{name: "error", items: 30, unlocked: true, wait: "Could not approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
-		b.DecideFunc = func(Decision) (Outcome, error) {
-			return Outcome{Result: ResultUnknown, Err: "connection reset by peer"}, nil
+	{name: "error", items: 30, unlocked: true, wait: "Could not approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+		b.DecideFunc = func(app.Decision) (app.Outcome, error) {
+			return app.Outcome{Result: app.ResultUnknown, Err: "connection reset by peer"}, nil
 		}
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
 		c.Advance(time.Second)
 		sendKeys(tm, "y")
 	}},
-	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "?")
 	}},
-	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []Item) []Item {
+	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []app.Item) []app.Item {
 		its[0].Verdict.StrongConfirm = "amount above the profile's limit of 1 ETH"
 		return its
-	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "a", "y")
 		waitFrame(t, m, tm, "Strong confirmation")
 		c.Advance(time.Second)
 		tm.Type("0002")
 		sendKeys(tm, "enter")
 	}},
-	{name: "reject", items: 30, unlocked: true, wait: "act-7█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "reject", items: 30, unlocked: true, wait: "act-7█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "j", "r")
 		waitFrame(t, m, tm, "Reason (optional")
 		c.Advance(time.Second)
 		tm.Type("duplicate of act-7")
 	}},
-	{name: "minimal", wait: "chain 1", unlocked: true, mod: func([]Item) []Item {
+	{name: "minimal", wait: "chain 1", unlocked: true, mod: func([]app.Item) []app.Item {
 		raw := `{"policyName":"Ops","externalExtension":{"network":{"chainID":1}},"extra":{"deep":[1,2]}}`
 		a := &client.Action{
 			ID: "act-5f1c2e", Type: client.TypeTransaction, Status: client.StatusPending, Messages: [][]byte{make([]byte, 32)},
 			Payload: &client.Payload{PolicyName: "Ops", Transaction: &client.Transaction{Network: &client.Network{ChainID: "1"}}},
 			Detail:  &client.ActionDetail{PayloadErr: "not understood: unknown field extra", RawPayload: []byte(raw)},
 		}
-		return []Item{{Action: a, Verdict: Verdict{Level: VerdictReview}}}
+		return []app.Item{{Action: a, Verdict: app.Verdict{Level: app.VerdictReview}}}
 	}},
-	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		b.SetSelftestRunning()
-		b.Push(Conn{State: ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
+		b.Push(app.Conn{State: app.ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
 		waitFrame(t, m, tm, "checking…")
 	}},
-	{name: "expired", items: 30, unlocked: true, wait: "This action expired", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *FakeBackend) {
+	{name: "expired", items: 30, unlocked: true, wait: "This action expired", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
 		b.IdleLock = time.Hour
@@ -117,12 +119,12 @@ func TestGolden(t *testing.T) {
 		for _, gs := range goldenStates {
 			t.Run(fmt.Sprintf("%s_%dx%d", gs.name, size[0], size[1]), func(t *testing.T) {
 				c := newClock()
-				items := SampleItems(gs.items, base)
+				items := apptest.SampleItems(gs.items, base)
 				if gs.mod != nil {
 					items = gs.mod(items)
 				}
-				b := NewFakeBackend(FakeOptions{
-					Info:       Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
+				b := apptest.NewFakeBackend(apptest.FakeOptions{
+					Info:       app.Info{Profile: "default", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "file keystore"},
 					Now:        c.Now,
 					Passphrase: "correct horse",
 					Items:      items,

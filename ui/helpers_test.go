@@ -9,6 +9,8 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
 
@@ -39,16 +41,16 @@ func (c *testClock) Advance(d time.Duration) {
 type fixture struct {
 	t     *testing.T
 	clock *testClock
-	b     *FakeBackend
+	b     *apptest.FakeBackend
 	m     *Model
 	msgs  []tea.Msg // every message the model's commands returned
 }
 
-func newFixture(t *testing.T, items []Item, unlocked bool) *fixture {
+func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 	t.Helper()
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{
-		Info:       Info{Profile: "default", Workspace: "ws-test"},
+	b := apptest.NewFakeBackend(apptest.FakeOptions{
+		Info:       app.Info{Profile: "default", Workspace: "ws-test"},
 		Now:        c.Now,
 		Passphrase: "correct horse",
 		Items:      items,
@@ -65,7 +67,7 @@ func newFixture(t *testing.T, items []Item, unlocked bool) *fixture {
 func (f *fixture) drainEvents() {
 	for {
 		select {
-		case ev := <-f.b.events:
+		case ev := <-f.b.Subscribe():
 			f.send(eventMsg{ev})
 		default:
 			return
@@ -160,4 +162,4 @@ func (f *fixture) abandonedWhy() []string {
 func (f *fixture) afterGrace() { f.clock.Advance(graceQuiet + 50*time.Millisecond) }
 
 // items builds n sample items at the test base time.
-func items(n int) []Item { return SampleItems(n, base) }
+func items(n int) []app.Item { return apptest.SampleItems(n, base) }

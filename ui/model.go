@@ -14,6 +14,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 	"github.com/qapprove/qapprove/ui/keys"
@@ -34,7 +35,7 @@ type Options struct {
 	Light bool
 	// InitialItems are shown at once (the disk cache), marked "cached"
 	// until the backend sends ActionsLoaded.
-	InitialItems []Item
+	InitialItems []app.Item
 	// ExtraScreens add tabs after the pending screen (journal viewer, wizard).
 	ExtraScreens []func(*Context) Screen
 	// Context cancels decisions in flight (default context.Background()).
@@ -48,8 +49,8 @@ type Options struct {
 type Model struct {
 	ctx     *Context
 	opts    Options
-	info    Info
-	events  <-chan Event
+	info    app.Info
+	events  <-chan app.Event
 	noColor bool
 
 	screens []Screen
@@ -63,7 +64,7 @@ type Model struct {
 
 	width, height int
 
-	conn        Conn
+	conn        app.Conn
 	locked      bool
 	lockUntil   time.Time
 	inflight    int
@@ -87,14 +88,14 @@ type Model struct {
 
 // Messages internal to the root model.
 type (
-	eventMsg        struct{ ev Event }
+	eventMsg        struct{ ev app.Event }
 	feedClosedMsg   struct{}
 	tickMsg         struct{}
 	unlockDoneMsg   struct{ err error }
 	abandonDoneMsg  struct{ err error }
 	decisionDoneMsg struct {
-		d   Decision
-		out Outcome
+		d   app.Decision
+		out app.Outcome
 		err error
 	}
 )
@@ -127,7 +128,7 @@ func New(b Backend, opts Options) *Model {
 	}
 	m.locked, m.lockUntil = b.Locked()
 	m.selftestDone, m.selftestOK, m.selftestWhy = b.Selftest()
-	m.conn = Conn{State: ConnOffline}
+	m.conn = app.Conn{State: app.ConnOffline}
 	m.lastInput = opts.Now()
 	return m
 }
@@ -194,7 +195,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.handleEvent(msg.ev), m.waitEvent())
 	case feedClosedMsg:
 		m.feedClosed = true
-		m.conn = Conn{State: ConnOffline}
+		m.conn = app.Conn{State: app.ConnOffline}
 		return m, nil
 	case tickMsg:
 		return m, tea.Batch(m.onTick(), m.tick())
@@ -246,39 +247,39 @@ func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-func (m *Model) handleEvent(ev Event) tea.Cmd {
+func (m *Model) handleEvent(ev app.Event) tea.Cmd {
 	switch e := ev.(type) {
-	case ActionsLoaded:
+	case app.ActionsLoaded:
 		cmd := m.pending.load(e.Items, false)
 		m.checkDialogs()
 		return cmd
-	case ActionUpserted:
+	case app.ActionUpserted:
 		m.pending.upsert(e.Item)
-	case ActionRemoved:
+	case app.ActionRemoved:
 		if m.pending.remove(e.ID) {
 			why := "decided elsewhere"
-			if e.Why == RemovedExpired {
+			if e.Why == app.RemovedExpired {
 				why = "expired"
 			}
 			m.note(fmt.Sprintf("%s dropped out: %s.", clean(e.ID), why))
 			m.markGone(e.ID, why)
 		}
-	case Conn:
+	case app.Conn:
 		prev := m.conn
 		m.conn = e
-		if e.State != ConnLive && e.Reason != "" && (prev.State != e.State || prev.Reason != e.Reason) {
+		if e.State != app.ConnLive && e.Reason != "" && (prev.State != e.State || prev.Reason != e.Reason) {
 			text := "Connection " + e.State + ": " + clean(e.Reason)
 			if !e.AsOf.IsZero() {
 				text += " · showing data " + asOf(e.AsOf, m.ctx.Now())
 			}
 			m.note(text + ".")
 		}
-	case LockChanged:
+	case app.LockChanged:
 		m.locked, m.lockUntil = m.ctx.Backend.Locked()
 		if e.Locked && e.Reason != "" && e.Reason != "operator" && e.Reason != "exit" {
 			m.lockWhy = lockReasonText(e.Reason, m.ctx.Now().Sub(m.lastInput))
 		}
-	case Notice:
+	case app.Notice:
 		m.note(clean(e.Text))
 	}
 	return nil
@@ -439,13 +440,13 @@ func (m *Model) checkDialogs() {
 }
 
 // abandon journals a decision that was started and not completed.
-func (m *Model) abandon(d Decision, why string) tea.Cmd {
+func (m *Model) abandon(d app.Decision, why string) tea.Cmd {
 	b := m.ctx.Backend
 	return func() tea.Msg { return abandonDoneMsg{err: b.Abandon(d, why)} }
 }
 
 // cancel closes the top dialog about d and journals the attempt.
-func (m *Model) cancel(d Decision, why, note string) tea.Cmd {
+func (m *Model) cancel(d app.Decision, why, note string) tea.Cmd {
 	m.popDialog()
 	m.note(note)
 	return m.abandon(d, why)
@@ -596,12 +597,12 @@ func (m *Model) startDecision(approve bool) tea.Cmd {
 		return nil
 	}
 	lvl := level(*r.verdict)
-	d := Decision{ActionID: r.action.ID, Approve: approve, Verdict: lvl, MessageSHA256: messageSHA256(r.action), Confirmation: ConfirmKey}
+	d := app.Decision{ActionID: r.action.ID, Approve: approve, Verdict: lvl, MessageSHA256: messageSHA256(r.action), Confirmation: app.ConfirmKey}
 	if why := m.checkSignable(r); why != "" {
 		m.errLine = why
 		return m.abandon(d, "refused: "+why)
 	}
-	against := (approve && lvl != VerdictApprove) || (!approve && lvl == VerdictApprove)
+	against := (approve && lvl != app.VerdictApprove) || (!approve && lvl == app.VerdictApprove)
 	if against || !approve {
 		m.pushDialog(&reasonDialog{d: d, required: against, field: input.Field{Limit: 500}})
 		return nil
@@ -613,7 +614,7 @@ func (m *Model) startDecision(approve bool) tea.Cmd {
 // proceed sends a confirmed decision: it checks again that the action is
 // still pending and unchanged (verdict and message), asks for the
 // passphrase when locked, then calls Decide in a Cmd.
-func (m *Model) proceed(d Decision) tea.Cmd {
+func (m *Model) proceed(d app.Decision) tea.Cmd {
 	r, ok := m.pending.rows.byID[d.ActionID]
 	why := ""
 	switch {
@@ -676,15 +677,15 @@ func (m *Model) onDecided(msg decisionDoneMsg) {
 	m.inflight = max(0, m.inflight-1)
 	id := msg.d.ActionID
 	res := msg.out.Result
-	if msg.err != nil && res == ResultAccepted {
-		res = ResultUnknown
+	if msg.err != nil && res == app.ResultAccepted {
+		res = app.ResultUnknown
 	}
 	why := msg.out.Err
 	if why == "" && msg.err != nil {
 		why = msg.err.Error()
 	}
 	why = clean(why)
-	if res == ResultAccepted {
+	if res == app.ResultAccepted {
 		done := "rejected"
 		if msg.d.Approve {
 			done = "approved"
@@ -696,7 +697,7 @@ func (m *Model) onDecided(msg decisionDoneMsg) {
 	if why == "" {
 		why = "the outcome is " + res
 	}
-	if res == ResultUnknown {
+	if res == app.ResultUnknown {
 		why = "outcome unknown: " + why
 	}
 	m.pending.update(id, func(r *row) { r.inflight = false; r.setOutcome(r.decided(), why) })
@@ -853,9 +854,9 @@ func (m *Model) connForms(now time.Time) []string {
 	c := m.conn
 	var state string
 	switch c.State {
-	case ConnLive:
+	case app.ConnLive:
 		state = "● live"
-	case ConnReconnecting:
+	case app.ConnReconnecting:
 		state = "◌ reconnecting"
 		if !c.RetryAt.IsZero() {
 			state += " in " + countdown(max(c.RetryAt.Sub(now), time.Second))
@@ -864,7 +865,7 @@ func (m *Model) connForms(now time.Time) []string {
 		state = "○ offline"
 	}
 	sym := []rune(state)[0:1]
-	if c.State == ConnLive {
+	if c.State == app.ConnLive {
 		if c.FeedOnly {
 			return []string{state + " · from the feed (no list endpoint)", state + " · feed only", state + " · feed only", state, state, string(sym)}
 		}

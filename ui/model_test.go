@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/charmbracelet/x/ansi"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -23,9 +25,9 @@ func TestLiveUpsertKeepsSelection(t *testing.T) {
 		t.Fatal("nothing selected")
 	}
 	// A new action that expires first sorts to the top, above the cursor.
-	it := SampleItems(6, base)[5]
+	it := apptest.SampleItems(6, base)[5]
 	it.Action.Expires = base.Add(10 * time.Second)
-	f.send(eventMsg{ActionUpserted{Item: it}})
+	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	if got := f.m.Pending().SelectedID(); got != sel {
 		t.Fatalf("selection moved from %s to %s", sel, got)
 	}
@@ -40,7 +42,7 @@ func TestLiveUpsertKeepsSelection(t *testing.T) {
 func TestRemovedElsewhereDropsWithNote(t *testing.T) {
 	f := newFixture(t, items(3), true)
 	id := f.m.Pending().SelectedID()
-	f.send(eventMsg{ActionRemoved{ID: id, Why: RemovedElsewhere}})
+	f.send(eventMsg{app.ActionRemoved{ID: id, Why: app.RemovedElsewhere}})
 	if _, ok := f.m.Pending().Item(id); ok {
 		t.Fatal("removed action still held")
 	}
@@ -133,7 +135,7 @@ func TestOverrideNeedsReason(t *testing.T) {
 	f.key("j")
 	f.key("j")
 	it := f.m.Pending().Selected()
-	if level(it.Verdict) != VerdictReject {
+	if level(it.Verdict) != app.VerdictReject {
 		t.Fatalf("fixture: want a reject verdict, got %s", it.Verdict.Level)
 	}
 	f.key("a")
@@ -148,7 +150,7 @@ func TestOverrideNeedsReason(t *testing.T) {
 	f.afterGrace()
 	f.key("y")
 	ds := f.b.Decisions()
-	if len(ds) != 1 || ds[0].Override != "ok because ticket CR-42 says so" || ds[0].Verdict != VerdictReject {
+	if len(ds) != 1 || ds[0].Override != "ok because ticket CR-42 says so" || ds[0].Verdict != app.VerdictReject {
 		t.Fatalf("decisions = %+v", ds)
 	}
 }
@@ -242,9 +244,9 @@ func TestNeverSignsExpired(t *testing.T) {
 	f.mustShow("will not be signed")
 
 	// And an action that is not pending cannot even open the dialog.
-	it := SampleItems(2, base)[1]
+	it := apptest.SampleItems(2, base)[1]
 	it.Action.Status = client.StatusApproved
-	f.send(eventMsg{ActionUpserted{Item: it}})
+	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	f.m.Pending().setCursor(0)
 	for f.m.Pending().SelectedID() != it.Action.ID {
 		f.key("j")
@@ -260,8 +262,8 @@ func TestVerdictChangedWhileDeciding(t *testing.T) {
 	f := newFixture(t, its, true)
 	f.key("a")
 	changed := its[0]
-	changed.Verdict = Verdict{Level: VerdictReject}
-	f.send(eventMsg{ActionUpserted{Item: changed}})
+	changed.Verdict = app.Verdict{Level: app.VerdictReject}
+	f.send(eventMsg{app.ActionUpserted{Item: changed}})
 	f.afterGrace()
 	f.key("y")
 	if len(f.b.Decisions()) != 0 {
@@ -272,8 +274,8 @@ func TestVerdictChangedWhileDeciding(t *testing.T) {
 
 func TestFailureStaysListedWithError(t *testing.T) {
 	f := newFixture(t, items(1), true)
-	f.b.DecideFunc = func(Decision) (Outcome, error) {
-		return Outcome{Result: ResultRefused, Err: "HTTP 400: status not pending"}, nil
+	f.b.DecideFunc = func(app.Decision) (app.Outcome, error) {
+		return app.Outcome{Result: app.ResultRefused, Err: "HTTP 400: status not pending"}, nil
 	}
 	f.key("a")
 	f.afterGrace()
@@ -391,7 +393,7 @@ func TestSortCyclesAndKeepsSelection(t *testing.T) {
 func TestHostileTextIsCleaned(t *testing.T) {
 	its := items(1)
 	its[0].Action.Payload.Transaction.To = "0xabc\x1b]52;c;ZXZpbA==\x07\x1b[2J"
-	its[0].Verdict.Rules = []RuleHit{{Name: "x\x1b[31m", Verdict: "review", Reason: "bell\x07"}}
+	its[0].Verdict.Rules = []app.RuleHit{{Name: "x\x1b[31m", Verdict: "review", Reason: "bell\x07"}}
 	f := newFixture(t, its, true)
 	out := f.m.Render()
 	if strings.Contains(out, "\x1b]52") || strings.Contains(out, "\x07") || strings.Contains(out, "\x1b[2J") {
@@ -430,7 +432,7 @@ func TestNoColorHasNoColour(t *testing.T) {
 
 func TestInitialItemsShownAsCached(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now})
 	m := New(b, Options{Now: c.Now, NoColor: true, InitialItems: items(3)})
 	m.Update(struct{}{})
 	m.width, m.height = 120, 40
@@ -442,12 +444,12 @@ func TestInitialItemsShownAsCached(t *testing.T) {
 
 func TestDecideHonoursContext(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
 	b.DecideDelay = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	out, err := b.Decide(ctx, Decision{ActionID: items(1)[0].Action.ID, Approve: true})
-	if err == nil || out.Result != ResultUnknown {
+	out, err := b.Decide(ctx, app.Decision{ActionID: items(1)[0].Action.ID, Approve: true})
+	if err == nil || out.Result != app.ResultUnknown {
 		t.Fatalf("cancelled decide: %+v %v", out, err)
 	}
 }
@@ -583,7 +585,7 @@ func TestFilterTextBuiltOnDemandAndDroppedOnClear(t *testing.T) {
 // and only from there: a keystore warning is shown as it is.
 func TestHeaderShortensOnlyTheLockCountdown(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Info: Info{Profile: "p", KeystoreWarning: "2 days left"}, Now: c.Now, Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Info: app.Info{Profile: "p", KeystoreWarning: "2 days left"}, Now: c.Now, Unlocked: true})
 	m := New(b, Options{Now: c.Now, NoColor: true})
 	for _, width := range []int{80, 120} {
 		m.Update(tea.WindowSizeMsg{Width: width, Height: 24})

@@ -9,6 +9,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
 )
@@ -95,7 +96,7 @@ func (p *PendingScreen) Len() int { return len(p.rows.sorted) }
 func (p *PendingScreen) Visible() int { return len(p.rows.visible) }
 
 // Selected returns the selected action, or nil when the list is empty.
-func (p *PendingScreen) Selected() *Item {
+func (p *PendingScreen) Selected() *app.Item {
 	if r := p.selected(); r != nil {
 		it := r.item()
 		return &it
@@ -107,7 +108,7 @@ func (p *PendingScreen) Selected() *Item {
 func (p *PendingScreen) SelectedID() string { return p.selID }
 
 // Item returns the action with this ID, if held.
-func (p *PendingScreen) Item(id string) (*Item, bool) {
+func (p *PendingScreen) Item(id string) (*app.Item, bool) {
 	r, ok := p.rows.byID[id]
 	if !ok {
 		return nil, false
@@ -512,7 +513,7 @@ func (p *PendingScreen) applyResult(res listResultMsg) tea.Cmd {
 }
 
 // load replaces every action (first load, refresh, disk cache).
-func (p *PendingScreen) load(items []Item, cached bool) tea.Cmd {
+func (p *PendingScreen) load(items []app.Item, cached bool) tea.Cmd {
 	p.cached = cached
 	rows := make([]*row, 0, len(items))
 	old := p.rows.byID
@@ -581,7 +582,7 @@ func (p *PendingScreen) reselectAny() {
 }
 
 // upsert adds or replaces one action, keeping the cursor on the selected one.
-func (p *PendingScreen) upsert(it Item) {
+func (p *PendingScreen) upsert(it app.Item) {
 	if it.Action == nil || it.Action.ID == "" {
 		return
 	}

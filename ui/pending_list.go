@@ -13,6 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/qapprove/qapprove/app"
 )
 
 // Sort orders of the pending list.
@@ -40,7 +41,7 @@ const filterDebounce = 60 * time.Millisecond
 // outcome of a decision lives in a side struct.
 type row struct {
 	action   *client.Action
-	verdict  *Verdict               // shared between rows with the same verdict; never modified
+	verdict  *app.Verdict           // shared between rows with the same verdict; never modified
 	outcome  *rowState              // nil until a decision on this action succeeded or failed
 	expires  int64                  // sort keys, copied out of the action so sorting
 	created  int64                  // does not chase pointers
@@ -56,8 +57,8 @@ type rowState struct {
 }
 
 // item is the row as the Item the backend gave (with the outcome so far).
-func (r *row) item() Item {
-	it := Item{Action: r.action, Verdict: *r.verdict}
+func (r *row) item() app.Item {
+	it := app.Item{Action: r.action, Verdict: *r.verdict}
 	if r.outcome != nil {
 		it.Decided, it.LastErr = r.outcome.decided, r.outcome.lastErr
 	}
@@ -94,11 +95,11 @@ func netName(a *client.Action) string {
 // same: a list of 100,000 actions has a handful of distinct verdicts. Two
 // verdicts are the same when they have the same level and the same rules
 // and warnings slices (backends share those; Items are never modified).
-type verdictPool map[verdictKey]*Verdict
+type verdictPool map[verdictKey]*app.Verdict
 
 type verdictKey struct {
 	level     string
-	rules     *RuleHit
+	rules     *app.RuleHit
 	nRules    int
 	warnings  *string
 	nWarnings int
@@ -107,7 +108,7 @@ type verdictKey struct {
 // maxPooledVerdicts bounds the pool; past it, rows get their own copy.
 const maxPooledVerdicts = 4096
 
-func (vp verdictPool) share(v Verdict) *Verdict {
+func (vp verdictPool) share(v app.Verdict) *app.Verdict {
 	k := verdictKey{level: v.Level, nRules: len(v.Rules), nWarnings: len(v.Warnings)}
 	if len(v.Rules) > 0 {
 		k.rules = &v.Rules[0]
@@ -138,16 +139,16 @@ type rowSet struct {
 	verdicts verdictPool // shared verdicts of the rows
 }
 
-func newRow(it Item, vp verdictPool) *row {
+func newRow(it app.Item, vp verdictPool) *row {
 	r := &row{action: it.Action, verdict: vp.share(it.Verdict), expires: math.MaxInt64, created: it.Action.Created.UnixNano()}
 	if it.Action.ExpiryKnown() {
 		r.expires = it.Action.Expires.UnixNano() // an unknown expiry sorts last
 	}
 	r.setOutcome(it.Decided, it.LastErr)
 	switch level(it.Verdict) {
-	case VerdictReject:
+	case app.VerdictReject:
 		r.rank = 0
-	case VerdictReview:
+	case app.VerdictReview:
 		r.rank = 1
 	default:
 		r.rank = 2
@@ -217,7 +218,7 @@ func (r *row) matches(q string) bool {
 // searchText is what the filter matches: ID, verdict, policy, network,
 // chain ID, amount and asset, destination and its name, initiator, key
 // update; lower case, built with one allocation for ASCII text.
-func searchText(it Item) string {
+func searchText(it app.Item) string {
 	var buf [320]byte
 	b := lowerAppend(buf[:0], it.Action.ID)
 	b = append(b, ' ')

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/safetext"
 	"github.com/qapprove/qapprove/ui/styles"
@@ -135,9 +136,9 @@ func columnHeads(w int) string {
 // badge is the verdict as text of fixed width (never colour alone).
 func badge(lvl string) string {
 	switch lvl {
-	case VerdictApprove:
+	case app.VerdictApprove:
 		return "APPROVE"
-	case VerdictReject:
+	case app.VerdictReject:
 		return "REJECT "
 	}
 	return "REVIEW "
@@ -145,9 +146,9 @@ func badge(lvl string) string {
 
 func badgeStyle(st styles.Styles, lvl string) func(...string) string {
 	switch lvl {
-	case VerdictApprove:
+	case app.VerdictApprove:
 		return st.BadgeApprove.Render
-	case VerdictReject:
+	case app.VerdictReject:
 		return st.BadgeReject.Render
 	}
 	return st.BadgeReview.Render
@@ -385,7 +386,7 @@ func (p *PendingScreen) rawDetail(d *detail, a *client.Action) {
 }
 
 // verdictDetail adds the verdict, the rules that fired and the warnings.
-func (p *PendingScreen) verdictDetail(d *detail, it *Item) {
+func (p *PendingScreen) verdictDetail(d *detail, it *app.Item) {
 	st := d.st
 	lvl := level(it.Verdict)
 	d.add(st.Title.Render("Verdict ") + badgeStyle(st, lvl)(strings.ToUpper(lvl)))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 )
 
@@ -16,7 +17,7 @@ import (
 const hostile = "\x1b[2J\x1b]52;c;ZXZpbA==\a\rX\u202eY"
 
 // hostileItem has hostile text in every string field.
-func hostileItem() Item {
+func hostileItem() app.Item {
 	h := func(s string) string { return s + hostile }
 	net := &client.Network{Name: h("Ethereum"), Family: "evm", ChainID: h("1")}
 	asset := &client.Asset{Symbol: h("ETH"), Decimals: 18, Contract: h("0xc")}
@@ -33,13 +34,13 @@ func hostileItem() Item {
 		Created: base, Expires: base.Add(time.Hour), Messages: [][]byte{[]byte("msg")}, Payload: p,
 		Detail: &client.ActionDetail{Description: h("about"), RawPayload: []byte(h("raw payload, not JSON\n\tline two"))},
 	}
-	v := Verdict{
-		Level:         VerdictReview,
-		Rules:         []RuleHit{{Name: h("rule"), Verdict: VerdictReview, Reason: h("reason")}},
+	v := app.Verdict{
+		Level:         app.VerdictReview,
+		Rules:         []app.RuleHit{{Name: h("rule"), Verdict: app.VerdictReview, Reason: h("reason")}},
 		Warnings:      []string{h("warning")},
 		StrongConfirm: h("mainnet"),
 	}
-	return Item{Action: a, Verdict: v, LastErr: h("last error")}
+	return app.Item{Action: a, Verdict: v, LastErr: h("last error")}
 }
 
 var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
@@ -69,7 +70,7 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	ku.Action.ID = "act-key" + hostile
 	ku.Action.Type = client.TypeAPIKeyUpdate
 	ku.Action.Payload = &client.Payload{PolicyName: "Admin" + hostile, KeyUpdate: &client.KeyUpdate{APIKeyID: "ak" + hostile, BLSPublicKey: "b" + hostile, ECPublicKey: "e" + hostile}}
-	f := newFixture(t, []Item{it, ku}, true)
+	f := newFixture(t, []app.Item{it, ku}, true)
 	f.m.info.ExpiryWarning = 2 * time.Hour
 	view := func() string { return f.m.View().Content }
 	checkSafe(t, "list and detail", view())
@@ -85,14 +86,14 @@ func TestHostileTextNeverReachesTheTerminal(t *testing.T) {
 	f.key("j")
 	checkSafe(t, "key update detail", view())
 	f.key("k")
-	f.send(eventMsg{Notice{Text: "notice" + hostile}})
+	f.send(eventMsg{app.Notice{Text: "notice" + hostile}})
 	checkSafe(t, "notice", view())
 	f.send(tickMsg{}) // expiry warning of every action
 	checkSafe(t, "expiry notice", view())
-	f.send(eventMsg{Conn{State: ConnOffline, Reason: "reason" + hostile}})
+	f.send(eventMsg{app.Conn{State: app.ConnOffline, Reason: "reason" + hostile}})
 	checkSafe(t, "connection", view())
-	f.b.DecideFunc = func(Decision) (Outcome, error) {
-		return Outcome{Result: ResultRefused, Err: "refused" + hostile}, nil
+	f.b.DecideFunc = func(app.Decision) (app.Outcome, error) {
+		return app.Outcome{Result: app.ResultRefused, Err: "refused" + hostile}, nil
 	}
 	f.clock.Advance(time.Second)
 	f.key("a") // against the review verdict: a reason first
@@ -156,7 +157,7 @@ func TestNotUnderstoodMinimalPayload(t *testing.T) {
 		Payload: &client.Payload{PolicyName: "Ops", Transaction: &client.Transaction{Network: &client.Network{ChainID: "1"}}},
 		Detail:  &client.ActionDetail{PayloadErr: "not understood: unknown fields extra", RawPayload: []byte(raw)},
 	}
-	f := newFixture(t, []Item{{Action: a}}, true)
+	f := newFixture(t, []app.Item{{Action: a}}, true)
 	for _, want := range []string{"chain 1", "—", "Payload not understood: unknown fields extra", `"deep": [`, "Amount     not in the payload", "To         not in the payload", "Name       Ops"} {
 		f.mustShow(want)
 	}
@@ -183,7 +184,7 @@ func TestBindingIsShownAndMismatchRefused(t *testing.T) {
 	its[0].Action.Binding = client.BindingUnknown
 	its[1].Action.Binding = client.BindingBound
 	its[2].Action.Binding = client.BindingMismatch
-	its[2].Verdict = Verdict{Level: VerdictApprove}
+	its[2].Verdict = app.Verdict{Level: app.VerdictApprove}
 	f := newFixture(t, its, true)
 	f.mustShow("the message is a digest qapprove cannot check against these details")
 	f.key("a")
@@ -218,7 +219,7 @@ func TestDecisionCarriesShownMessageHash(t *testing.T) {
 	a := *changed.Action
 	a.Messages = [][]byte{[]byte("another message")}
 	changed.Action = &a
-	f.send(eventMsg{ActionUpserted{Item: changed}})
+	f.send(eventMsg{app.ActionUpserted{Item: changed}})
 	f.afterGrace()
 	f.key("y")
 	if len(f.b.Decisions()) != 0 {

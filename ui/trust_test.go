@@ -10,6 +10,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -18,7 +20,7 @@ import (
 // 12-character passphrase at 80 ms a key, then Enter: nothing is lost.
 func TestGraceKeepsTypedPassphrase(t *testing.T) {
 	f := newFixture(t, items(1), false)
-	f.b.passphrase = []byte("tr0ub4dor&3x")
+	f.b.SetPassphrase("tr0ub4dor&3x")
 	f.key("u")
 	f.clock.Advance(250 * time.Millisecond)
 	for i, m := range uitest.Type("tr0ub4dor&3x") {
@@ -106,7 +108,7 @@ func TestDetailEndIsReachable(t *testing.T) {
 // signing waits for it.
 func TestSelftestCheckingIsNotFailure(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
 	b.SetSelftestRunning()
 	m := New(b, Options{Now: c.Now, NoColor: true})
 	f := &fixture{t: t, clock: c, b: b, m: m}
@@ -135,7 +137,7 @@ func TestSelftestCheckingIsNotFailure(t *testing.T) {
 // a feed-only API says so; a lock by itself says why.
 func TestConnectionReasonAgeAndLockReason(t *testing.T) {
 	f := newFixture(t, items(2), true)
-	f.send(eventMsg{Conn{State: ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)}})
+	f.send(eventMsg{app.Conn{State: app.ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)}})
 	header := strings.SplitN(f.screen(), "\n", 2)[0]
 	for _, want := range []string{"offline", "auth refused: unknown API key", "as of 11:57, 3 min ago"} {
 		if !strings.Contains(header, want) {
@@ -143,16 +145,16 @@ func TestConnectionReasonAgeAndLockReason(t *testing.T) {
 		}
 	}
 	f.mustShow("Connection offline: auth refused")
-	f.send(eventMsg{Conn{State: ConnLive, FeedOnly: true}})
+	f.send(eventMsg{app.Conn{State: app.ConnLive, FeedOnly: true}})
 	f.mustShow("from the feed (no list endpoint)")
 
 	f.clock.Advance(5*time.Minute + time.Second)
-	f.send(eventMsg{LockChanged{Locked: true, Reason: "idle"}})
+	f.send(eventMsg{app.LockChanged{Locked: true, Reason: "idle"}})
 	f.clock.Advance(noteFor)
 	f.mustShow("Locked: idle for 5 min")
 	f.key("j")
 	f.mustNotShow("Locked: idle")
-	f.send(eventMsg{LockChanged{Locked: true, Reason: "signal"}})
+	f.send(eventMsg{app.LockChanged{Locked: true, Reason: "signal"}})
 	f.mustShow("Locked: the process received a signal")
 }
 
@@ -161,11 +163,11 @@ func TestConnectionReasonAgeAndLockReason(t *testing.T) {
 func TestHeaderAt40KeepsLockWhole(t *testing.T) {
 	for _, unlocked := range []bool{false, true} {
 		c := newClock()
-		b := NewFakeBackend(FakeOptions{Info: Info{Profile: "treasury-eu", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "no Secret Service"}, Now: c.Now, Unlocked: unlocked})
+		b := apptest.NewFakeBackend(apptest.FakeOptions{Info: app.Info{Profile: "treasury-eu", Workspace: "ws-7f3a", Keystore: "file", KeystoreWarning: "no Secret Service"}, Now: c.Now, Unlocked: unlocked})
 		b.SetSelftestRunning()
 		m := New(b, Options{Now: c.Now, NoColor: true})
 		m.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
-		m.handleEvent(Conn{State: ConnReconnecting, Reason: "TLS: certificate signed by unknown authority"})
+		m.handleEvent(app.Conn{State: app.ConnReconnecting, Reason: "TLS: certificate signed by unknown authority"})
 		header := strings.SplitN(ansi.Strip(m.Render()), "\n", 2)[0]
 		lock := "■ LOCKED"
 		if unlocked {
@@ -246,7 +248,7 @@ func (stubScreen) HelpText() []string { return []string{"The journal is append-o
 // Issue 13 defect 7: each tab's `?` shows its own help.
 func TestHelpIsTheActiveTabs(t *testing.T) {
 	c := newClock()
-	b := NewFakeBackend(FakeOptions{Now: c.Now, Items: items(2), Unlocked: true})
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(2), Unlocked: true})
 	m := New(b, Options{Now: c.Now, NoColor: true, ExtraScreens: []func(*Context) Screen{func(*Context) Screen { return stubScreen{} }}})
 	f := &fixture{t: t, clock: c, b: b, m: m}
 	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
@@ -301,7 +303,7 @@ func TestStrongConfirmation(t *testing.T) {
 	f.typeText(to[len(to)-4:])
 	f.key("enter")
 	ds := f.b.Decisions()
-	if len(ds) != 1 || ds[0].Confirmation != ConfirmTyped {
+	if len(ds) != 1 || ds[0].Confirmation != app.ConfirmTyped {
 		t.Fatalf("decisions = %+v, want one typed confirmation", ds)
 	}
 }
@@ -320,7 +322,7 @@ func TestRejectReasonAndRuleInDialog(t *testing.T) {
 	f.afterGrace()
 	f.key("y")
 	ds := f.b.Decisions()
-	if len(ds) != 1 || ds[0].Approve || ds[0].Reason != "duplicate of act-7" || ds[0].Confirmation != ConfirmKey {
+	if len(ds) != 1 || ds[0].Approve || ds[0].Reason != "duplicate of act-7" || ds[0].Confirmation != app.ConfirmKey {
 		t.Fatalf("decisions = %+v", ds)
 	}
 }
@@ -381,8 +383,8 @@ func TestArrivalAndExpiryNotices(t *testing.T) {
 	f := newFixture(t, its, true)
 	f.m.info.Bell = true
 	f.m.info.ExpiryWarning = time.Minute
-	it := SampleItems(3, base)[2]
-	f.send(eventMsg{ActionUpserted{Item: it}})
+	it := apptest.SampleItems(3, base)[2]
+	f.send(eventMsg{app.ActionUpserted{Item: it}})
 	f.send(tickMsg{})
 	f.mustShow("New action " + it.Action.ID)
 	if !f.saw(tea.RawMsg{Msg: "\a"}) {

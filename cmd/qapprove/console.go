@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -15,11 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 // pendingOptions are the flags of `qapprove pending`.
@@ -94,8 +95,8 @@ terminal or --passphrase-file.`,
 
 // openEngine opens the engine for the active profile, turning the usual
 // set-up problems into one clear line and the right exit code.
-func openEngine(env *Env) (*engine.Engine, int) {
-	e, err := engine.Open(engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
+func openEngine(env *Env) (*app.Engine, int) {
+	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
 	if err != nil {
 		return nil, engineError(env, err)
 	}
@@ -105,20 +106,20 @@ func openEngine(env *Env) (*engine.Engine, int) {
 // engineError prints why the engine could not open, with the exit code.
 func engineError(env *Env, err error) int {
 	switch {
-	case errors.Is(err, engine.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable), errors.Is(err, engine.ErrRebindNeeded):
+	case errors.Is(err, app.ErrNoProfile), errors.Is(err, secrets.ErrNotFound), errors.Is(err, secrets.ErrUnavailable), errors.Is(err, app.ErrRebindNeeded):
 		return env.Errf(exitUsage, "%v", err)
 	}
 	return env.Errf(exitFail, "%v", err)
 }
 
 func runConsole(env *Env) int {
-	e, err := engine.Open(consoleOptions(env))
-	if err != nil && (errors.Is(err, engine.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
+	e, err := app.Open(consoleOptions(env))
+	if err != nil && (errors.Is(err, app.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
 		// No key yet: run the registration wizard, then open the console.
 		if code := onboard(env); code != exitOK {
 			return code
 		}
-		e, err = engine.Open(consoleOptions(env))
+		e, err = app.Open(consoleOptions(env))
 	}
 	if err != nil {
 		return engineError(env, err)
@@ -126,12 +127,22 @@ func runConsole(env *Env) int {
 	return runConsoleOn(env, e)
 }
 
-// consoleOptions are the engine options of a long-lived console session:
-// the engine tunes the collector unless GOGC or GOMEMLIMIT is set
-// (docs/BENCHMARKS.md).
-func consoleOptions(env *Env) engine.Options {
-	return engine.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version,
-		ManageMemory: os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == ""}
+// consoleOptions are the engine options of a console session.
+func consoleOptions(env *Env) app.Options {
+	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version}
+}
+
+// consoleMemoryLimit is the soft memory limit of a long-lived console:
+// the collector works harder as the heap nears it, so a console holding
+// 100,000 actions stays under its 150 MB target (docs/BENCHMARKS.md).
+const consoleMemoryLimit = 120 << 20
+
+// limitConsoleMemory sets the console's memory limit once, unless the
+// operator tunes the collector with GOMEMLIMIT or GOGC.
+func limitConsoleMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
+		debug.SetMemoryLimit(consoleMemoryLimit)
+	}
 }
 
 // onboard, when set, registers a key for a profile that has none (the
@@ -139,7 +150,8 @@ func consoleOptions(env *Env) engine.Options {
 var onboard func(env *Env) int
 
 // runConsoleOn runs the TUI on an opened engine and closes it afterwards.
-func runConsoleOn(env *Env, e *engine.Engine) int {
+func runConsoleOn(env *Env, e *app.Engine) int {
+	limitConsoleMemory()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.Start(ctx)
@@ -159,7 +171,7 @@ func runConsoleOn(env *Env, e *engine.Engine) int {
 var consoleExtraScreens = func(env *Env) []func(*ui.Context) ui.Screen { return nil }
 
 // unlockForScript unlocks e with a passphrase from a file or the terminal.
-func unlockForScript(env *Env, e *engine.Engine, file string) int {
+func unlockForScript(env *Env, e *app.Engine, file string) int {
 	for attempt := 0; attempt < 3; attempt++ {
 		if wait := e.UnlockBackoff(); wait > 0 {
 			if file != "" {
@@ -230,7 +242,7 @@ func runPending(env *Env, o pendingOptions) int {
 		}
 	}
 	now := time.Now()
-	actions := e.Actions()
+	actions := e.AssessPending(now)
 	source := ""
 	switch {
 	case o.cached:
@@ -243,8 +255,8 @@ func runPending(env *Env, o pendingOptions) int {
 			fmt.Fprintln(env.Stderr, "qapprove: pending actions "+source)
 		}
 		out := make([]pendingJSON, 0, len(actions))
-		for _, a := range actions {
-			out = append(out, toPendingJSON(a, now, e.Rules()))
+		for _, as := range actions {
+			out = append(out, toPendingJSON(as))
 		}
 		return writeJSON(env, out)
 	}
@@ -255,8 +267,8 @@ func runPending(env *Env, o pendingOptions) int {
 		fmt.Fprintln(env.Stdout, "no pending actions")
 		return exitOK
 	}
-	for _, a := range actions {
-		fmt.Fprintln(env.Stdout, pendingLine(a, toPendingJSON(a, now, e.Rules()), now))
+	for _, as := range actions {
+		fmt.Fprintln(env.Stdout, pendingLine(as.Action, toPendingJSON(as), now))
 	}
 	return exitOK
 }
@@ -269,9 +281,9 @@ func asOf(t, now time.Time) string {
 	return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04"), now.Sub(t).Round(time.Second))
 }
 
-func toPendingJSON(a *client.Action, now time.Time, rules *governance.RuleSet) pendingJSON {
-	in := engine.GovernanceInput(a, now)
-	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: rules.Evaluate(in), PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: in}
+func toPendingJSON(as app.Assessment) pendingJSON {
+	a := as.Action
+	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: as.Verdict, PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: as.Input}
 	if a.ExpiryKnown() {
 		t := a.Expires.UTC()
 		p.Expires = &t
@@ -390,12 +402,12 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if _, err := a.MessageToSign(now); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	gv := engine.Evaluate(e.Rules(), a, now)
-	strong := engine.StrongConfirmWhy(gv, a, e.Settings().StrongConfirmAbove)
+	as := e.Assess(a, now)
+	gv, strong := as.Verdict, as.StrongConfirm
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
 	sum := sha256.Sum256(a.Messages[0])
-	d := ui.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
-	if engine.Against(verb, gv.Level.String()) {
+	d := app.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
+	if app.Against(verb, gv.Level.String()) {
 		d.Override = strings.TrimSpace(o.reason)
 	} else if !approve {
 		d.Reason = strings.TrimSpace(o.reason)
@@ -409,7 +421,7 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if a.Binding == client.BindingMismatch {
 		return abandon("the message to sign does not match the details shown")
 	}
-	if engine.Against(verb, gv.Level.String()) && d.Override == "" {
+	if app.Against(verb, gv.Level.String()) && d.Override == "" {
 		return abandon(fmt.Sprintf("to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level))
 	}
 	needTyped := approve && strong != ""
@@ -419,13 +431,13 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 		if o.confirm != want {
 			return abandon(fmt.Sprintf("action %s needs the strong confirmation (%s): pass --confirm with the last 4 characters of the destination", a.ID, strong))
 		}
-		d.Confirmation = ui.ConfirmTyped
+		d.Confirmation = app.ConfirmTyped
 	case !o.yes:
 		prompt, word := fmt.Sprintf("Type %q to %s action %s: ", verb, verb, a.ID), verb
-		d.Confirmation = ui.ConfirmKey
+		d.Confirmation = app.ConfirmKey
 		if needTyped {
 			prompt, word = fmt.Sprintf("Strong confirmation (%s): type the last 4 characters of the destination to %s action %s: ", strong, verb, a.ID), want
-			d.Confirmation = ui.ConfirmTyped
+			d.Confirmation = app.ConfirmTyped
 		}
 		ok, err := confirm(prompt, word)
 		if err != nil {

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 // TestConsoleEndToEnd runs the built binary in a real terminal (tmux)
@@ -142,7 +142,7 @@ func pickActions(t *testing.T, srv *sandbox.Server, base string) (approveID, rej
 		if a.Type != client.TypeTransaction || a.Expires.Sub(now) < 5*time.Minute {
 			continue
 		}
-		gv := engine.Evaluate(governance.Default(), a, now)
+		gv := app.Evaluate(governance.Default(), a, now)
 		switch {
 		case gv.Level == governance.Approve && approveID == "":
 			approveID = a.ID

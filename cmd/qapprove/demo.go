@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 // demoPassphrase unlocks the throw-away demo key. It is printed on purpose:
@@ -66,7 +66,7 @@ func runDemo(env *Env, keep bool, arrivals time.Duration) int {
 		buf := make([]byte, 1)
 		f.Read(buf)
 	}
-	e, err := engine.Open(consoleOptions(&denv))
+	e, err := app.Open(consoleOptions(&denv))
 	if err != nil {
 		return engineError(&denv, err)
 	}
@@ -125,7 +125,7 @@ func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []b
 	if err != nil {
 		return err
 	}
-	r := &engine.Registration{Paths: paths, Profile: env.Profile, Settings: prof, Backend: be}
+	r := &app.Registration{Paths: paths, Profile: env.Profile, Settings: prof, Backend: be}
 	defer r.Close()
 	r.SetAPISecret([]byte(secret))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 func journalVerifyCmd(c *cli) *cobra.Command {
@@ -64,7 +64,7 @@ func loadJournalRefs(env *Env) (*journalRefs, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := engine.Anchors(be, env.Profile).Load()
+	a, err := app.Anchors(be, env.Profile).Load()
 	if err != nil {
 		return nil, err
 	}

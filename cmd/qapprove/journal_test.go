@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui/engine"
 )
 
 type journalTestSigner struct{ sk qbls.SecretKey }
@@ -32,7 +32,7 @@ func journalHome(t *testing.T, n int) (home, path string) {
 	home = t.TempDir()
 	paths := storage.ResolvePaths(home)
 	be := secrets.NewFileBackend(paths)
-	anchors := engine.Anchors(be, "default")
+	anchors := app.Anchors(be, "default")
 	sk, err := qbls.Generate(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestJournalExport(t *testing.T) {
 // the unsealed note says what seals the entries, in the right number.
 func TestJournalExportAndNotesAreInert(t *testing.T) {
 	home, path := journalHome(t, 1)
-	j, _, err := journal.Open(path, journal.Options{Profile: "default", Anchors: engine.Anchors(secrets.NewFileBackend(storage.ResolvePaths(home)), "default")})
+	j, _, err := journal.Open(path, journal.Options{Profile: "default", Anchors: app.Anchors(secrets.NewFileBackend(storage.ResolvePaths(home)), "default")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,12 +16,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/journalview"
 	"github.com/qapprove/qapprove/ui/wizard"
 )
@@ -184,7 +184,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 	if o.passFile == "" || o.secretFile == "" {
 		return env.Errf(exitUsage, "--non-interactive needs --passphrase-file and --api-secret-file")
 	}
-	if err := wizard.ValidateSettings(settings); err != nil {
+	if err := app.ValidateSettings(settings); err != nil {
 		return env.Errf(exitUsage, "%v (give --api-url, --workspace and --api-key-id)", err)
 	}
 	pass, err := readSecretFile(o.passFile, "passphrase")
@@ -205,7 +205,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	reg := &engine.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
+	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
 	defer reg.Close()
 	reg.SetAPISecret(secret)
 	step := func(name string, err error) int {
@@ -274,7 +274,8 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	paths := env.Paths()
 	c := journalview.NewContext(false)
 	w := wizard.New(c, wizard.Options{
-		Paths: paths, Profile: env.Profile, Backend: be, Defaults: settings,
+		Registrar: &app.Registration{Paths: paths, Profile: env.Profile, Backend: be},
+		Profile:   env.Profile, Defaults: settings,
 		Where:       whereStored(be, paths, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
 	})
@@ -413,7 +414,7 @@ func runKeysExport(env *Env, file string, force bool) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	if err := wizard.ExportBundle(be, env.Profile, file, force); err != nil {
+	if err := app.ExportBundle(be, env.Profile, file, force); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
@@ -535,8 +536,8 @@ func setUpImported(env *Env, be secrets.Backend, b *secrets.Bundle, s *secrets.S
 	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return exitOK // an existing journal is kept as it is
 	}
-	signer := &engine.KeySigner{Key: &s.BLS}
-	j, err := journal.Create(path, signer, journal.Options{Profile: env.Profile, Anchors: engine.Anchors(be, env.Profile)})
+	signer := &app.KeySigner{Key: &s.BLS}
+	j, err := journal.Create(path, signer, journal.Options{Profile: env.Profile, Anchors: app.Anchors(be, env.Profile)})
 	if err == nil {
 		_, err = j.Checkpoint(signer, "imported")
 		if cerr := j.Close(); err == nil {

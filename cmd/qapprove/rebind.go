@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/qapprove/qapprove/ui/engine"
+	"github.com/qapprove/qapprove/app"
 )
 
 // rebindOptions are the flags of `qapprove keys rebind`.
@@ -40,8 +40,8 @@ unlocks the key and journals the change.`,
 // from the URL recorded in the keystore at registration.
 func runKeysRebind(env *Env, o rebindOptions) int {
 	opts := consoleOptions(env)
-	opts.ManageMemory, opts.Rebinding = false, true
-	e, err := engine.Open(opts)
+	opts.Rebinding = true
+	e, err := app.Open(opts)
 	if err != nil {
 		return engineError(env, err)
 	}
@@ -65,7 +65,7 @@ func runKeysRebind(env *Env, o rebindOptions) int {
 	}
 	from, to, err := e.Rebind()
 	if err != nil {
-		if errors.Is(err, engine.ErrRebindNeeded) {
+		if errors.Is(err, app.ErrRebindNeeded) {
 			return env.Errf(exitUsage, "%v", err)
 		}
 		return env.Errf(exitFail, "%v", err)

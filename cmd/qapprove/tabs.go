@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
-	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/journalview"
 )
 
@@ -44,7 +44,7 @@ func journalViewerOptions(env *Env) journalview.Options {
 			opts.ExpectedPublicKey = &pk
 		}
 	}
-	anchors := engine.Anchors(be, env.Profile)
+	anchors := app.Anchors(be, env.Profile)
 	opts.LoadAnchor = func() (*journal.Anchor, error) { return anchors.Load() }
 	return opts
 }

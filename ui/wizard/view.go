@@ -73,8 +73,8 @@ func (w *Wizard) View() string {
 	case StepStore:
 		add(st.Label.Render("Where:  ") + w.opts.Where)
 	case StepRegister:
-		add(st.Label.Render("API:    ") + w.reg.Settings.APIBaseURL)
-		add(st.Label.Render("Key ID: ") + w.reg.Settings.APIKeyID)
+		add(st.Label.Render("API:    ") + w.reg.CurrentSettings().APIBaseURL)
+		add(st.Label.Render("Key ID: ") + w.reg.CurrentSettings().APIKeyID)
 	case StepBackup:
 		add(w.field("Backup file", &w.bkp, true, width))
 	case StepDone:

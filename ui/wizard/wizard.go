@@ -1,6 +1,6 @@
 // Package wizard is the key-registration wizard: a ui.Screen that walks an
 // operator through the profile, key generation, passphrase, storage,
-// registration with the API and backup, on top of engine.Registration.
+// registration with the API and backup, on top of app.Registration.
 // Failures leave nothing half-done: an unregistered key is removed from the
 // keystore unless the operator chooses to keep it.
 package wizard
@@ -15,13 +15,10 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
-	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui"
-	"github.com/qapprove/qapprove/ui/engine"
 	"github.com/qapprove/qapprove/ui/input"
 	"github.com/qapprove/qapprove/ui/safetext"
 )
@@ -39,15 +36,36 @@ const (
 
 var stepNames = []string{"Profile", "Keys", "Passphrase", "Store", "Register", "Backup", "Done"}
 
+// Registrar is the registration the wizard drives, one step at a time
+// (app.Registration implements it): it holds the secrets, talks to the
+// API and writes the keystore and the journal, so the wizard does not.
+type Registrar interface {
+	Validate(storage.Profile) error // the profile values of step 1, before any network
+	UseSettings(storage.Profile)
+	CurrentSettings() storage.Profile
+	SecretLimit() int
+	SetAPISecret(secret []byte)
+	CheckCredentials(ctx context.Context) error
+	CheckHint(err error) string
+	GenerateKeys() error
+	PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool)
+	Store(passphrase []byte) error
+	Register(ctx context.Context) error
+	ActionID() string
+	AwaitingAdmin() bool
+	Approved() bool
+	ExportBackup(path string) error
+	Abort(keep bool) error
+	Close()
+}
+
 // Options configures a Wizard.
 type Options struct {
-	Paths    storage.Paths
-	Profile  string
-	Backend  secrets.Backend
-	Where    string          // where the key is stored, for humans ("OS keychain", "file keystore …")
-	Warning  string          // backend warning to show (file keystore fallback)
-	Defaults storage.Profile // prefilled profile values
-	HTTP     client.Config   // client overrides (tests)
+	Registrar Registrar // the registration of the profile
+	Profile   string
+	Where     string          // where the key is stored, for humans ("OS keychain", "file keystore …")
+	Warning   string          // backend warning to show (file keystore fallback)
+	Defaults  storage.Profile // prefilled profile values
 	// SaveProfile writes the profile to config.toml after registration.
 	SaveProfile func(storage.Profile) error
 	// Timeout bounds each network step (default 60 s).
@@ -75,7 +93,7 @@ type (
 type Wizard struct {
 	ctx  *ui.Context
 	opts Options
-	reg  *engine.Registration
+	reg  Registrar
 
 	step  int
 	focus int            // field with focus on the current step
@@ -112,10 +130,10 @@ func New(ctx *ui.Context, opts Options) *Wizard {
 		opts.Timeout = 60 * time.Second
 	}
 	w := &Wizard{ctx: ctx, opts: opts}
-	w.reg = &engine.Registration{Paths: opts.Paths, Profile: opts.Profile, Backend: opts.Backend, HTTP: opts.HTTP}
+	w.reg = opts.Registrar
 	w.url.Placeholder = "https://api-v2.qredo.network/api/v2"
 	w.url.Limit, w.ws.Limit, w.kid.Limit = 200, 100, 100
-	w.sec.Mask, w.sec.Limit = true, secrets.MaxAPISecretLen
+	w.sec.Mask, w.sec.Limit = true, w.reg.SecretLimit()
 	w.pass[0].Mask, w.pass[1].Mask = true, true
 	w.pass[0].Limit, w.pass[1].Limit = 1024, 1024
 	w.bkp.Placeholder = "e.g. /media/usb/qapprove-" + opts.Profile + ".json (empty: skip)"
@@ -152,7 +170,7 @@ func (w *Wizard) PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool) {
 }
 
 // Settings are the profile values the registration used.
-func (w *Wizard) Settings() storage.Profile { return w.reg.Settings }
+func (w *Wizard) Settings() storage.Profile { return w.reg.CurrentSettings() }
 
 // ActionID is the key-update action of the registration ("" before step 5).
 func (w *Wizard) ActionID() string { return w.reg.ActionID() }
@@ -290,7 +308,7 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 	case checkDoneMsg:
 		w.busy = ""
 		if msg.err != nil {
-			w.errText = msg.err.Error() + ". " + checkHint(msg.err)
+			w.errText = msg.err.Error() + ". " + w.reg.CheckHint(msg.err)
 			return w, nil
 		}
 		w.sec.Wipe() // the registration holds its own copy now
@@ -319,7 +337,7 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 			return w, nil
 		}
 		if w.opts.SaveProfile != nil {
-			if err := w.opts.SaveProfile(w.reg.Settings); err != nil {
+			if err := w.opts.SaveProfile(w.reg.CurrentSettings()); err != nil {
 				w.note = "Registered, but config.toml could not be written: " + err.Error()
 			}
 		}
@@ -367,11 +385,11 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 				return nil
 			}
 			p := w.settings()
-			if err := ValidateSettings(p); err != nil {
+			if err := w.reg.Validate(p); err != nil {
 				w.errText = err.Error()
 				return nil
 			}
-			w.reg.Settings = p
+			w.reg.UseSettings(p)
 			w.reg.SetAPISecret(w.sec.Bytes())
 			reg := w.reg
 			return w.start("Signing in to check the API key and secret…", func(ctx context.Context) tea.Msg {
@@ -422,9 +440,9 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 				w.step = StepDone
 				return nil
 			}
-			be, profile := w.opts.Backend, w.opts.Profile
+			reg := w.reg
 			return w.start("Writing the encrypted backup…", func(context.Context) tea.Msg {
-				return backupDoneMsg{path: path, err: ExportBundle(be, profile, path, false)}
+				return backupDoneMsg{path: path, err: reg.ExportBackup(path)}
 			})
 		default:
 			if w.bkp.Update(msg) {
@@ -486,19 +504,6 @@ func (w *Wizard) tryStore() tea.Cmd {
 		defer clear(pass)
 		return storeDoneMsg{err: reg.Store(pass)}
 	})
-}
-
-// checkHint says what to do after the sign-in check of step 1 failed.
-func checkHint(err error) string {
-	switch client.KindOf(err) {
-	case client.KindAuth, client.KindForbidden:
-		return "Check the API key ID and secret in the Qredo web app, then try again."
-	case client.KindNetwork, client.KindServer, client.KindRateLimited:
-		return "The API could not be reached or is failing: check the URL and your network, then press enter to try again."
-	case client.KindNotFound, client.KindBadResponse, client.KindBadRequest:
-		return "Check the API base URL and the workspace ID, then try again."
-	}
-	return "Check the values above, then try again."
 }
 
 // ECFingerprint is the short fingerprint of an EC public key, in the same

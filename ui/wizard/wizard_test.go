@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
@@ -35,7 +36,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	e := newTestEnv(t, 1)
-	w := New(e.ctx, Options{Paths: e.paths, Profile: "default", Backend: e.be, Where: "file keystore", Timeout: 20 * time.Second})
+	w := New(e.ctx, Options{Registrar: &app.Registration{Paths: e.paths, Profile: "default", Backend: e.be}, Profile: "default", Where: "file keystore", Timeout: 20 * time.Second})
 	w.SetSize(80, 24)
 	t.Cleanup(w.Close)
 	return &fixture{t: t, w: w, sb: e.sb, url: e.url, ws: e.ws, kid: e.kid, sec: e.sec, paths: e.paths, be: e.be}

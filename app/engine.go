@@ -1,9 +1,9 @@
 // Package engine is the non-drawing core of qapprove that the console and
-// the scripting commands share. It implements ui.Backend on the real
+// the scripting commands share. It implements the console's Backend on the real
 // packages: it loads the profile and the key bundle, keeps the unlock
 // session, evaluates the governance rules, follows the feed, and performs
 // decisions in the order sign → journal (fsync) → send → journal outcome.
-package engine
+package app
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -23,7 +22,6 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 )
 
 // ErrNoProfile is returned by Open when config.toml has no such profile.
@@ -43,10 +41,6 @@ type Options struct {
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
-	// ManageMemory lets the engine tune the Go runtime's collector for a
-	// long-lived console holding many actions (the console sets it, unless
-	// GOGC or GOMEMLIMIT is given): see tidyMemory.
-	ManageMemory bool
 	// SelftestFailure, when set, replaces the built-in crypto self-test
 	// with this failure (tests).
 	SelftestFailure string
@@ -55,7 +49,7 @@ type Options struct {
 	Rebinding bool
 }
 
-// Engine is the real ui.Backend. Create it with Open, call Start to
+// Engine is the console's backend. Create it with Open, call Start to
 // connect, and Close when done (it writes a signed checkpoint if it can,
 // locks the key and closes the journal).
 type Engine struct {
@@ -76,7 +70,7 @@ type Engine struct {
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
 
-	events chan ui.Event
+	out *outbox // the events for the subscriber
 
 	mu    sync.Mutex
 	items map[string]held // the pending list, by action ID
@@ -87,7 +81,7 @@ type Engine struct {
 	listMu sync.Mutex
 
 	verdictMu  sync.Mutex
-	verdicts   map[string]ui.Verdict // shared verdicts (see item)
+	verdicts   map[string]Verdict // shared verdicts (see item)
 	lockReason string
 	lockLogged bool      // Lock journaled the lock (signed) before the session locked
 	feedOnly   bool      // the API has no list endpoint: the list is the feed's
@@ -103,9 +97,6 @@ type Engine struct {
 	loaded     bool          // a list from the API has arrived
 	wasLive    bool          // the feed has been live before
 	cacheDone  chan struct{} // closed when the background cache load is over (nil: none started)
-	tidyAt     time.Time     // when to tidy memory next (zero: not scheduled)
-	frames     atomic.Int64  // feed action frames since the last tick
-	replayGC   bulkGC        // the collector while a feed replay of a long list streams in (ticker only)
 }
 
 // Open loads everything the console needs; it does not touch the network.
@@ -124,10 +115,8 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	if o.ManageMemory {
-		debug.SetGCPercent(consoleGCPercent)
-	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, replayGC: bulkGC{on: o.ManageMemory}, events: make(chan ui.Event, 1024), items: map[string]held{}, verdicts: map[string]ui.Verdict{}}
+	e := &Engine{opts: o, now: o.Now, settings: prof, items: map[string]held{}, verdicts: map[string]Verdict{}}
+	e.out = newOutbox(eventBuffer, e.snapshot)
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
 		return nil, err
@@ -180,37 +169,23 @@ func Open(o Options) (*Engine, error) {
 // Recovery reports what opening the journal repaired (nil when nothing).
 func (e *Engine) Recovery() *journal.Recovery { return e.recovery }
 
-// Client is the API client (for the scripting commands).
-func (e *Engine) Client() *client.Client { return e.cl }
-
-// Rules is the active rule set.
-func (e *Engine) Rules() *governance.RuleSet { return e.rules }
-
-// Session is the unlock session.
-func (e *Engine) Session() *secrets.Session { return e.sess }
-
-// Info implements ui.Backend.
-func (e *Engine) Info() ui.Info {
-	return ui.Info{
+// Info implements the console's Backend.
+func (e *Engine) Info() Info {
+	return Info{
 		Profile: e.opts.Profile, Workspace: e.settings.WorkspaceID, APIBase: e.settings.APIBaseURL,
 		Keystore: e.backend.Kind(), KeystoreWarning: e.warning, Version: e.opts.Version,
 		Bell: e.settings.Bell, ExpiryWarning: e.settings.ExpiryWarningBefore(),
 	}
 }
 
-// Subscribe implements ui.Backend.
-func (e *Engine) Subscribe() <-chan ui.Event { return e.events }
+// Subscribe implements the console's Backend.
+func (e *Engine) Subscribe() <-chan Event { return e.out.ch }
 
-func (e *Engine) emit(ev ui.Event) {
-	select {
-	case e.events <- ev:
-	default:
-		// The UI is far behind; drop rather than block the feed. A full
-		// refresh follows every reconnect, so state converges.
-	}
-}
+// emit reports ev to the subscriber: a state event is always delivered,
+// in order; a notice may be dropped while the UI is behind (see outbox).
+func (e *Engine) emit(ev Event) { e.out.emit(ev) }
 
-// Locked implements ui.Backend.
+// Locked implements the console's Backend.
 func (e *Engine) Locked() (bool, time.Time) {
 	if e.sess.Locked() {
 		return true, time.Time{}
@@ -218,10 +193,10 @@ func (e *Engine) Locked() (bool, time.Time) {
 	return false, e.sess.UnlockedUntil()
 }
 
-// UnlockBackoff implements ui.Backend.
+// UnlockBackoff implements the console's Backend.
 func (e *Engine) UnlockBackoff() time.Duration { return e.sess.Backoff() }
 
-// Unlock implements ui.Backend: runs the KDF, journals the unlock and
+// Unlock implements the console's Backend: runs the KDF, journals the unlock and
 // connects to the API if not connected yet.
 func (e *Engine) Unlock(passphrase []byte) error {
 	err := e.sess.Unlock(passphrase)
@@ -235,7 +210,7 @@ func (e *Engine) Unlock(passphrase []byte) error {
 	return nil
 }
 
-// Lock implements ui.Backend: a signed checkpoint and a signed lock
+// Lock implements the console's Backend: a signed checkpoint and a signed lock
 // entry, then the lock, so a run that ends locked leaves nothing unsealed.
 func (e *Engine) Lock(reason string) {
 	if e.sess.Locked() {
@@ -249,7 +224,7 @@ func (e *Engine) Lock(reason string) {
 	e.sess.Lock()
 }
 
-// Touch implements ui.Backend.
+// Touch implements the console's Backend.
 func (e *Engine) Touch() { e.sess.Touch() }
 
 // SelftestOK reports whether signing is allowed by the self-test, and
@@ -262,16 +237,16 @@ func (e *Engine) SelftestOK() (bool, string) {
 	return ok, why
 }
 
-// Selftest implements ui.Backend.
+// Selftest implements the console's Backend.
 func (e *Engine) Selftest() (done, ok bool, why string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.selftestOK || e.selftestWhy != "", e.selftestOK, e.selftestWhy
 }
 
-// Abandon implements ui.Backend: it journals a decision that was started
+// Abandon implements the console's Backend: it journals a decision that was started
 // and not completed (unsigned; sealed by the next signed entry).
-func (e *Engine) Abandon(d ui.Decision, why string) error {
+func (e *Engine) Abandon(d Decision, why string) error {
 	decision := "reject"
 	if d.Approve {
 		decision = "approve"
@@ -280,7 +255,7 @@ func (e *Engine) Abandon(d ui.Decision, why string) error {
 	return err
 }
 
-// Notify implements ui.Backend.
+// Notify implements the console's Backend.
 func (e *Engine) Notify(title, body string) {
 	if e.notifyOn() {
 		notify(title, body)
@@ -328,7 +303,7 @@ func (e *Engine) runSelftest() {
 	e.selftestOK, e.selftestWhy = ok, why
 	e.mu.Unlock()
 	if !ok {
-		e.emit(ui.Notice{Text: why})
+		e.emit(Notice{Text: why})
 	}
 }
 
@@ -347,7 +322,7 @@ func (e *Engine) checkpoint(reason string) {
 		return
 	}
 	if _, err := e.jr.Checkpoint(e.signer(), reason); err != nil {
-		e.emit(ui.Notice{Text: "journal checkpoint failed: " + err.Error()})
+		e.emit(Notice{Text: "journal checkpoint failed: " + err.Error()})
 	}
 }
 
@@ -359,12 +334,12 @@ func (e *Engine) onSessionEvent(ev secrets.Event) {
 		e.failures = 0
 		e.mu.Unlock()
 		if _, err := e.jr.AppendSigned(journal.KindUnlock, journal.UnlockBody{}, e.signer()); err != nil {
-			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
-		e.emit(ui.LockChanged{Locked: false, Until: e.sess.UnlockedUntil()})
+		e.emit(LockChanged{Locked: false, Until: e.sess.UnlockedUntil()})
 	case secrets.EventUnlockFailed:
 		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.failedAttempt(), Backoff: e.sess.Backoff().Round(time.Second).String()}); err != nil {
-			e.emit(ui.Notice{Text: "journal: " + err.Error()})
+			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
 	case secrets.EventLock:
 		e.mu.Lock()
@@ -376,10 +351,10 @@ func (e *Engine) onSessionEvent(ev secrets.Event) {
 		}
 		if !logged {
 			if _, err := e.jr.Append(journal.KindLock, journal.LockBody{Reason: reason}); err != nil {
-				e.emit(ui.Notice{Text: "journal: " + err.Error()})
+				e.emit(Notice{Text: "journal: " + err.Error()})
 			}
 		}
-		e.emit(ui.LockChanged{Locked: true, Reason: reason})
+		e.emit(LockChanged{Locked: true, Reason: reason})
 	}
 }
 
@@ -394,7 +369,7 @@ func (e *Engine) Start(ctx context.Context) {
 	e.started = true
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	e.mu.Unlock()
-	e.emit(e.conn(ui.ConnOffline, time.Time{}, ""))
+	e.emit(e.conn(ConnOffline, time.Time{}, ""))
 	// The self-test and the cache load run in the background, so the first
 	// frame does not wait for them. A refresh waits for the cache, so that
 	// it finds the cached actions and keeps those that did not change.
@@ -409,13 +384,12 @@ func (e *Engine) Start(ctx context.Context) {
 		e.runSelftest()
 		if n := e.loadCache(); n > 0 {
 			e.listMu.Lock()
-			e.emit(ui.ActionsLoaded{Items: e.snapshot()})
+			e.emit(ActionsLoaded{Items: e.snapshot()})
 			e.listMu.Unlock()
-			e.releaseBulkGarbage(n)
 		}
 	}()
 	if e.sess.Locked() {
-		e.emit(ui.Notice{Text: "locked: unlock with your passphrase to connect and sign"})
+		e.emit(Notice{Text: "locked: unlock with your passphrase to connect and sign"})
 	} else {
 		e.connect()
 	}
@@ -437,7 +411,7 @@ func (e *Engine) connect() {
 	go func() {
 		defer e.wg.Done()
 		if err := e.SignIn(ctx); err != nil {
-			e.emit(e.conn(ui.ConnOffline, time.Time{}, "could not sign in: "+err.Error()))
+			e.emit(e.conn(ConnOffline, time.Time{}, "could not sign in: "+err.Error()))
 			e.mu.Lock()
 			e.connecting = false
 			e.mu.Unlock()
@@ -477,15 +451,12 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	e.mu.Lock()
 	items := make(map[string]held, len(e.items))
 	e.mu.Unlock()
-	bulk := bulkGC{on: e.opts.ManageMemory}
-	defer bulk.end()
 	err := e.cl.ListPages(ctx, func(page []*client.Action, skipped []client.Skipped) error {
 		for _, sk := range skipped {
 			e.emit(skippedNotice(sk))
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		bulk.size(max(len(e.items), len(items)))
 		for _, a := range page {
 			if !a.Pending(now) || e.decidedByMe(a) {
 				continue
@@ -505,12 +476,12 @@ func (e *Engine) Refresh(ctx context.Context) error {
 		e.feedOnly = true
 		e.mu.Unlock()
 		if first {
-			e.emit(ui.Notice{Text: "the API has no list endpoint: pending actions come from the feed (and the cache)"})
+			e.emit(Notice{Text: "the API has no list endpoint: pending actions come from the feed (and the cache)"})
 		}
 		return err
 	}
 	if err != nil {
-		e.emit(ui.Notice{Text: "could not load pending actions: " + err.Error()})
+		e.emit(Notice{Text: "could not load pending actions: " + err.Error()})
 		return err
 	}
 	e.listMu.Lock()
@@ -526,17 +497,15 @@ func (e *Engine) Refresh(ctx context.Context) error {
 	e.cacheDirty = e.cacheDirty || len(changed)+len(gone) > 0 || (!few && len(old)+len(items) > 0)
 	e.mu.Unlock()
 	if !few {
-		e.emit(ui.ActionsLoaded{Items: e.snapshot()})
-		e.releaseBulkGarbage(len(items))
+		e.emit(ActionsLoaded{Items: e.snapshot()})
 		return nil
 	}
 	for _, a := range changed {
-		e.emit(ui.ActionUpserted{Item: e.item(a)})
+		e.emit(ActionUpserted{Item: e.item(a)})
 	}
 	for _, a := range gone {
-		e.emit(ui.ActionRemoved{ID: a.ID, Why: removedWhy(a, now)})
+		e.emit(ActionRemoved{ID: a.ID, Why: removedWhy(a, now)})
 	}
-	e.releaseBulkGarbage(len(items)) // the pages were garbage all the same
 	return nil
 }
 
@@ -564,90 +533,12 @@ func listChanges(before, now map[string]held, limit int) (changed, gone []*clien
 	return changed, gone, true
 }
 
-// bulkGC makes the collector keep the heap closer to what is live while
-// a long list is taken in (an old list may still be held, and every page
-// or replayed feed frame is garbage soon after). It starts once the list
-// is known to be long.
-type bulkGC struct {
-	on      bool // the console manages its memory
-	started bool
-}
-
-// size reports how long the list is so far (start reports a replay).
-func (b *bulkGC) size(n int) { b.start(n >= tidyMinActions) }
-
-// start tightens the collector when long is true (once).
-func (b *bulkGC) start(long bool) {
-	if b.on && !b.started && long {
-		b.started = true
-		debug.SetGCPercent(bulkGCPercent)
-	}
-}
-
-// end restores the console's collector target.
-func (b *bulkGC) end() {
-	if b.started {
-		b.started = false
-		debug.SetGCPercent(consoleGCPercent)
-	}
-}
-
-// bulkGCPercent is the collector's target while a long list is reloaded.
-const bulkGCPercent = 10
+// eventBuffer is the capacity of the event channel.
+const eventBuffer = 1024
 
 // maxRefreshChanges is how many changes a refresh sends one by one; past
 // it the whole list is sent again (the event channel holds 1024).
 const maxRefreshChanges = 256
-
-// releaseBulkGarbage schedules a memory tidy a few seconds after a large
-// load (pages, feed replay, the old list), once that garbage is dead.
-func (e *Engine) releaseBulkGarbage(n int) {
-	if n < tidyMinActions || !e.opts.ManageMemory {
-		return
-	}
-	e.mu.Lock()
-	e.tidyAt = e.now().Add(5 * time.Second)
-	e.mu.Unlock()
-}
-
-// Memory tidying of a long-lived console (Options.ManageMemory).
-const (
-	tidyMinActions = 10_000          // below this the defaults are fine
-	tidyEvery      = time.Minute     // while holding many actions
-	tidyAfterBulk  = 3 * time.Second // after the last second of a feed replay
-	bulkFrames     = 200             // feed frames in a second that make a replay
-)
-
-// tidyDue advances the memory-tidy schedule by one tick, given the feed
-// frames of the last second, and reports whether to tidy now (e.mu
-// held). While a replay of a long list streams in, the tidy waits until
-// it has ended, so its garbage is returned too.
-func (e *Engine) tidyDue(now time.Time, frames int64) bool {
-	big := len(e.items) >= tidyMinActions
-	if big && frames >= bulkFrames {
-		e.tidyAt = now.Add(tidyAfterBulk)
-		return false
-	}
-	if e.tidyAt.IsZero() || now.Before(e.tidyAt) {
-		return false
-	}
-	e.tidyAt = time.Time{}
-	if big {
-		e.tidyAt = now.Add(tidyEvery)
-	}
-	return true
-}
-
-// consoleGCPercent is the collector's target (GOGC) in a console that
-// manages its memory: the heap may grow a quarter over what is live
-// rather than double it. A console allocates little once its list is
-// loaded, so the extra collections cost little, and the bound follows
-// the live heap as the list grows (a fixed memory limit would not).
-const consoleGCPercent = 25
-
-// tidyMemory returns free memory to the OS, so a console holding 100,000
-// actions does not keep its loading peak (docs/BENCHMARKS.md).
-func tidyMemory() { debug.FreeOSMemory() }
 
 func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 	if fe.Skipped != nil {
@@ -666,7 +557,7 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 				e.asOf = e.now()
 			}
 			e.mu.Unlock()
-			e.emit(e.conn(ui.ConnLive, time.Time{}, ""))
+			e.emit(e.conn(ConnLive, time.Time{}, ""))
 			// After a reconnect, catch up on what happened while
 			// disconnected (the first connection follows a fresh list).
 			e.mu.Lock()
@@ -677,14 +568,13 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 				go e.Refresh(ctx)
 			}
 		case client.StateReconnecting:
-			e.emit(e.conn(ui.ConnReconnecting, fe.RetryAt, reason))
+			e.emit(e.conn(ConnReconnecting, fe.RetryAt, reason))
 		default:
-			e.emit(e.conn(ui.ConnOffline, time.Time{}, reason))
+			e.emit(e.conn(ConnOffline, time.Time{}, reason))
 		}
 		return
 	}
 	a := fe.Action
-	e.frames.Add(1)
 	now := e.now()
 	e.mu.Lock()
 	old, had := e.items[a.ID]
@@ -698,7 +588,7 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 		e.items[a.ID] = holding(a, fe.Fingerprint)
 		e.cacheDirty = true
 		e.mu.Unlock()
-		e.emit(ui.ActionUpserted{Item: e.item(a)})
+		e.emit(ActionUpserted{Item: e.item(a)})
 		return
 	}
 	e.mu.Unlock()
@@ -719,7 +609,7 @@ func (e *Engine) ticker() {
 		}
 		now := e.now()
 		for _, id := range e.expireDue(now) {
-			e.emit(ui.ActionRemoved{ID: id, Why: ui.RemovedExpired})
+			e.emit(ActionRemoved{ID: id, Why: RemovedExpired})
 		}
 		if !e.sess.Locked() {
 			if left := e.sess.UnlockedUntil().Sub(now); left <= 1500*time.Millisecond {
@@ -727,18 +617,6 @@ func (e *Engine) ticker() {
 			}
 		}
 		e.saveCacheIfDirty(false)
-		frames := e.frames.Swap(0)
-		if e.opts.ManageMemory {
-			e.mu.Lock()
-			replay := len(e.items) >= tidyMinActions && frames >= bulkFrames
-			due := e.tidyDue(now, frames)
-			e.mu.Unlock()
-			e.replayGC.start(replay)
-			if due {
-				e.replayGC.end()
-				tidyMemory()
-			}
-		}
 	}
 }
 
@@ -760,9 +638,9 @@ func (e *Engine) expireDue(now time.Time) []string {
 }
 
 // item evaluates the rules for a and builds the UI item. Identical
-// verdicts share one ui.Verdict (the UI never modifies them), which keeps
+// verdicts share one Verdict (the UI never modifies them), which keeps
 // memory flat with many actions.
-func (e *Engine) item(a *client.Action) ui.Item {
+func (e *Engine) item(a *client.Action) Item {
 	gv := Evaluate(e.rules, a, e.now())
 	strong := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)
 	k := VerdictKey(gv, strong)
@@ -777,7 +655,7 @@ func (e *Engine) item(a *client.Action) ui.Item {
 		}
 		e.verdicts[k] = v
 	}
-	return ui.Item{Action: a, Verdict: v}
+	return Item{Action: a, Verdict: v}
 }
 
 // maxSharedVerdicts bounds the table of shared verdicts.
@@ -785,9 +663,9 @@ const maxSharedVerdicts = 4096
 
 // snapshot is the current pending list with verdicts, soonest expiry
 // first.
-func (e *Engine) snapshot() []ui.Item {
+func (e *Engine) snapshot() []Item {
 	list := e.Actions()
-	items := make([]ui.Item, len(list))
+	items := make([]Item, len(list))
 	for i, a := range list {
 		items[i] = e.item(a)
 	}
@@ -817,7 +695,34 @@ func (e *Engine) Actions() []*client.Action {
 }
 
 // Pending returns the current pending actions with their verdicts.
-func (e *Engine) Pending() []ui.Item { return e.snapshot() }
+func (e *Engine) Pending() []Item { return e.snapshot() }
+
+// Assessment is an action judged by the profile's rules, for the
+// scripting commands: the document the rules saw, their full verdict, and
+// why a decision on it needs the strong confirmation ("" when it does not).
+type Assessment struct {
+	Action        *client.Action
+	Input         governance.Input
+	Verdict       governance.Verdict
+	StrongConfirm string
+}
+
+// Assess runs the profile's rules on a at now.
+func (e *Engine) Assess(a *client.Action, now time.Time) Assessment {
+	in := GovernanceInput(a, now)
+	gv := e.rules.Evaluate(in)
+	return Assessment{Action: a, Input: in, Verdict: gv, StrongConfirm: StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)}
+}
+
+// AssessPending assesses the current pending list, soonest expiry first.
+func (e *Engine) AssessPending(now time.Time) []Assessment {
+	list := e.Actions()
+	out := make([]Assessment, len(list))
+	for i, a := range list {
+		out[i] = e.Assess(a, now)
+	}
+	return out
+}
 
 // drop forgets an action that is no longer pending (a is its latest
 // state) and tells the UI why, if it was held.
@@ -828,7 +733,7 @@ func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 	e.cacheDirty = e.cacheDirty || had
 	e.mu.Unlock()
 	if had {
-		e.emit(ui.ActionRemoved{ID: id, Why: removedWhy(a, now)})
+		e.emit(ActionRemoved{ID: id, Why: removedWhy(a, now)})
 	}
 }
 
@@ -836,9 +741,9 @@ func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 // it was decided elsewhere.
 func removedWhy(a *client.Action, now time.Time) string {
 	if a.Status == client.StatusExpired || (a.ExpiryKnown() && !now.Before(a.Expires)) {
-		return ui.RemovedExpired
+		return RemovedExpired
 	}
-	return ui.RemovedElsewhere
+	return RemovedElsewhere
 }
 
 // Against reports whether decision ("approve" or "reject") goes against
@@ -875,6 +780,7 @@ func (e *Engine) Close() error {
 		cancel()
 	}
 	e.wg.Wait()
+	e.out.close()
 	e.saveCacheIfDirty(true)
 	return e.jr.Close()
 }
@@ -937,7 +843,7 @@ func (e *Engine) forget(id string) {
 	delete(e.items, id)
 }
 
-// RawPayload implements ui.Backend: the payload exactly as the API sends
+// RawPayload implements the console's Backend: the payload exactly as the API sends
 // it now (the engine keeps only the decoded form in memory).
 func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
 	e.mu.Lock()
@@ -984,18 +890,18 @@ func (e *Engine) BoundURL() string {
 
 // conn is a connection event with the list's state: feed-only or not,
 // and when it was last known complete.
-func (e *Engine) conn(state string, retryAt time.Time, reason string) ui.Conn {
+func (e *Engine) conn(state string, retryAt time.Time, reason string) Conn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return ui.Conn{State: state, RetryAt: retryAt, Reason: reason, FeedOnly: e.feedOnly, AsOf: e.asOf}
+	return Conn{State: state, RetryAt: retryAt, Reason: reason, FeedOnly: e.feedOnly, AsOf: e.asOf}
 }
 
 // skippedNotice tells the operator about a malformed action that was left
 // out (the others are shown).
-func skippedNotice(sk client.Skipped) ui.Notice {
+func skippedNotice(sk client.Skipped) Notice {
 	id := sk.ID
 	if id == "" {
 		id = "(no readable ID)"
 	}
-	return ui.Notice{Text: "skipped a malformed action " + id + ": " + sk.Reason}
+	return Notice{Text: "skipped a malformed action " + id + ": " + sk.Reason}
 }

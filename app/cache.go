@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"bufio"
@@ -33,8 +33,9 @@ const (
 	cacheVersion      = 3
 	cacheSaveInterval = 30 * time.Second
 	// cacheSaveIntervalLarge spaces the saves of a long list (at least
-	// tidyMinActions), which rewrite tens of megabytes each.
+	// largeList), which rewrite tens of megabytes each.
 	cacheSaveIntervalLarge = 3 * time.Minute
+	largeList              = 10_000 // actions
 )
 
 type cacheHeader struct {
@@ -61,8 +62,6 @@ func (e *Engine) loadCache() int {
 	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
 		return 0
 	}
-	bulk := bulkGC{on: e.opts.ManageMemory}
-	defer bulk.end()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), maxCacheLine)
 	if !sc.Scan() {
@@ -75,7 +74,6 @@ func (e *Engine) loadCache() int {
 	now := e.now()
 	var list []held
 	for sc.Scan() && len(list) < maxCacheEntries {
-		bulk.size(len(list))
 		var l cacheLine
 		if json.Unmarshal(sc.Bytes(), &l) != nil {
 			continue
@@ -113,13 +111,12 @@ func (e *Engine) loadCache() int {
 // saveCacheIfDirty writes the cache when the list changed, at most once
 // per cacheSaveInterval (cacheSaveIntervalLarge for a long list) unless
 // force is set (exit). It streams to the file so a long list does not
-// need a second copy in memory, and returns the garbage of a long one to
-// the OS afterwards.
+// need a second copy in memory.
 func (e *Engine) saveCacheIfDirty(force bool) {
 	now := e.now()
 	e.mu.Lock()
 	every := cacheSaveInterval
-	if len(e.items) >= tidyMinActions {
+	if len(e.items) >= largeList {
 		every = cacheSaveIntervalLarge
 	}
 	if !e.cacheDirty || (!force && now.Sub(e.cacheSaved) < every) {
@@ -149,9 +146,6 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 		}
 		return bw.Flush()
 	})
-	if e.opts.ManageMemory && !force && len(list) >= tidyMinActions {
-		tidyMemory()
-	}
 }
 
 // encodeWire is the inverse of client.DecodeWire with hex messages.

@@ -1,12 +1,10 @@
-package engine
+package app
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 )
 
 var testPass = []byte("correct horse battery staple 42")
@@ -72,7 +69,7 @@ func connect(t *testing.T, e *Engine) {
 	if err := e.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Client().Token(ctx); err != nil {
+	if err := e.cl.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Refresh(ctx); err != nil {
@@ -81,7 +78,7 @@ func connect(t *testing.T, e *Engine) {
 }
 
 // pick returns a pending item whose verdict is level.
-func pick(t *testing.T, items []ui.Item, level string) ui.Item {
+func pick(t *testing.T, items []Item, level string) Item {
 	t.Helper()
 	for _, it := range items {
 		if it.Verdict.Level == level && it.Action.Type == client.TypeTransaction {
@@ -89,7 +86,7 @@ func pick(t *testing.T, items []ui.Item, level string) ui.Item {
 		}
 	}
 	t.Fatalf("no pending action with verdict %s among %d", level, len(items))
-	return ui.Item{}
+	return Item{}
 }
 
 func TestDecideEndToEnd(t *testing.T) {
@@ -98,7 +95,7 @@ func TestDecideEndToEnd(t *testing.T) {
 	ctx := context.Background()
 
 	// Locked: nothing can be decided, and nothing is signed.
-	if _, err := e.Decide(ctx, ui.Decision{ActionID: "x", Approve: true}); err == nil {
+	if _, err := e.Decide(ctx, Decision{ActionID: "x", Approve: true}); err == nil {
 		t.Fatal("Decide while locked succeeded")
 	}
 	if err := e.Unlock([]byte("wrong passphrase!")); !errors.Is(err, secrets.ErrWrongPassphrase) {
@@ -121,8 +118,8 @@ func TestDecideEndToEnd(t *testing.T) {
 	}
 
 	ok := pick(t, items, "approve")
-	out, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true})
-	if err != nil || out.Result != ui.ResultAccepted {
+	out, err := e.Decide(ctx, Decision{ActionID: ok.Action.ID, Approve: true})
+	if err != nil || out.Result != ResultAccepted {
 		t.Fatalf("approve: %+v %v", out, err)
 	}
 	info, _ := srv.Action(ok.Action.ID)
@@ -132,19 +129,19 @@ func TestDecideEndToEnd(t *testing.T) {
 
 	// Going against the verdict needs a reason.
 	rev := pick(t, items, "review")
-	if _, err := e.Decide(ctx, ui.Decision{ActionID: rev.Action.ID, Approve: true}); err == nil {
+	if _, err := e.Decide(ctx, Decision{ActionID: rev.Action.ID, Approve: true}); err == nil {
 		t.Fatal("approving a review verdict without a reason was accepted")
 	}
 	if info, _ := srv.Action(rev.Action.ID); len(info.Decisions) != 0 && info.Decisions[mustKey(t, srv)] != 0 {
 		t.Fatal("an unjustified override reached the sandbox")
 	}
-	out, err = e.Decide(ctx, ui.Decision{ActionID: rev.Action.ID, Approve: false})
-	if err != nil || out.Result != ui.ResultAccepted {
+	out, err = e.Decide(ctx, Decision{ActionID: rev.Action.ID, Approve: false})
+	if err != nil || out.Result != ResultAccepted {
 		t.Fatalf("reject: %+v %v", out, err)
 	}
 
 	// Deciding again is refused before anything is signed.
-	if _, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true}); err == nil {
+	if _, err := e.Decide(ctx, Decision{ActionID: ok.Action.ID, Approve: true}); err == nil {
 		t.Fatal("second decision on the same action accepted")
 	}
 	// An action decided elsewhere or expired is refused too.
@@ -152,7 +149,7 @@ func TestDecideEndToEnd(t *testing.T) {
 	if err := srv.ExpireAction(other.Action.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Decide(ctx, ui.Decision{ActionID: other.Action.ID, Approve: false}); err == nil {
+	if _, err := e.Decide(ctx, Decision{ActionID: other.Action.ID, Approve: false}); err == nil {
 		t.Fatal("decision on an expired action accepted")
 	}
 
@@ -219,8 +216,8 @@ func TestSelftestFailureRefusesToSign(t *testing.T) {
 	if err := e.Unlock(testPass); err != nil {
 		t.Fatal(err)
 	}
-	out, err := e.Decide(context.Background(), ui.Decision{ActionID: "anything", Approve: true})
-	if err == nil || out.Result != ui.ResultRefused || out.Err != "injected failure" {
+	out, err := e.Decide(context.Background(), Decision{ActionID: "anything", Approve: true})
+	if err == nil || out.Result != ResultRefused || out.Err != "injected failure" {
 		t.Fatalf("Decide with a failed self-test: %+v %v", out, err)
 	}
 }
@@ -271,8 +268,8 @@ func TestDecideRefusesWhenTheVerdictChanged(t *testing.T) {
 	connect(t, e)
 	ok := pick(t, e.Pending(), "approve")
 	// The operator saw "review", but the rules now say "approve".
-	out, err := e.Decide(ctx, ui.Decision{ActionID: ok.Action.ID, Approve: true, Verdict: "review", Override: "x"})
-	if err == nil || out.Result != ui.ResultRefused || !strings.Contains(out.Err, "verdict") {
+	out, err := e.Decide(ctx, Decision{ActionID: ok.Action.ID, Approve: true, Verdict: "review", Override: "x"})
+	if err == nil || out.Result != ResultRefused || !strings.Contains(out.Err, "verdict") {
 		t.Fatalf("decision on a changed verdict: %+v %v", out, err)
 	}
 	if info, _ := srv.Action(ok.Action.ID); len(info.Decisions) != 0 {
@@ -293,7 +290,7 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 	if len(items) < 2 {
 		t.Fatal("need two pending actions")
 	}
-	drain := func() []ui.Event { return drainEvents(e) }
+	drain := func() []Event { return drainEvents(e) }
 	drain()
 	ctx := context.Background()
 
@@ -317,11 +314,11 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 	e.onFeed(ctx, feedFrame(&expired))
 	why := map[string]string{}
 	for _, ev := range drain() {
-		if r, ok := ev.(ui.ActionRemoved); ok {
+		if r, ok := ev.(ActionRemoved); ok {
 			why[r.ID] = r.Why
 		}
 	}
-	if why[decided.ID] != ui.RemovedElsewhere || why[expired.ID] != ui.RemovedExpired {
+	if why[decided.ID] != RemovedElsewhere || why[expired.ID] != RemovedExpired {
 		t.Fatalf("removals: %v", why)
 	}
 	if got := len(e.Pending()); got != len(items)-2 {
@@ -381,39 +378,6 @@ func TestRefreshKeepsUnchangedCachedActions(t *testing.T) {
 	}
 }
 
-// The memory tidy of a console holding a long list waits for a feed replay
-// to end, then repeats every tidyEvery; a short list is never tidied.
-func TestTidyScheduleWaitsForReplay(t *testing.T) {
-	e := &Engine{items: map[string]held{}}
-	t0 := time.Unix(1_800_000_000, 0)
-	if e.tidyDue(t0, 10_000) || !e.tidyAt.IsZero() {
-		t.Fatal("a short list was scheduled for tidying")
-	}
-	for i := range tidyMinActions {
-		e.items[fmt.Sprint(i)] = held{}
-	}
-	e.tidyAt = t0.Add(time.Second) // a bulk load just ended
-	at := t0
-	for i := range 5 { // a replay streams in for five seconds
-		at = t0.Add(time.Duration(i) * time.Second)
-		if e.tidyDue(at, bulkFrames) {
-			t.Fatalf("tidied during the replay, at %v", at.Sub(t0))
-		}
-	}
-	quiet := at.Add(time.Second)
-	for ; quiet.Before(at.Add(tidyAfterBulk)); quiet = quiet.Add(time.Second) {
-		if e.tidyDue(quiet, 3) {
-			t.Fatalf("tidied %v after the replay", quiet.Sub(at))
-		}
-	}
-	if !e.tidyDue(at.Add(tidyAfterBulk), 0) {
-		t.Fatal("no tidy after the replay ended")
-	}
-	if !e.tidyAt.Equal(at.Add(tidyAfterBulk + tidyEvery)) {
-		t.Fatalf("next tidy at %v, want %v later", e.tidyAt.Sub(at), tidyAfterBulk+tidyEvery)
-	}
-}
-
 // A refresh of a list already shown sends only what changed: an action
 // decided elsewhere goes, a new one comes, the rest stay as they are.
 func TestRefreshSendsOnlyChanges(t *testing.T) {
@@ -422,7 +386,7 @@ func TestRefreshSendsOnlyChanges(t *testing.T) {
 	defer e.Close()
 	connect(t, e)
 	before := e.Pending()
-	drain := func() []ui.Event { return drainEvents(e) }
+	drain := func() []Event { return drainEvents(e) }
 	drain()
 	var other string
 	for _, it := range before {
@@ -444,12 +408,12 @@ func TestRefreshSendsOnlyChanges(t *testing.T) {
 	var upserted, removed []string
 	for _, ev := range drain() {
 		switch ev := ev.(type) {
-		case ui.ActionsLoaded:
+		case ActionsLoaded:
 			t.Fatalf("the whole list (%d) was sent again", len(ev.Items))
-		case ui.ActionUpserted:
+		case ActionUpserted:
 			upserted = append(upserted, ev.Item.Action.ID)
-		case ui.ActionRemoved:
-			if ev.Why != ui.RemovedElsewhere {
+		case ActionRemoved:
+			if ev.Why != RemovedElsewhere {
 				t.Fatalf("removed %s as %s", ev.ID, ev.Why)
 			}
 			removed = append(removed, ev.ID)
@@ -476,13 +440,13 @@ func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e2.Start(ctx)
-	if err := e2.Client().Token(ctx); err == nil {
+	if err := e2.cl.Token(ctx); err == nil {
 		t.Fatal("signed in while locked")
 	}
 	if err := e2.sess.Unlock(testPass); err != nil { // unlock without connecting
 		t.Fatal(err)
 	}
-	if err := e2.Client().Token(ctx); err != nil {
+	if err := e2.cl.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := e2.Refresh(ctx); err != nil {
@@ -493,11 +457,11 @@ func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 	default:
 		t.Fatal("the refresh finished before the cache load")
 	}
-	var cached []ui.Item
+	var cached []Item
 	for len(cached) == 0 {
 		select {
 		case ev := <-e2.Subscribe():
-			if l, ok := ev.(ui.ActionsLoaded); ok {
+			if l, ok := ev.(ActionsLoaded); ok {
 				cached = l.Items
 			}
 		default:
@@ -516,8 +480,8 @@ func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 }
 
 // drainEvents returns the events waiting on e's channel.
-func drainEvents(e *Engine) []ui.Event {
-	var evs []ui.Event
+func drainEvents(e *Engine) []Event {
+	var evs []Event
 	for {
 		select {
 		case ev := <-e.Subscribe():
@@ -565,35 +529,7 @@ func TestRelativeRulesFileIsInTheConfigFolder(t *testing.T) {
 	}
 	e := open(t, paths)
 	defer e.Close()
-	if n := e.Rules().Len(); n != 1 {
+	if n := e.rules.Len(); n != 1 {
 		t.Fatalf("the engine loaded %d rules, not the 1 of config/mine.toml", n)
-	}
-}
-
-// bulkGC tightens the collector while a long list comes in and gives the
-// console's target back after, as often as a long list comes in again.
-func TestBulkGCStartsAndEnds(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	percent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
-	b := bulkGC{on: true}
-	b.size(tidyMinActions - 1)
-	if percent() != 100 {
-		t.Fatal("a short list changed the collector")
-	}
-	for round := range 2 {
-		b.start(true)
-		if percent() != bulkGCPercent {
-			t.Fatalf("round %d: GOGC %d while a long list comes in", round, percent())
-		}
-		b.end()
-		if percent() != consoleGCPercent {
-			t.Fatalf("round %d: GOGC %d after", round, percent())
-		}
-	}
-	debug.SetGCPercent(100)
-	off := bulkGC{}
-	off.start(true)
-	if percent() != 100 {
-		t.Fatal("a console that does not manage its memory changed the collector")
 	}
 }

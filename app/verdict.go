@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"fmt"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
-	"github.com/qapprove/qapprove/ui"
 )
 
 // GovernanceInput maps a decoded action to the document the rules see.
@@ -139,17 +138,17 @@ func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) governanc
 // UIVerdict converts a governance verdict into the UI's view of it. Its
 // StrongConfirm carries only a rule's request ("rule NAME"); the engine
 // replaces it with StrongConfirmWhy, which adds mainnet and amount limits.
-func UIVerdict(gv governance.Verdict) ui.Verdict {
-	v := ui.Verdict{Level: gv.Level.String(), Warnings: append([]string(nil), gv.Warnings...), StrongConfirm: ruleWhy(gv)}
+func UIVerdict(gv governance.Verdict) Verdict {
+	v := Verdict{Level: gv.Level.String(), Warnings: append([]string(nil), gv.Warnings...), StrongConfirm: ruleWhy(gv)}
 	for _, m := range gv.Matched {
-		v.Rules = append(v.Rules, ui.RuleHit{Name: m.Rule, Verdict: m.Verdict.String(), Reason: m.Reason})
+		v.Rules = append(v.Rules, RuleHit{Name: m.Rule, Verdict: m.Verdict.String(), Reason: m.Reason})
 	}
 	return v
 }
 
-// VerdictKey identifies the ui.Verdict that UIVerdict(gv) with
+// VerdictKey identifies the Verdict that UIVerdict(gv) with
 // StrongConfirm set to strong describes: equal keys, equal verdicts, so
-// actions can share one ui.Verdict.
+// actions can share one Verdict.
 func VerdictKey(gv governance.Verdict, strong string) string {
 	var key strings.Builder
 	key.WriteString(gv.Level.String())

@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"context"
@@ -223,6 +223,38 @@ func (r *Registration) createJournal(actionID string) error {
 	}
 	_, err = j.Checkpoint(signer, "registered")
 	return err
+}
+
+// Validate checks profile values before anything goes on the network
+// (ValidateSettings).
+func (r *Registration) Validate(p storage.Profile) error { return ValidateSettings(p) }
+
+// UseSettings sets the profile values to register with (step 1).
+func (r *Registration) UseSettings(p storage.Profile) { r.Settings = p }
+
+// CurrentSettings are the profile values the registration uses.
+func (r *Registration) CurrentSettings() storage.Profile { return r.Settings }
+
+// SecretLimit is the longest API secret accepted, in bytes.
+func (r *Registration) SecretLimit() int { return secrets.MaxAPISecretLen }
+
+// ExportBackup writes the stored (encrypted) bundle to path, never over
+// an existing file.
+func (r *Registration) ExportBackup(path string) error {
+	return ExportBundle(r.Backend, r.Profile, path, false)
+}
+
+// CheckHint says what to do after CheckCredentials failed with err.
+func (r *Registration) CheckHint(err error) string {
+	switch client.KindOf(err) {
+	case client.KindAuth, client.KindForbidden:
+		return "Check the API key ID and secret in the Qredo web app, then try again."
+	case client.KindNetwork, client.KindServer, client.KindRateLimited:
+		return "The API could not be reached or is failing: check the URL and your network, then press enter to try again."
+	case client.KindNotFound, client.KindBadResponse, client.KindBadRequest:
+		return "Check the API base URL and the workspace ID, then try again."
+	}
+	return "Check the values above, then try again."
 }
 
 // ActionID is the key update action (after Register).

@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 )
 
 // Sentinel errors of Decide, for errors.Is.
@@ -36,12 +35,12 @@ type refusal struct {
 func (r *refusal) Error() string { return r.msg }
 func (r *refusal) Unwrap() error { return r.sentinel }
 
-func refuse(sentinel error, format string, a ...any) (ui.Outcome, error) {
+func refuse(sentinel error, format string, a ...any) (Outcome, error) {
 	err := &refusal{sentinel: sentinel, msg: fmt.Sprintf(format, a...)}
-	return ui.Outcome{Result: ui.ResultRefused, Err: err.msg}, err
+	return Outcome{Result: ResultRefused, Err: err.msg}, err
 }
 
-// Decide implements ui.Backend. In order: the self-test and the lock; the
+// Decide implements the console's Backend. In order: the self-test and the lock; the
 // journal (this key never signs the same action twice); a fresh read of
 // the action, merged with the copy the operator was shown (a REST answer
 // may carry only id, status and messages); the message must be the very
@@ -49,7 +48,7 @@ func refuse(sentinel error, format string, a ...any) (ui.Outcome, error) {
 // the rules again (the verdict must be the one the operator saw, and going
 // against it needs a reason); then sign → journal (fsync) → send →
 // journal the outcome.
-func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) {
+func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if ok, why := e.SelftestOK(); !ok {
 		return refuse(ErrSigningDisabled, "%s", why)
 	}
@@ -104,7 +103,7 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	}
 	// A reject moves nothing: only an approval needs the strong
 	// confirmation against address poisoning.
-	if why := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove); d.Approve && why != "" && d.Confirmation != ui.ConfirmTyped {
+	if why := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove); d.Approve && why != "" && d.Confirmation != ConfirmTyped {
 		return refuse(ErrStrongConfirm, "action %s needs the strong confirmation (%s): type the last characters of the destination; nothing was signed", a.ID, why)
 	}
 	var sig qbls.Signature
@@ -121,13 +120,13 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 	}
 	e.hist.decision(a.ID, d.Approve)
 	sendErr := e.cl.Decide(ctx, a.ID, d.Approve, sig[:])
-	out := ui.Outcome{Result: ui.ResultAccepted}
+	out := Outcome{Result: ResultAccepted}
 	ob := journal.OutcomeBody{ActionID: a.ID, Result: journal.OutcomeAccepted}
 	if sendErr != nil {
-		out = ui.Outcome{Result: ui.ResultRefused, Err: sendErr.Error()}
+		out = Outcome{Result: ResultRefused, Err: sendErr.Error()}
 		ob.Result, ob.Error = journal.OutcomeRefused, sendErr.Error()
 		if client.KindOf(sendErr) == client.KindUnknownOutcome {
-			out.Result, ob.Result = ui.ResultUnknown, journal.OutcomeUnknown
+			out.Result, ob.Result = ResultUnknown, journal.OutcomeUnknown
 		}
 	}
 	e.hist.outcome(a.ID, ob.Result)
@@ -137,7 +136,7 @@ func (e *Engine) Decide(ctx context.Context, d ui.Decision) (ui.Outcome, error) 
 		_, err = e.jr.AppendSigned(journal.KindOutcome, ob, e.signer())
 	}
 	if err != nil {
-		e.emit(ui.Notice{Text: "journal: outcome not recorded: " + err.Error()})
+		e.emit(Notice{Text: "journal: outcome not recorded: " + err.Error()})
 	}
 	if sendErr == nil || ob.Result == journal.OutcomeUnknown {
 		// Accepted, or perhaps accepted: either way this key has decided

@@ -1,4 +1,7 @@
-package ui
+// Package apptest holds what tests of the console share: FakeBackend, an
+// in-memory stand-in for the engine, and deterministic sample actions.
+// Only tests import it.
+package apptest
 
 import (
 	"context"
@@ -9,28 +12,29 @@ import (
 	"sync"
 	"time"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 )
 
-// FakeBackend is a complete in-memory Backend for tests and for running the
-// console alone. It has an injectable clock, a passphrase, idle and absolute
+// FakeBackend is a complete in-memory ui.Backend for tests of the console.
+// It has an injectable clock, a passphrase, idle and absolute
 // auto-lock, exponential back-off after wrong passphrases, and decisions that
 // can be delayed or made to fail. It is safe for concurrent use.
 type FakeBackend struct {
 	mu sync.Mutex
 
-	info       Info
+	info       app.Info
 	now        func() time.Time
 	passphrase []byte
-	events     chan Event
-	items      map[string]Item
+	events     chan app.Event
+	items      map[string]app.Item
 
 	locked      bool
 	unlockedAt  time.Time
 	lastTouch   time.Time
 	failures    int
 	lastFail    time.Time
-	decisions   []Decision
+	decisions   []app.Decision
 	selftestOK  bool
 	selftestWhy string
 	selftestRun bool // the self-test is still running
@@ -46,17 +50,17 @@ type FakeBackend struct {
 	DecideDelay time.Duration
 	// DecideFunc, when set, chooses the outcome of each decision after the
 	// local checks passed.
-	DecideFunc func(Decision) (Outcome, error)
+	DecideFunc func(app.Decision) (app.Outcome, error)
 	// RawFunc, when set, answers RawPayload for known actions.
 	RawFunc func(id string) ([]byte, error)
 }
 
 // FakeOptions configure NewFakeBackend.
 type FakeOptions struct {
-	Info       Info
+	Info       app.Info
 	Now        func() time.Time // default time.Now
 	Passphrase string           // the passphrase Unlock accepts
-	Items      []Item           // initial actions (sent as ActionsLoaded)
+	Items      []app.Item       // initial actions (sent as ActionsLoaded)
 	Unlocked   bool             // start unlocked
 }
 
@@ -71,8 +75,8 @@ func NewFakeBackend(opts FakeOptions) *FakeBackend {
 		info:         opts.Info,
 		now:          now,
 		passphrase:   []byte(opts.Passphrase),
-		events:       make(chan Event, 1024),
-		items:        make(map[string]Item, len(opts.Items)),
+		events:       make(chan app.Event, 1024),
+		items:        make(map[string]app.Item, len(opts.Items)),
 		locked:       !opts.Unlocked,
 		selftestOK:   true,
 		IdleLock:     5 * time.Minute,
@@ -84,27 +88,27 @@ func NewFakeBackend(opts FakeOptions) *FakeBackend {
 	if opts.Unlocked {
 		f.unlockedAt, f.lastTouch = now(), now()
 	}
-	f.events <- ActionsLoaded{Items: append([]Item(nil), opts.Items...)}
-	f.events <- Conn{State: ConnLive}
+	f.events <- app.ActionsLoaded{Items: append([]app.Item(nil), opts.Items...)}
+	f.events <- app.Conn{State: app.ConnLive}
 	return f
 }
 
 // Info implements Backend.
-func (f *FakeBackend) Info() Info { return f.info }
+func (f *FakeBackend) Info() app.Info { return f.info }
 
 // Subscribe implements Backend.
-func (f *FakeBackend) Subscribe() <-chan Event { return f.events }
+func (f *FakeBackend) Subscribe() <-chan app.Event { return f.events }
 
 // Push sends an event to the UI as the feed would (blocking when the
 // channel is full). Upserts and removals also update the fake's own store.
-func (f *FakeBackend) Push(ev Event) {
+func (f *FakeBackend) Push(ev app.Event) {
 	f.mu.Lock()
 	switch e := ev.(type) {
-	case ActionUpserted:
+	case app.ActionUpserted:
 		f.items[e.Item.Action.ID] = e.Item
-	case ActionRemoved:
+	case app.ActionRemoved:
 		delete(f.items, e.ID)
-	case ActionsLoaded:
+	case app.ActionsLoaded:
 		clear(f.items)
 		for _, it := range e.Items {
 			f.items[it.Action.ID] = it
@@ -112,6 +116,13 @@ func (f *FakeBackend) Push(ev Event) {
 	}
 	f.mu.Unlock()
 	f.events <- ev
+}
+
+// SetPassphrase changes the passphrase Unlock accepts.
+func (f *FakeBackend) SetPassphrase(p string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.passphrase = []byte(p)
 }
 
 // SetSelftest sets the self-test result the fake reports (and ends a
@@ -132,7 +143,7 @@ func (f *FakeBackend) SetSelftestRunning() {
 
 // Abandoned is one call of Abandon recorded by the fake.
 type Abandoned struct {
-	Decision Decision
+	Decision app.Decision
 	Why      string
 }
 
@@ -161,10 +172,10 @@ func (f *FakeBackend) Unlocks() int {
 }
 
 // Decisions returns the decisions Decide accepted for sending, in order.
-func (f *FakeBackend) Decisions() []Decision {
+func (f *FakeBackend) Decisions() []app.Decision {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Decision(nil), f.decisions...)
+	return append([]app.Decision(nil), f.decisions...)
 }
 
 // lockDeadline is when an unlocked key locks by itself; call with mu held.
@@ -186,7 +197,7 @@ func (f *FakeBackend) expireLock() {
 			why = "auto-lock"
 		}
 		select {
-		case f.events <- LockChanged{Locked: true, Reason: why}:
+		case f.events <- app.LockChanged{Locked: true, Reason: why}:
 		default:
 		}
 	}
@@ -228,7 +239,7 @@ func (f *FakeBackend) Unlock(pass []byte) error {
 	f.locked = false
 	f.unlockedAt, f.lastTouch = f.now(), f.now()
 	select {
-	case f.events <- LockChanged{Locked: false, Until: f.lockDeadline()}:
+	case f.events <- app.LockChanged{Locked: false, Until: f.lockDeadline()}:
 	default:
 	}
 	return nil
@@ -257,7 +268,7 @@ func (f *FakeBackend) Lock(reason string) {
 	}
 	f.locked = true
 	select {
-	case f.events <- LockChanged{Locked: true, Reason: reason}:
+	case f.events <- app.LockChanged{Locked: true, Reason: reason}:
 	default:
 	}
 }
@@ -295,7 +306,7 @@ func (f *FakeBackend) Selftest() (bool, bool, string) {
 }
 
 // Abandon implements Backend: it records the call.
-func (f *FakeBackend) Abandon(d Decision, why string) error {
+func (f *FakeBackend) Abandon(d app.Decision, why string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.abandoned = append(f.abandoned, Abandoned{Decision: d, Why: why})
@@ -312,17 +323,17 @@ func (f *FakeBackend) Notify(title, body string) {
 // Decide implements Backend: it refuses when locked or when the action is
 // unknown, no longer pending or expired, then waits DecideDelay and asks
 // DecideFunc (default: accepted).
-func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
+func (f *FakeBackend) Decide(ctx context.Context, d app.Decision) (app.Outcome, error) {
 	f.mu.Lock()
 	f.expireLock()
 	if f.locked {
 		f.mu.Unlock()
-		return Outcome{Result: ResultRefused, Err: "key is locked"}, errors.New("key is locked")
+		return app.Outcome{Result: app.ResultRefused, Err: "key is locked"}, errors.New("key is locked")
 	}
 	it, ok := f.items[d.ActionID]
-	if !ok || !pendingAt(it.Action, f.now()) {
+	if !ok || !it.Action.Pending(f.now()) {
 		f.mu.Unlock()
-		return Outcome{Result: ResultRefused, Err: "action is no longer pending"}, nil
+		return app.Outcome{Result: app.ResultRefused, Err: "action is no longer pending"}, nil
 	}
 	f.lastTouch = f.now()
 	f.decisions = append(f.decisions, d)
@@ -332,15 +343,15 @@ func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		select {
 		case <-time.After(f.DecideDelay):
 		case <-ctx.Done():
-			return Outcome{Result: ResultUnknown, Err: "cancelled"}, ctx.Err()
+			return app.Outcome{Result: app.ResultUnknown, Err: "cancelled"}, ctx.Err()
 		}
 	}
-	out := Outcome{Result: ResultAccepted}
+	out := app.Outcome{Result: app.ResultAccepted}
 	var err error
 	if fn != nil {
 		out, err = fn(d)
 	}
-	if out.Result == ResultAccepted {
+	if out.Result == app.ResultAccepted {
 		f.mu.Lock()
 		delete(f.items, d.ActionID)
 		f.mu.Unlock()
@@ -352,7 +363,7 @@ func (f *FakeBackend) Decide(ctx context.Context, d Decision) (Outcome, error) {
 // networks, assets, verdicts, whitelisted and unknown destinations, policy
 // thresholds (including 1-of-1 and N-of-N) and expiries. For demos, tests
 // and benchmarks.
-func SampleItems(n int, now time.Time) []Item {
+func SampleItems(n int, now time.Time) []app.Item {
 	nets := []client.Network{
 		{Name: "Ethereum Sepolia", Family: "evm", ChainID: "11155111", Testnet: true},
 		{Name: "Ethereum", Family: "evm", ChainID: "1"},
@@ -366,8 +377,8 @@ func SampleItems(n int, now time.Time) []Item {
 		{Symbol: "BTC", Decimals: 8},
 	}
 	amounts := []string{"1500000000000000000", "250000000", "42000000000000000000", "12345678", "100", "999999999999"}
-	levels := []string{VerdictApprove, VerdictReview, VerdictReject, VerdictApprove}
-	items := make([]Item, n)
+	levels := []string{app.VerdictApprove, app.VerdictReview, app.VerdictReject, app.VerdictApprove}
+	items := make([]app.Item, n)
 	for i := range n {
 		net := &nets[i%len(nets)]
 		asset := &assets[i%len(assets)]
@@ -406,19 +417,19 @@ func SampleItems(n int, now time.Time) []Item {
 			Detail:   &client.ActionDetail{Description: "transfer", RawPayload: raw},
 		}
 		lvl := levels[i%len(levels)]
-		v := Verdict{Level: lvl}
+		v := app.Verdict{Level: lvl}
 		switch lvl {
-		case VerdictApprove:
-			v.Rules = []RuleHit{{Name: "testnet-ok", Verdict: VerdictApprove, Reason: "known test network"}}
-		case VerdictReview:
-			v.Rules = []RuleHit{{Name: "unknown-destination", Verdict: VerdictReview, Reason: "destination is not whitelisted"}}
-		case VerdictReject:
-			v.Rules = []RuleHit{
-				{Name: "production-network", Verdict: VerdictReject, Reason: "production networks need a change request"},
-				{Name: "large-amount", Verdict: VerdictReview, Reason: "amount above 10 units"},
+		case app.VerdictApprove:
+			v.Rules = []app.RuleHit{{Name: "testnet-ok", Verdict: app.VerdictApprove, Reason: "known test network"}}
+		case app.VerdictReview:
+			v.Rules = []app.RuleHit{{Name: "unknown-destination", Verdict: app.VerdictReview, Reason: "destination is not whitelisted"}}
+		case app.VerdictReject:
+			v.Rules = []app.RuleHit{
+				{Name: "production-network", Verdict: app.VerdictReject, Reason: "production networks need a change request"},
+				{Name: "large-amount", Verdict: app.VerdictReview, Reason: "amount above 10 units"},
 			}
 		}
-		items[i] = Item{Action: a, Verdict: v}
+		items[i] = app.Item{Action: a, Verdict: v}
 	}
 	return items
 }

@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 )
 
 // SignIn gets an API token (the key must be unlocked the first time) and
@@ -48,7 +47,7 @@ func (e *Engine) settleRegistration(ctx context.Context) {
 		return // the entry must be signed: settle at the next unlock
 	}
 	if _, err := e.jr.AppendSigned(journal.KindKeyRegistered, body, e.signer()); err != nil {
-		e.emit(ui.Notice{Text: "journal: " + err.Error()})
+		e.emit(Notice{Text: "journal: " + err.Error()})
 		return
 	}
 	b := *e.bundle
@@ -58,13 +57,13 @@ func (e *Engine) settleRegistration(ctx context.Context) {
 		b.Registered = &now
 	}
 	if err := secrets.SaveBundle(e.backend, e.opts.Profile, &b); err != nil {
-		e.emit(ui.Notice{Text: "the key update was decided but the keystore could not be updated: " + err.Error()})
+		e.emit(Notice{Text: "the key update was decided but the keystore could not be updated: " + err.Error()})
 		return
 	}
 	*e.bundle = b
 	if status == StatusRegistered {
-		e.emit(ui.Notice{Text: "key registration approved under the Admin Policy: the key is registered"})
+		e.emit(Notice{Text: "key registration approved under the Admin Policy: the key is registered"})
 	} else {
-		e.emit(ui.Notice{Text: fmt.Sprintf("key registration action %s was not approved (%s): this key cannot approve", id, client.StatusName(a.Status))})
+		e.emit(Notice{Text: fmt.Sprintf("key registration action %s was not approved (%s): this key cannot approve", id, client.StatusName(a.Status))})
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
-	"github.com/qapprove/qapprove/ui"
 )
 
 // setupProtocol registers a key for profile "p" against a sandbox that
@@ -50,9 +49,9 @@ func setupProtocol(t *testing.T, p sandbox.Protocol, opts sandbox.Options) (*san
 // decideShown decides on the copy of id the engine holds, as the console
 // does: the verdict and the message hash it showed, a reason when going
 // against the verdict, the strong confirmation when one is asked.
-func decideShown(t *testing.T, e *Engine, id string, approve bool) (ui.Outcome, error) {
+func decideShown(t *testing.T, e *Engine, id string, approve bool) (Outcome, error) {
 	t.Helper()
-	var it *ui.Item
+	var it *Item
 	for _, x := range e.Pending() {
 		if x.Action.ID == id {
 			it = &x
@@ -63,7 +62,7 @@ func decideShown(t *testing.T, e *Engine, id string, approve bool) (ui.Outcome, 
 		t.Fatalf("action %s is not in the pending list", id)
 	}
 	sum := sha256.Sum256(it.Action.Messages[0])
-	d := ui.Decision{ActionID: id, Approve: approve, Verdict: it.Verdict.Level, MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: ui.ConfirmTyped}
+	d := Decision{ActionID: id, Approve: approve, Verdict: it.Verdict.Level, MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: ConfirmTyped}
 	if Against(map[bool]string{true: "approve", false: "reject"}[approve], it.Verdict.Level) {
 		d.Override = "checked with the desk"
 	}
@@ -106,7 +105,7 @@ func TestMinimalProtocolEndToEnd(t *testing.T) {
 	}
 	// An action of a 2-or-more policy stays pending after this key
 	// approves: only the journal can tell that this key decided it.
-	var it ui.Item
+	var it Item
 	for _, x := range e.Pending() {
 		if info, _ := srv.Action(x.Action.ID); info.Threshold >= 2 {
 			it = x
@@ -120,14 +119,14 @@ func TestMinimalProtocolEndToEnd(t *testing.T) {
 	if a.PayloadUnderstood() || a.Payload == nil || a.Payload.Transaction == nil || a.Payload.Transaction.Network.ChainID == "" {
 		t.Fatalf("the swagger payload should give a policy and a chain ID only: %+v", a.Payload)
 	}
-	if it.Verdict.Level == ui.VerdictApprove {
+	if it.Verdict.Level == VerdictApprove {
 		t.Fatal("a payload that is not understood was given an approve verdict")
 	}
 	if a.Binding != client.BindingUnknown {
 		t.Fatalf("an opaque message is %v, want unknown (unbound)", a.Binding)
 	}
 	out, err := decideShown(t, e, a.ID, true)
-	if err != nil || out.Result != ui.ResultAccepted {
+	if err != nil || out.Result != ResultAccepted {
 		t.Fatalf("approve = %+v, %v", out, err)
 	}
 	info, _ := srv.Action(a.ID)
@@ -165,9 +164,9 @@ func TestMinimalProtocolEndToEnd(t *testing.T) {
 }
 
 // decideShown2 decides on a copy of a the engine may no longer list.
-func decideShown2(e *Engine, a *client.Action) (ui.Outcome, error) {
+func decideShown2(e *Engine, a *client.Action) (Outcome, error) {
 	sum := sha256.Sum256(a.Messages[0])
-	return e.Decide(context.Background(), ui.Decision{ActionID: a.ID, Approve: false, Override: "again", MessageSHA256: hex.EncodeToString(sum[:])})
+	return e.Decide(context.Background(), Decision{ActionID: a.ID, Approve: false, Override: "again", MessageSHA256: hex.EncodeToString(sum[:])})
 }
 
 // A server that shows one payload and sends a sandbox-layout message
@@ -195,7 +194,7 @@ func TestSignOnlyWhatWasShown(t *testing.T) {
 	}
 
 	out, err := decideShown(t, e, opaque, false)
-	if err != nil || out.Result != ui.ResultAccepted {
+	if err != nil || out.Result != ResultAccepted {
 		t.Fatalf("reject of an opaque-message action = %+v, %v", out, err)
 	}
 	j, _ := os.ReadFile(paths.JournalFile("p"))
@@ -210,8 +209,8 @@ func TestDecideRefusesAnotherMessageThanShown(t *testing.T) {
 	e := open(t, paths)
 	defer e.Close()
 	connect(t, e)
-	it := pick(t, e.Pending(), ui.VerdictApprove)
-	_, err := e.Decide(context.Background(), ui.Decision{ActionID: it.Action.ID, Approve: false, Verdict: it.Verdict.Level,
+	it := pick(t, e.Pending(), VerdictApprove)
+	_, err := e.Decide(context.Background(), Decision{ActionID: it.Action.ID, Approve: false, Verdict: it.Verdict.Level,
 		Override: "x", MessageSHA256: strings.Repeat("ab", 32)})
 	if !errors.Is(err, ErrNotShown) {
 		t.Fatalf("Decide with another message hash = %v, want ErrNotShown", err)
@@ -242,7 +241,7 @@ func TestMalformedActionIsSkippedWithANotice(t *testing.T) {
 		}
 		named := false
 		for _, ev := range drainEvents(e) {
-			if n, ok := ev.(ui.Notice); ok && strings.Contains(n.Text, "malformed") && strings.Contains(n.Text, bad) {
+			if n, ok := ev.(Notice); ok && strings.Contains(n.Text, "malformed") && strings.Contains(n.Text, bad) {
 				named = true
 			}
 		}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"time"
+
+	"github.com/qapprove/qapprove/client"
+)
+
+// Verdict levels, strongest last.
+const (
+	VerdictApprove = "approve"
+	VerdictReview  = "review"
+	VerdictReject  = "reject"
+)
+
+// Verdict is the governance verdict of an action as the console shows it.
+type Verdict struct {
+	Level    string    // VerdictApprove, VerdictReview or VerdictReject ("" = not evaluated, shown as review)
+	Rules    []RuleHit // every rule that fired
+	Warnings []string  // policy-hygiene and other warnings
+	// StrongConfirm, when not empty, says why a decision on this action
+	// needs the strong confirmation (the operator types the last 4
+	// characters of the destination instead of y): a mainnet action, an
+	// amount over the profile's limit, or a rule that asks for it.
+	StrongConfirm string
+}
+
+// RuleHit is one rule that matched an action.
+type RuleHit struct {
+	Name    string
+	Verdict string
+	Reason  string
+}
+
+// Item is one action in the pending list. Items are values: the UI never
+// mutates an Item it has been given, it replaces it.
+type Item struct {
+	Action  *client.Action
+	Verdict Verdict
+	Decided string // "" while undecided, else what happened ("approved", "rejected")
+	LastErr string // the last failure for this action, shown in place
+}
+
+// Info is the static context shown in the header.
+type Info struct {
+	Profile         string
+	Workspace       string
+	APIBase         string
+	Keystore        string // "keychain" or "file"; always shown in the header
+	KeystoreWarning string // shown in the header when non-empty
+	Version         string
+	Bell            bool          // ring the terminal bell on new arrivals and soon-expiring actions
+	ExpiryWarning   time.Duration // warn this long before an action expires (0 = never)
+}
+
+// Confirmations of a Decision: how the operator confirmed it.
+const (
+	ConfirmKey   = "key"   // pressed y
+	ConfirmTyped = "typed" // typed the last 4 characters of the destination
+)
+
+// Decision is what the operator decided on one action.
+type Decision struct {
+	ActionID string
+	Approve  bool
+	Override string // the typed reason when going against the verdict, journaled
+	Reason   string // the optional reason given for a reject (journaled)
+	Verdict  string // the verdict level the operator saw
+	// MessageSHA256 is the hex SHA-256 of the message (Messages[0]) the
+	// operator was shown; Decide refuses to sign any other bytes.
+	MessageSHA256 string
+	Confirmation  string // ConfirmKey or ConfirmTyped (journaled)
+}
+
+// Outcome results.
+const (
+	ResultAccepted = "accepted" // the API took the decision
+	ResultRefused  = "refused"  // the API or a local check refused it
+	ResultUnknown  = "unknown"  // sent, but the answer was lost (network)
+)
+
+// Outcome is what happened to a decision.
+type Outcome struct {
+	Result string
+	Err    string // human-readable reason when not accepted; never a secret
+}
