@@ -17,6 +17,7 @@ import (
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 	"github.com/qapprove/qapprove/ui"
 )
 
@@ -26,8 +27,6 @@ import (
 // from the on-disk cache), View() per frame, and the memory held.
 func BenchmarkConsole100k(b *testing.B) {
 	const n = 100_000
-	restore := secrets.UseWeakKDFForTesting()
-	defer restore()
 	// Not every generated action is visible to this key (policy
 	// membership), so generate more than n.
 	srv, base := sandboxtest.Start(b, sandbox.Options{ExtraActions: n * 6 / 5, RateLimit: 1_000_000})
@@ -35,7 +34,7 @@ func BenchmarkConsole100k(b *testing.B) {
 	registerForBench(b, srv, base, paths)
 
 	// Load once from the API, which also writes the cache.
-	e, err := app.Open(app.Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	e, err := app.Open(app.Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +64,7 @@ func BenchmarkConsole100k(b *testing.B) {
 	var e2 *app.Engine
 	for i := 0; i < b.N; i++ {
 		t1 := time.Now()
-		e2, err = app.Open(app.Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+		e2, err = app.Open(app.Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +125,7 @@ func registerForBench(b *testing.B, srv *sandbox.Server, base string, paths stor
 	if err := storage.SaveConfig(paths.ConfigFile(), &storage.Config{Profiles: map[string]storage.Profile{"p": prof}}); err != nil {
 		b.Fatal(err)
 	}
-	r := &app.Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths)}
+	r := &app.Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths), KDF: secretstest.KDF()}
 	defer r.Close()
 	r.SetAPISecret([]byte(secret))
 	ctx := context.Background()

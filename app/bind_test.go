@@ -9,6 +9,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 )
 
 // editConfig rewrites profile "p" of the config.
@@ -33,7 +34,7 @@ func TestConfigCannotRedirectTheKey(t *testing.T) {
 	_, paths := setup(t)
 	var bound string
 	editConfig(t, paths, func(p *storage.Profile) { bound, p.APIBaseURL = p.APIBaseURL, "https://evil.example/api/v2" })
-	_, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	_, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 	if !errors.Is(err, ErrRebindNeeded) {
 		t.Fatalf("Open with a redirected API URL = %v, want ErrRebindNeeded", err)
 	}
@@ -43,7 +44,7 @@ func TestConfigCannotRedirectTheKey(t *testing.T) {
 		}
 	}
 
-	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, Rebinding: true})
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF(), Rebinding: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,10 +84,10 @@ func TestConfigCannotRedirectTheKey(t *testing.T) {
 func TestRebindRefusesAnotherAPIKey(t *testing.T) {
 	_, paths := setup(t)
 	editConfig(t, paths, func(p *storage.Profile) { p.APIKeyID = "a.someoneElse" })
-	if _, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile}); !errors.Is(err, ErrRebindNeeded) {
+	if _, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()}); !errors.Is(err, ErrRebindNeeded) {
 		t.Fatalf("Open = %v, want ErrRebindNeeded", err)
 	}
-	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, Rebinding: true})
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF(), Rebinding: true})
 	if err != nil {
 		t.Fatal(err)
 	}

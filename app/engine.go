@@ -37,7 +37,8 @@ var ErrRebindNeeded = errors.New("the profile's settings differ from the ones it
 type Options struct {
 	Paths    storage.Paths
 	Profile  string
-	Keystore string // "keychain" or "file"
+	Keystore string      // "keychain" or "file"
+	KDF      secrets.KDF // the key-derivation policy (zero: production)
 	Version  string
 	Now      func() time.Time // nil = time.Now
 	HTTP     client.Config    // optional client overrides (HTTP client, timeouts)
@@ -151,7 +152,7 @@ func Open(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("audit journal: %w", err)
 	}
 	idle, abs := prof.LockTimeouts()
-	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent})
+	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent, KDF: o.KDF})
 	hc := o.HTTP
 	hc.BaseURL, hc.WorkspaceID, hc.APIKeyID = prof.APIBaseURL, prof.WorkspaceID, prof.APIKeyID
 	hc.Credentials = sessionCredentials{e.sess}

@@ -16,6 +16,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 )
 
 var testPass = []byte("correct horse battery staple 42")
@@ -24,7 +25,6 @@ var testPass = []byte("correct horse battery staple 42")
 // home with the file keystore, through the real registration flow.
 func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 	t.Helper()
-	t.Cleanup(secrets.UseWeakKDFForTesting())
 	srv, base := sandboxtest.Start(t, sandbox.Options{})
 	paths := storage.ResolvePaths(t.TempDir())
 	wid, kid, secret := srv.Credentials()
@@ -32,7 +32,7 @@ func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 	if err := storage.SaveConfig(paths.ConfigFile(), &storage.Config{Profiles: map[string]storage.Profile{"p": prof}}); err != nil {
 		t.Fatal(err)
 	}
-	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths)}
+	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths), KDF: secretstest.KDF()}
 	defer r.Close()
 	r.SetAPISecret([]byte(secret))
 	ctx := context.Background()
@@ -54,7 +54,7 @@ func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 
 func open(t *testing.T, paths storage.Paths) *Engine {
 	t.Helper()
-	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestAgainst(t *testing.T) {
 
 func TestSelftestFailureRefusesToSign(t *testing.T) {
 	_, paths := setup(t)
-	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, SelftestFailure: "injected failure"})
+	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF(), SelftestFailure: "injected failure"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestRefreshSendsOnlyChanges(t *testing.T) {
 // is not held twice, nor sent to the UI twice).
 func TestRefreshWaitsForTheCacheLoad(t *testing.T) {
 	paths := cachedHome(t)
-	e2, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile})
+	e2, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,13 +15,13 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 )
 
 // setupProtocol registers a key for profile "p" against a sandbox that
 // speaks p; in minimal mode the key update then waits for an admin.
 func setupProtocol(t *testing.T, p sandbox.Protocol, opts sandbox.Options) (*sandbox.Server, storage.Paths, *Registration) {
 	t.Helper()
-	t.Cleanup(secrets.UseWeakKDFForTesting())
 	srv, base := sandboxtest.StartProtocol(t, p, opts)
 	paths := storage.ResolvePaths(t.TempDir())
 	wid, kid, secret := srv.Credentials()
@@ -29,7 +29,7 @@ func setupProtocol(t *testing.T, p sandbox.Protocol, opts sandbox.Options) (*san
 	if err := storage.SaveConfig(paths.ConfigFile(), &storage.Config{Profiles: map[string]storage.Profile{"p": prof}}); err != nil {
 		t.Fatal(err)
 	}
-	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths)}
+	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths), KDF: secretstest.KDF()}
 	t.Cleanup(r.Close)
 	r.SetAPISecret([]byte(secret))
 	ctx := context.Background()

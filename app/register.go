@@ -27,6 +27,7 @@ type Registration struct {
 	Settings storage.Profile // API base URL, workspace ID, API key ID
 	Backend  secrets.Backend // where the bundle goes
 	HTTP     client.Config   // optional overrides (HTTP client, timeouts); URL/IDs come from Settings
+	KDF      secrets.KDF     // the key-derivation policy (zero: production)
 
 	apiSecret []byte
 	sec       *secrets.Secrets
@@ -107,7 +108,7 @@ func (r *Registration) Store(passphrase []byte) error {
 		Profile: r.Profile, APIBaseURL: r.Settings.APIBaseURL,
 		WorkspaceID: r.Settings.WorkspaceID, APIKeyID: r.Settings.APIKeyID,
 	}
-	b, err := secrets.Seal(pub, r.sec, passphrase)
+	b, err := r.KDF.Seal(pub, r.sec, passphrase)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func (r *Registration) Store(passphrase []byte) error {
 	if err != nil {
 		return fmt.Errorf("the key was saved but could not be read back: %w", err)
 	}
-	s, err := back.Open(passphrase)
+	s, err := r.KDF.Open(back, passphrase)
 	if err != nil {
 		return fmt.Errorf("the key was saved but could not be decrypted again: %w", err)
 	}

@@ -96,7 +96,7 @@ terminal or --passphrase-file.`,
 // openEngine opens the engine for the active profile, turning the usual
 // set-up problems into one clear line and the right exit code.
 func openEngine(env *Env) (*app.Engine, int) {
-	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version})
+	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version, KDF: env.KDF})
 	if err != nil {
 		return nil, engineError(env, err)
 	}
@@ -129,7 +129,7 @@ func runConsole(env *Env) int {
 
 // consoleOptions are the engine options of a console session.
 func consoleOptions(env *Env) app.Options {
-	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version}
+	return app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version, KDF: env.KDF}
 }
 
 // consoleMemoryLimit is the soft memory limit of a long-lived console:

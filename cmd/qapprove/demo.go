@@ -125,7 +125,7 @@ func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []b
 	if err != nil {
 		return err
 	}
-	r := &app.Registration{Paths: paths, Profile: env.Profile, Settings: prof, Backend: be}
+	r := &app.Registration{Paths: paths, Profile: env.Profile, Settings: prof, Backend: be, KDF: env.KDF}
 	defer r.Close()
 	r.SetAPISecret([]byte(secret))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

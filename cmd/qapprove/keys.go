@@ -205,7 +205,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be}
+	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be, KDF: env.KDF}
 	defer reg.Close()
 	reg.SetAPISecret(secret)
 	step := func(name string, err error) int {
@@ -274,7 +274,7 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	paths := env.Paths()
 	c := journalview.NewContext(false)
 	w := wizard.New(c, wizard.Options{
-		Registrar: &app.Registration{Paths: paths, Profile: env.Profile, Backend: be},
+		Registrar: &app.Registration{Paths: paths, Profile: env.Profile, Backend: be, KDF: env.KDF},
 		Profile:   env.Profile, Defaults: settings,
 		Where:       whereStored(be, paths, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
@@ -500,7 +500,7 @@ func runKeysImport(env *Env, file string, o importOptions) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	s, err := b.Open(pass)
+	s, err := env.KDF.Open(b, pass)
 	clear(pass)
 	if err != nil {
 		return env.Errf(exitFail, "the backup cannot be opened: %v", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 )
 
 // keysPass is a passphrase the strength estimator accepts.
@@ -38,7 +39,6 @@ type keysSandbox struct {
 
 func newKeysSandbox(t *testing.T) *keysSandbox {
 	t.Helper()
-	t.Cleanup(secrets.UseWeakKDFForTesting())
 	srv, u := sandboxtest.Start(t, sandbox.Options{})
 	ws, kid, sec := srv.Credentials()
 	dir := t.TempDir()
@@ -219,7 +219,7 @@ func TestKeysExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, err := b.Open([]byte(keysPass))
+	sec, err := secretstest.KDF().Open(b, []byte(keysPass))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestKeysImport(t *testing.T) {
 	if got.BLSPublicKey != orig.BLSPublicKey || got.ECPublicKey != orig.ECPublicKey || got.Profile != "q" {
 		t.Fatalf("imported bundle differs: %+v", got.BundlePublic)
 	}
-	if sec, err := got.Open([]byte(keysPass)); err != nil {
+	if sec, err := secretstest.KDF().Open(got, []byte(keysPass)); err != nil {
 		t.Fatalf("imported bundle does not open: %v", err)
 	} else {
 		sec.Zero()
@@ -381,7 +381,7 @@ func sealOther(t *testing.T, home, profile string) string {
 	}
 	sec.APISecret = []byte("c2VjcmV0")
 	defer sec.Zero()
-	b, err := secrets.Seal(secrets.BundlePublic{Profile: profile, APIBaseURL: "https://api.example.com/api/v2", WorkspaceID: "ws1", APIKeyID: "k1"}, sec, []byte(keysPass))
+	b, err := secretstest.KDF().Seal(secrets.BundlePublic{Profile: profile, APIBaseURL: "https://api.example.com/api/v2", WorkspaceID: "ws1", APIKeyID: "k1"}, sec, []byte(keysPass))
 	if err != nil {
 		t.Fatal(err)
 	}

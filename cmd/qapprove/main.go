@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/secrets"
 	"github.com/qapprove/qapprove/ui/safetext"
 )
 
@@ -41,6 +42,9 @@ type Env struct {
 	Stdin    io.Reader
 	Stdout   io.Writer
 	Stderr   io.Writer
+	// KDF is the key-derivation policy for sealing and opening key
+	// bundles: the zero value (production) everywhere but in tests.
+	KDF secrets.KDF
 
 	rawStdout io.Writer // Stdout before wrapping, for WriteJSON
 }

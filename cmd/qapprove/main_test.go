@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +19,9 @@ import (
 func runArgs(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
+	// Keys sealed in these tests use a tiny work factor; the built binary
+	// of the terminal tests keeps the real one.
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, KDF: secretstest.KDF()}
 	return run(env, args), out.String(), errb.String()
 }
 

@@ -11,14 +11,12 @@ import (
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
-	"github.com/qapprove/qapprove/storage/secrets"
 )
 
 // cliSandbox is a sandbox speaking p with a key registered for profile
 // "p" through `keys register --non-interactive`.
 func cliSandbox(t *testing.T, p sandbox.Protocol) (*sandbox.Server, string, string) {
 	t.Helper()
-	t.Cleanup(secrets.UseWeakKDFForTesting())
 	srv, u := sandboxtest.StartProtocol(t, p, sandbox.Options{})
 	ws, kid, sec := srv.Credentials()
 	dir := t.TempDir()

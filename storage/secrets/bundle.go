@@ -96,7 +96,7 @@ type Bundle struct {
 // Seal encrypts s under passphrase with the production KDF policy
 // (KDF{}.Seal); see KDF.Seal.
 func Seal(pub BundlePublic, s *Secrets, passphrase []byte) (*Bundle, error) {
-	return legacyKDF().Seal(pub, s, passphrase)
+	return KDF{}.Seal(pub, s, passphrase)
 }
 
 // prepareSeal checks s and pub, fills in the public keys and times of pub,
@@ -141,7 +141,7 @@ func prepareSeal(pub BundlePublic, s *Secrets) ([]byte, BundlePublic, error) {
 // Open decrypts the bundle with the production KDF policy (KDF{}.Open);
 // see KDF.Open.
 func (b *Bundle) Open(passphrase []byte) (*Secrets, error) {
-	return legacyKDF().Open(b, passphrase)
+	return KDF{}.Open(b, passphrase)
 }
 
 // secretsFromRaw copies BLS ‖ EC ‖ API secret into a new Secrets.

@@ -310,34 +310,3 @@ func TestSaveLoadBundle(t *testing.T) {
 	}
 }
 
-// The deprecated switch affects only the zero-KDF conveniences, and
-// restores what was in effect before.
-func TestUseWeakKDFForTestingRestores(t *testing.T) {
-	if legacyKDF() != (KDF{}) {
-		t.Fatal("weak KDF in effect before the switch")
-	}
-	restore := UseWeakKDFForTesting()
-	inner := UseWeakKDFForTesting()
-	inner()
-	if legacyKDF() != testKDF() {
-		t.Fatalf("after a nested restore: %+v", legacyKDF())
-	}
-	s := newSecrets(t, 80)
-	b, err := Seal(testPublic("default"), s, []byte(testPass))
-	if err != nil || !strings.Contains(string(b.Crypto.KDF.Params), `"n":1024`) {
-		t.Fatalf("Seal under the switch: %v", err)
-	}
-	if got, err := b.Open([]byte(testPass)); err != nil || got.BLS != s.BLS {
-		t.Fatalf("Open under the switch: %v", err)
-	}
-	if err := NewSession(b, SessionOptions{}).Unlock([]byte(testPass)); err != nil {
-		t.Fatalf("Unlock under the switch: %v", err)
-	}
-	restore()
-	if legacyKDF() != (KDF{}) {
-		t.Fatal("weak KDF still in effect after restore")
-	}
-	if _, err := b.Open([]byte(testPass)); !errors.Is(err, eip2335.ErrInvalidModule) {
-		t.Fatalf("Open of a weak bundle after restore: %v", err)
-	}
-}

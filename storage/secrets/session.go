@@ -89,14 +89,8 @@ func NewSession(b *Bundle, opts SessionOptions) *Session {
 	return &Session{bundle: b, opts: opts}
 }
 
-// kdf is the policy of Unlock: opts.KDF, or while the deprecated
-// UseWeakKDFForTesting is in effect and opts.KDF is zero, the weak one.
-func (s *Session) kdf() KDF {
-	if s.opts.KDF == (KDF{}) {
-		return legacyKDF()
-	}
-	return s.opts.KDF
-}
+// kdf is the policy of Unlock.
+func (s *Session) kdf() KDF { return s.opts.KDF }
 
 func (s *Session) emit(e Event) {
 	if s.opts.OnEvent != nil {

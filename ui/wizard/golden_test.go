@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/sandbox"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 	"github.com/qapprove/qapprove/ui/journalview"
 )
 
@@ -170,7 +171,7 @@ func TestGolden(t *testing.T) {
 		for _, state := range goldenStates {
 			t.Run(fmt.Sprintf("%s_%dx%d", state, size[0], size[1]), func(t *testing.T) {
 				e := newTestEnv(t, 7)
-				w := New(e.ctx, Options{Registrar: &app.Registration{Paths: e.paths, Profile: "default", Backend: e.be}, Profile: "default",
+				w := New(e.ctx, Options{Registrar: &app.Registration{Paths: e.paths, Profile: "default", Backend: e.be, KDF: secretstest.KDF()}, Profile: "default",
 					Where: "file keystore (test)", Warning: "no OS keychain: the key is kept in an encrypted file",
 					Timeout: 20 * time.Second})
 				t.Cleanup(w.Close)

@@ -15,6 +15,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/secrets/secretstest"
 	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/keys"
 	"github.com/qapprove/qapprove/ui/styles"
@@ -36,7 +37,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	e := newTestEnv(t, 1)
-	w := New(e.ctx, Options{Registrar: &app.Registration{Paths: e.paths, Profile: "default", Backend: e.be}, Profile: "default", Where: "file keystore", Timeout: 20 * time.Second})
+	w := New(e.ctx, Options{Registrar: &app.Registration{Paths: e.paths, Profile: "default", Backend: e.be, KDF: secretstest.KDF()}, Profile: "default", Where: "file keystore", Timeout: 20 * time.Second})
 	w.SetSize(80, 24)
 	t.Cleanup(w.Close)
 	return &fixture{t: t, w: w, sb: e.sb, url: e.url, ws: e.ws, kid: e.kid, sec: e.sec, paths: e.paths, be: e.be}
@@ -55,7 +56,6 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, seed int64) testEnv {
 	t.Helper()
-	t.Cleanup(secrets.UseWeakKDFForTesting())
 	e := testEnv{paths: storage.ResolvePaths(t.TempDir())}
 	e.sb, e.url = sandboxtest.Start(t, sandbox.Options{Seed: seed})
 	e.ws, e.kid, e.sec = e.sb.Credentials()
