@@ -309,4 +309,3 @@ func TestSaveLoadBundle(t *testing.T) {
 		})
 	}
 }
-
