@@ -218,9 +218,9 @@ func (w *workspace) randomAction(now time.Time) *action {
 		sort.Strings(wl)
 		to = wl[w.rng.IntN(len(wl))]
 	} else if wal.net.Family == "bitcoin" {
-		to = "bc1q" + hexID(w.rng, 38)
+		to = segwitAddress(w.rng, "bc")
 		if wal.net.Testnet {
-			to = "tb1q" + hexID(w.rng, 38)
+			to = segwitAddress(w.rng, "tb")
 		}
 	} else {
 		to = "0x" + hexID(w.rng, 40)
