@@ -7,6 +7,7 @@ import (
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/storage/journal"
 )
 
 // GovernanceInput maps a decoded action to the document the rules see.
@@ -270,4 +271,78 @@ func statusName(s int) string {
 		return governance.StatusExpired
 	}
 	return governance.StatusUnknown
+}
+
+// item evaluates the rules for a and builds the UI item. Identical
+// verdicts share one Verdict (the UI never modifies them), which keeps
+// memory flat with many actions.
+func (e *Engine) item(a *client.Action) Item {
+	gv := Evaluate(e.rules, a, e.now())
+	strong := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)
+	k := VerdictKey(gv, strong)
+	e.verdictMu.Lock()
+	defer e.verdictMu.Unlock()
+	v, ok := e.verdicts[k]
+	if !ok {
+		v = UIVerdict(gv)
+		v.StrongConfirm = strong
+		if len(e.verdicts) >= maxSharedVerdicts {
+			clear(e.verdicts)
+		}
+		e.verdicts[k] = v
+	}
+	return Item{Action: a, Verdict: v}
+}
+
+// maxSharedVerdicts bounds the table of shared verdicts.
+const maxSharedVerdicts = 4096
+
+// Assessment is an action judged by the profile's rules, for the
+// scripting commands: the document the rules saw, their full verdict, and
+// why a decision on it needs the strong confirmation ("" when it does not).
+type Assessment struct {
+	Action        *client.Action
+	Input         governance.Input
+	Verdict       governance.Verdict
+	StrongConfirm string
+}
+
+// Assess runs the profile's rules on a at now.
+func (e *Engine) Assess(a *client.Action, now time.Time) Assessment {
+	in := GovernanceInput(a, now)
+	gv := e.rules.Evaluate(in)
+	return Assessment{Action: a, Input: in, Verdict: gv, StrongConfirm: StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)}
+}
+
+// AssessPending assesses the current pending list, soonest expiry first.
+func (e *Engine) AssessPending(now time.Time) []Assessment {
+	list := e.Actions()
+	out := make([]Assessment, len(list))
+	for i, a := range list {
+		out[i] = e.Assess(a, now)
+	}
+	return out
+}
+
+// Against reports whether decision ("approve" or "reject") goes against
+// the verdict level, so that an override reason is required.
+func Against(decision, level string) bool { return journal.AgainstVerdict(decision, level) }
+
+func ruleNames(v governance.Verdict) []string {
+	names := make([]string, 0, len(v.Matched))
+	for _, m := range v.Matched {
+		names = append(names, m.Rule)
+	}
+	return names
+}
+
+func summary(a *client.Action) *journal.DecisionSummary {
+	if a.Payload == nil || a.Payload.Transaction == nil {
+		return nil
+	}
+	t := a.Payload.Transaction
+	return &journal.DecisionSummary{
+		Amount: client.FormatAmount(t.Amount, t.Asset.Decimals), Asset: t.Asset.Symbol,
+		To: t.To, Network: t.Network.Name,
+	}
 }
