@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,56 +36,39 @@ func TestConsoleEndToEnd(t *testing.T) {
 
 	s := startTmux(t, bin, "--home", home, "--keystore", "file", "--profile", "e2e")
 	s.waitFor(20*time.Second, "LOCKED")
-	s.keys("u")
-	time.Sleep(700 * time.Millisecond) // the dialog's grace period
-	s.line(pass)
-	s.waitFor(30*time.Second, "unlocked")
+	unlock(s, pass)
 	s.waitFor(20*time.Second, "▸") // the list has loaded
 
-	decide := func(id, key string, want int) {
+	_, kid, _ := srv.Credentials()
+	decide := func(id, key, verb string, want int) {
 		t.Helper()
-		s.keys("/")
-		s.line(id)
-		s.waitFor(10*time.Second, "Pending 1")
+		filterTo(s, id)
 		s.keys(key)
+		title := strings.ToUpper(verb) + " this action?"
 		if key == "r" { // a reject first offers an optional reason
-			s.waitFor(10*time.Second, "Reason (optional")
-			time.Sleep(700 * time.Millisecond) // the dialog's grace period
-			s.keys("Enter")
+			s.Dialog().Title(title).Contains("Action   "+id, "Reason (optional").Guard(undecided(srv, id, kid)).Press("Enter")
 		}
-		s.waitFor(10*time.Second, "Press y")
-		s.keys("Enter") // Enter alone must never confirm
-		time.Sleep(700 * time.Millisecond)
-		s.keys("Enter")
-		time.Sleep(300 * time.Millisecond)
-		_, kid, _ := srv.Credentials()
+		confirm := s.Dialog().Title(title).Contains("Action   "+id, "Verdict  "+strings.ToUpper(verb), "Press y to "+verb+" and sign").Guard(undecided(srv, id, kid))
+		confirm.Refuses("Enter", "Enter does not confirm") // Enter alone must never confirm
 		if info, _ := srv.Action(id); info.Decisions[kid] != 0 {
 			t.Fatalf("Enter confirmed a decision on %s", id)
 		}
-		s.keys("y")
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		confirm.Confirm()
+		s.eventually(30*time.Second, "the sandbox recording decision "+fmt.Sprint(want)+" on "+id, func() bool {
 			info, _ := srv.Action(id)
-			if info.Decisions[kid] == want {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("sandbox never recorded decision %d on %s; screen:\n%s", want, id, s.screen())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		// Clear the filter. A pause follows: ESC and the next key sent
-		// together would read as alt+key, as in any terminal.
-		s.keys("Escape")
-		time.Sleep(400 * time.Millisecond)
-		s.waitFor(5*time.Second, "Pending")
+			return info.Decisions[kid] == want
+		})
+		clearFilter(s)
 	}
-	decide(approveID, "a", client.StatusApproved)
-	decide(rejectID, "r", client.StatusRejected)
+	decide(approveID, "a", "approve", client.StatusApproved)
+	decide(rejectID, "r", "reject", client.StatusRejected)
 
 	// Small terminals still show the truth in the header.
 	if err := s.resize(80, 24); err == nil {
-		scr := s.waitFor(5*time.Second, "unlocked")
+		scr := s.waitUntil(5*time.Second, "the header redrawn at 80 columns", func(scr string) bool {
+			header, _, _ := strings.Cut(scr, "\n")
+			return strings.Contains(header, "unlocked")
+		})
 		for i, line := range strings.Split(strings.TrimRight(scr, "\n"), "\n") {
 			if len([]rune(line)) > 80 {
 				t.Fatalf("line %d wider than 80 columns at 80x24: %q", i, line)

@@ -22,7 +22,7 @@ var tmuxSeq atomic.Int64
 // 120x40 window; the command's exit code is printed as EXIT=n and the
 // pane stays open so the last screen can be read.
 type tmuxTerm struct {
-	t              *testing.T
+	t              testing.TB
 	socket, target string
 }
 
@@ -91,20 +91,50 @@ func (tm *tmuxTerm) joined() string {
 // waitFor polls the screen until it shows every one of want (bounded).
 func (tm *tmuxTerm) waitFor(timeout time.Duration, want ...string) string {
 	tm.t.Helper()
+	return tm.waitUntil(timeout, fmt.Sprintf("%q", want), func(s string) bool {
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitGone polls the screen until it no longer shows gone (bounded): the
+// sign that a key such as Escape was read on its own.
+func (tm *tmuxTerm) waitGone(timeout time.Duration, gone string) string {
+	tm.t.Helper()
+	return tm.waitUntil(timeout, fmt.Sprintf("no %q", gone), func(s string) bool { return !strings.Contains(s, gone) })
+}
+
+// waitUntil polls the screen until ok holds for it (bounded); a command
+// that exits first fails the test.
+func (tm *tmuxTerm) waitUntil(timeout time.Duration, what string, ok func(screen string) bool) string {
+	tm.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		s := tm.screen()
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(s, w)
-		}
-		if ok {
+		if ok(s) {
 			return s
 		}
 		if strings.Contains(s, "EXIT=") || time.Now().After(deadline) {
-			tm.t.Fatalf("the screen never showed %q; it shows:\n%s", want, s)
+			tm.t.Fatalf("the screen never showed %s; it shows:\n%s", what, s)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(25 * time.Millisecond) // polling interval
+	}
+}
+
+// eventually polls cond until it holds (bounded), then returns; the
+// screen is shown when it never does.
+func (tm *tmuxTerm) eventually(timeout time.Duration, what string, cond func() bool) {
+	tm.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("%s never happened; the screen shows:\n%s", what, tm.screen())
+		}
+		time.Sleep(25 * time.Millisecond) // polling interval
 	}
 }
 

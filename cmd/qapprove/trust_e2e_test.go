@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +48,54 @@ func TestE2EUnlockAtHumanSpeed(t *testing.T) {
 		time.Sleep(80 * time.Millisecond)
 	}
 	s.keys("Enter")
-	scr := s.waitFor(30*time.Second, "unlocked")
-	if strings.Contains(scr, "wrong passphrase") || strings.Contains(scr, "ignored") {
+	// The header can say unlocked a moment before the dialog closes.
+	lost := func(x string) bool { return strings.Contains(x, "wrong passphrase") || strings.Contains(x, "ignored") }
+	scr := s.waitUntil(30*time.Second, "unlocked, the dialog closed", func(x string) bool {
+		_, open := findDialog(x)
+		return lost(x) || !open && strings.Contains(x, "unlocked")
+	})
+	if lost(scr) {
 		t.Fatalf("typed text was lost:\n%s", scr)
 	}
 	quit(s)
+}
+
+// filterTo filters the pending list to the action id and waits until
+// the filter is applied.
+func filterTo(s *tmuxTerm, id string) string {
+	s.t.Helper()
+	s.keys("/")
+	s.line(id)
+	return s.waitFor(10*time.Second, "Pending 1 of", " filter: "+strings.ToLower(id))
+}
+
+// clearFilter clears the applied filter with Escape and waits until the
+// screen shows it cleared: ESC and a key sent together read as alt+key,
+// as in any terminal.
+func clearFilter(s *tmuxTerm) {
+	s.t.Helper()
+	s.keys("Escape")
+	s.waitGone(5*time.Second, " filter: ")
+}
+
+// unlock opens the passphrase dialog with u, types pass into it and
+// waits until the key is unlocked.
+func unlock(s *tmuxTerm, pass string) {
+	s.t.Helper()
+	s.keys("u")
+	s.Dialog().Title("Unlock the approver key").Contains("Passphrase:").Type(pass).Press("Enter")
+	s.waitFor(30*time.Second, "unlocked")
+}
+
+// undecided is a dialog guard: it fails once the sandbox holds a decision
+// by kid on id, so a decision is never confirmed twice.
+func undecided(srv *sandbox.Server, id, kid string) func() error {
+	return func() error {
+		if info, _ := srv.Action(id); info.Decisions[kid] != 0 {
+			return fmt.Errorf("the sandbox already holds decision %d by this key on %s", info.Decisions[kid], id)
+		}
+		return nil
+	}
 }
 
 // quit leaves the console and waits for it to exit, so nothing writes
@@ -59,6 +104,33 @@ func quit(s *tmuxTerm) {
 	s.t.Helper()
 	s.keys("q")
 	s.waitFor(15*time.Second, "EXIT=")
+}
+
+// detailMarker is the detail pane's scroll marker while more is below.
+var detailMarker = regexp.MustCompile(`(?m)^\s*(\d+) more below ↓\s*$`)
+
+// scrollDetail scrolls the focused detail pane to its end a line at a
+// time, each j seen taken before the next is sent, and returns the lines
+// of every screen on the way.
+func scrollDetail(s *tmuxTerm) []string {
+	s.t.Helper()
+	below := func(scr string) int { // lines still below; 0 at the end
+		if m := detailMarker.FindStringSubmatch(scr); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+		return 0
+	}
+	scr := s.screen()
+	var seen []string
+	for n := below(scr); ; n = below(scr) {
+		seen = append(seen, strings.Split(scr, "\n")...)
+		if n == 0 {
+			return seen
+		}
+		s.keys("j")
+		scr = s.waitUntil(5*time.Second, fmt.Sprintf("the detail scrolled from %d more below", n), func(x string) bool { return below(x) < n })
+	}
 }
 
 var hexRun = regexp.MustCompile(`[0-9a-f]{8,}`)
@@ -71,24 +143,15 @@ func TestE2EDetailShowsAllOfTheMessage(t *testing.T) {
 	pass := "detail end to end passphrase"
 	approveID, _ := pickActions(t, srv, base)
 	s, _, _ := consoleOn(t, srv, base, pass)
-	s.keys("u")
-	s.waitFor(5*time.Second, "Passphrase")
-	s.line(pass)
-	s.waitFor(30*time.Second, "unlocked")
+	unlock(s, pass)
 	s.waitFor(20*time.Second, "▸")
-	s.keys("/")
-	s.line(approveID)
-	s.waitFor(10*time.Second, "Pending 1")
+	filterTo(s, approveID)
 	info, _ := srv.Action(approveID)
 	msgHex := hex.EncodeToString(info.Message)
 
 	s.keys("Tab")
-	var seen []string
-	for i := 0; i < 80; i++ {
-		seen = append(seen, strings.Split(s.screen(), "\n")...)
-		s.keys("j")
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.waitGone(5*time.Second, "(tab, then j/k to scroll)") // the detail has the focus
+	seen := scrollDetail(s)
 	var runs string
 	for _, l := range seen {
 		for _, r := range hexRun.FindAllString(l, -1) {
@@ -113,12 +176,7 @@ func TestE2EDetailShowsAllOfTheMessage(t *testing.T) {
 	// The raw payload, pretty-printed, to its closing brace.
 	s.keys("p")
 	s.waitFor(10*time.Second, "policyName")
-	var raw []string
-	for i := 0; i < 120; i++ {
-		raw = append(raw, strings.Split(s.screen(), "\n")...)
-		s.keys("j")
-		time.Sleep(20 * time.Millisecond)
-	}
+	raw := scrollDetail(s)
 	var pretty bytes.Buffer
 	if err := json.Indent(&pretty, info.Payload, "", "  "); err != nil {
 		t.Fatal(err)
@@ -137,8 +195,7 @@ func TestE2EDetailShowsAllOfTheMessage(t *testing.T) {
 	if !sawLast || !sawBrace {
 		t.Fatalf("the end of the raw payload (%q then }) was never reachable", last)
 	}
-	s.keys("Escape")
-	time.Sleep(400 * time.Millisecond) // ESC and q together read as alt+q
+	clearFilter(s)
 	quit(s)
 }
 
@@ -151,22 +208,16 @@ func TestE2EConsoleMinimalProtocol(t *testing.T) {
 	hostile := sandboxtest.AddHostileAction(t, srv)
 	pass := "minimal protocol console passphrase"
 	s, bin, home := consoleOn(t, srv, base, pass)
-	s.keys("u")
-	s.waitFor(5*time.Second, "Passphrase")
-	s.line(pass)
-	s.waitFor(30*time.Second, "unlocked")
+	unlock(s, pass)
 	s.waitFor(20*time.Second, "from the feed (no list endpoint)", "▸")
 
 	// The hostile action: its description and policy name arrive raw on
 	// the feed; the screen shows their escapes.
-	s.keys("/")
-	s.line(hostile)
-	scr := s.waitFor(10*time.Second, "Pending 1")
+	scr := filterTo(s, hostile)
 	if !strings.Contains(scr, `\x1b`) && !strings.Contains(scr, `\u202e`) {
 		t.Fatalf("hostile text is not shown escaped:\n%s", scr)
 	}
-	s.keys("Escape")
-	time.Sleep(400 * time.Millisecond)
+	clearFilter(s)
 
 	// A testnet transfer: pending, in a 1-of-N policy.
 	var id string
@@ -180,27 +231,19 @@ func TestE2EConsoleMinimalProtocol(t *testing.T) {
 	if id == "" {
 		t.Fatal("the scenario has no pending Sepolia transfer")
 	}
-	s.keys("/")
-	s.line(id)
-	s.waitFor(10*time.Second, "Pending 1", "REVIEW")
-	s.keys("a")
-	s.waitFor(10*time.Second, "Why?")
-	time.Sleep(700 * time.Millisecond) // the dialog's grace period
-	s.line("minimal protocol: checked by phone")
-	s.waitFor(10*time.Second, "Press y", "cannot check")
-	time.Sleep(700 * time.Millisecond)
-	s.keys("y")
+	filterTo(s, id)
+	s.waitFor(10*time.Second, "REVIEW")
 	_, kid, _ := srv.Credentials()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if info, _ := srv.Action(id); info.Decisions[kid] == client.StatusApproved {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the sandbox never recorded the approval; screen:\n%s", s.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	reason := "minimal protocol: checked by phone"
+	s.keys("a")
+	s.Dialog().Title("You are about to approve an action whose verdict is REVIEW.").Contains("Action   "+id, "Why?").
+		Guard(undecided(srv, id, kid)).Type(reason).Press("Enter")
+	s.Dialog().Title("APPROVE this action?").Contains("Action   "+id, "cannot check", reason, "Press y to approve and sign").
+		Guard(undecided(srv, id, kid)).Confirm()
+	s.eventually(30*time.Second, "the sandbox recording the approval", func() bool {
+		info, _ := srv.Action(id)
+		return info.Decisions[kid] == client.StatusApproved
+	})
 	s.waitFor(10*time.Second, "Approved")
 	s.keys("q")
 	s.waitFor(15*time.Second, "EXIT=0")
