@@ -94,7 +94,7 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if d.Approve {
 		decision = "approve"
 	}
-	level := gv.Level.String()
+	level := Level(gv.Level.String())
 	if d.Verdict != "" && d.Verdict != level {
 		return refuse(ErrVerdictChanged, "the verdict on %s is now %s, not the %s you saw: look again; nothing was signed", a.ID, level, d.Verdict)
 	}
@@ -112,8 +112,8 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	}
 	body := journal.DecisionBody{
 		ActionID: a.ID, Decision: decision, MessageSHA256: hex.EncodeToString(sum[:]),
-		Verdict: level, Rules: ruleNames(gv), Override: d.Override, Reason: d.Reason,
-		Confirmation: d.Confirmation, Binding: bindingName(binding), Summary: summary(a),
+		Verdict: string(level), Rules: ruleNames(gv), Override: d.Override, Reason: d.Reason,
+		Confirmation: string(d.Confirmation), Binding: bindingName(binding), Summary: summary(a),
 	}
 	if _, err := e.jr.AppendSigned(journal.KindDecision, body, e.signer()); err != nil {
 		return refuse(err, "the decision could not be journaled, so it was not sent: %v", err)

@@ -78,7 +78,7 @@ func connect(t *testing.T, e *Engine) {
 }
 
 // pick returns a pending item whose verdict is level.
-func pick(t *testing.T, items []Item, level string) Item {
+func pick(t *testing.T, items []Item, level Level) Item {
 	t.Helper()
 	for _, it := range items {
 		if it.Verdict.Level == level && it.Action.Type == client.TypeTransaction {
@@ -193,7 +193,7 @@ func TestAgainst(t *testing.T) {
 		d, v string
 		want bool
 	}{{"approve", "approve", false}, {"approve", "review", true}, {"approve", "reject", true}, {"reject", "approve", true}, {"reject", "review", false}, {"reject", "reject", false}} {
-		if got := Against(c.d, c.v); got != c.want {
+		if got := Against(c.d, Level(c.v)); got != c.want {
 			t.Errorf("Against(%s, %s) = %v", c.d, c.v, got)
 		}
 	}
@@ -312,7 +312,7 @@ func TestFeedDropsActionsDecidedElsewhereOrExpired(t *testing.T) {
 	expired := *items[1].Action
 	expired.Status = client.StatusExpired
 	e.onFeed(ctx, feedFrame(&expired))
-	why := map[string]string{}
+	why := map[string]Removal{}
 	for _, ev := range drain() {
 		if r, ok := ev.(ActionRemoved); ok {
 			why[r.ID] = r.Why

@@ -6,17 +6,23 @@ import (
 	"time"
 )
 
+// ConnState is the state of the feed connection.
+type ConnState string
+
 // Connection states of Conn events.
 const (
-	ConnLive         = "live"
-	ConnReconnecting = "reconnecting"
-	ConnOffline      = "offline"
+	ConnLive         ConnState = "live"
+	ConnReconnecting ConnState = "reconnecting"
+	ConnOffline      ConnState = "offline"
 )
+
+// Removal says why an action left the pending list.
+type Removal string
 
 // Removal reasons of ActionRemoved events.
 const (
-	RemovedElsewhere = "decided-elsewhere"
-	RemovedExpired   = "expired"
+	RemovedElsewhere Removal = "decided-elsewhere"
+	RemovedExpired   Removal = "expired"
 )
 
 // Event is something the engine reports on the Subscribe channel: one of
@@ -30,11 +36,14 @@ type ActionsLoaded struct{ Items []Item }
 type ActionUpserted struct{ Item Item }
 
 // ActionRemoved drops an action; Why is RemovedElsewhere or RemovedExpired.
-type ActionRemoved struct{ ID, Why string }
+type ActionRemoved struct {
+	ID  string
+	Why Removal
+}
 
 // Conn reports the feed connection; RetryAt is set while reconnecting.
 type Conn struct {
-	State   string
+	State   ConnState
 	RetryAt time.Time
 	// Reason says why the connection is not live (auth refused, unknown
 	// API key, TLS, …), shown in the header and status line; "" when live.

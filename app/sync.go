@@ -343,7 +343,7 @@ func (e *Engine) drop(id string, a *client.Action, now time.Time) {
 
 // removedWhy is why a that left the pending list is gone: it expired, or
 // it was decided elsewhere.
-func removedWhy(a *client.Action, now time.Time) string {
+func removedWhy(a *client.Action, now time.Time) Removal {
 	if a.Status == client.StatusExpired || (a.ExpiryKnown() && !now.Before(a.Expires)) {
 		return RemovedExpired
 	}
@@ -403,7 +403,7 @@ func (e *Engine) RawPayload(ctx context.Context, id string) ([]byte, error) {
 
 // conn is a connection event with the list's state: feed-only or not,
 // and when it was last known complete.
-func (e *Engine) conn(state string, retryAt time.Time, reason string) Conn {
+func (e *Engine) conn(state ConnState, retryAt time.Time, reason string) Conn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return Conn{State: state, RetryAt: retryAt, Reason: reason, FeedOnly: e.feedOnly, AsOf: e.asOf}

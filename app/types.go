@@ -6,16 +6,19 @@ import (
 	"github.com/qapprove/qapprove/client"
 )
 
+// Level is a verdict level.
+type Level string
+
 // Verdict levels, strongest last.
 const (
-	VerdictApprove = "approve"
-	VerdictReview  = "review"
-	VerdictReject  = "reject"
+	VerdictApprove Level = "approve"
+	VerdictReview  Level = "review"
+	VerdictReject  Level = "reject"
 )
 
 // Verdict is the governance verdict of an action as the console shows it.
 type Verdict struct {
-	Level    string    // VerdictApprove, VerdictReview or VerdictReject ("" = not evaluated, shown as review)
+	Level    Level     // VerdictApprove, VerdictReview or VerdictReject ("" = not evaluated, shown as review)
 	Rules    []RuleHit // every rule that fired
 	Warnings []string  // policy-hygiene and other warnings
 	// StrongConfirm, when not empty, says why a decision on this action
@@ -28,7 +31,7 @@ type Verdict struct {
 // RuleHit is one rule that matched an action.
 type RuleHit struct {
 	Name    string
-	Verdict string
+	Verdict Level
 	Reason  string
 }
 
@@ -53,10 +56,14 @@ type Info struct {
 	ExpiryWarning   time.Duration // warn this long before an action expires (0 = never)
 }
 
-// Confirmations of a Decision: how the operator confirmed it.
+// Confirmation is how the operator confirmed a decision (journaled).
+type Confirmation string
+
+// Confirmations of a Decision.
 const (
-	ConfirmKey   = "key"   // pressed y
-	ConfirmTyped = "typed" // typed the last 4 characters of the destination
+	ConfirmKey   Confirmation = "key"   // pressed y
+	ConfirmTyped Confirmation = "typed" // typed the last 4 characters of the destination
+	ConfirmFlag  Confirmation = "flag"  // --yes on the command line
 )
 
 // Decision is what the operator decided on one action.
@@ -65,22 +72,25 @@ type Decision struct {
 	Approve  bool
 	Override string // the typed reason when going against the verdict, journaled
 	Reason   string // the optional reason given for a reject (journaled)
-	Verdict  string // the verdict level the operator saw
+	Verdict  Level  // the verdict level the operator saw
 	// MessageSHA256 is the hex SHA-256 of the message (Messages[0]) the
 	// operator was shown; Decide refuses to sign any other bytes.
 	MessageSHA256 string
-	Confirmation  string // ConfirmKey or ConfirmTyped (journaled)
+	Confirmation  Confirmation
 }
+
+// Result is what happened to a decision.
+type Result string
 
 // Outcome results.
 const (
-	ResultAccepted = "accepted" // the API took the decision
-	ResultRefused  = "refused"  // the API or a local check refused it
-	ResultUnknown  = "unknown"  // sent, but the answer was lost (network)
+	ResultAccepted Result = "accepted" // the API took the decision
+	ResultRefused  Result = "refused"  // the API or a local check refused it
+	ResultUnknown  Result = "unknown"  // sent, but the answer was lost (network)
 )
 
 // Outcome is what happened to a decision.
 type Outcome struct {
-	Result string
+	Result Result
 	Err    string // human-readable reason when not accepted; never a secret
 }

@@ -140,9 +140,9 @@ func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) governanc
 // StrongConfirm carries only a rule's request ("rule NAME"); the engine
 // replaces it with StrongConfirmWhy, which adds mainnet and amount limits.
 func UIVerdict(gv governance.Verdict) Verdict {
-	v := Verdict{Level: gv.Level.String(), Warnings: append([]string(nil), gv.Warnings...), StrongConfirm: ruleWhy(gv)}
+	v := Verdict{Level: Level(gv.Level.String()), Warnings: append([]string(nil), gv.Warnings...), StrongConfirm: ruleWhy(gv)}
 	for _, m := range gv.Matched {
-		v.Rules = append(v.Rules, RuleHit{Name: m.Rule, Verdict: m.Verdict.String(), Reason: m.Reason})
+		v.Rules = append(v.Rules, RuleHit{Name: m.Rule, Verdict: Level(m.Verdict.String()), Reason: m.Reason})
 	}
 	return v
 }
@@ -326,7 +326,7 @@ func (e *Engine) AssessPending(now time.Time) []Assessment {
 
 // Against reports whether decision ("approve" or "reject") goes against
 // the verdict level, so that an override reason is required.
-func Against(decision, level string) bool { return journal.AgainstVerdict(decision, level) }
+func Against(decision string, level Level) bool { return journal.AgainstVerdict(decision, string(level)) }
 
 func ruleNames(v governance.Verdict) []string {
 	names := make([]string, 0, len(v.Matched))

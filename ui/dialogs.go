@@ -122,7 +122,7 @@ func summary(m *Model, it *app.Item, w int) []string {
 		out = append(out, labelled("Payload  ", "not decoded: "+clean(perr), w)...)
 	}
 	lvl := level(it.Verdict)
-	out = append(out, "Verdict  "+badgeStyle(st, lvl)(strings.ToUpper(lvl)))
+	out = append(out, "Verdict  "+badgeStyle(st, lvl)(strings.ToUpper(string(lvl))))
 	rule := "no rule fired (review by default)"
 	if r := decidingRule(it.Verdict); r != nil {
 		rule = clean(r.Name) + ": " + clean(r.Reason)
@@ -346,7 +346,7 @@ func (r *reasonDialog) lines(m *Model, w int) []string {
 	var out []string
 	if r.required {
 		lvl := level(it.Verdict)
-		out = append(out, st.Bad.Render(fmt.Sprintf("You are about to %s an action whose verdict is %s.", verb(r.d.Approve), strings.ToUpper(lvl))), "")
+		out = append(out, st.Bad.Render(fmt.Sprintf("You are about to %s an action whose verdict is %s.", verb(r.d.Approve), strings.ToUpper(string(lvl)))), "")
 	} else {
 		out = append(out, st.Title.Render(strings.ToUpper(verb(r.d.Approve))+" this action?"), "")
 	}

@@ -334,7 +334,7 @@ func asOf(t, now time.Time) string {
 }
 
 // level returns the verdict level to show ("" counts as review).
-func level(v app.Verdict) string {
+func level(v app.Verdict) app.Level {
 	switch v.Level {
 	case app.VerdictApprove, app.VerdictReject:
 		return v.Level

@@ -268,7 +268,7 @@ func (m *Model) handleEvent(ev app.Event) tea.Cmd {
 		prev := m.conn
 		m.conn = e
 		if e.State != app.ConnLive && e.Reason != "" && (prev.State != e.State || prev.Reason != e.Reason) {
-			text := "Connection " + e.State + ": " + clean(e.Reason)
+			text := "Connection " + string(e.State) + ": " + clean(e.Reason)
 			if !e.AsOf.IsZero() {
 				text += " · showing data " + asOf(e.AsOf, m.ctx.Now())
 			}
@@ -695,7 +695,7 @@ func (m *Model) onDecided(msg decisionDoneMsg) {
 		return
 	}
 	if why == "" {
-		why = "the outcome is " + res
+		why = "the outcome is " + string(res)
 	}
 	if res == app.ResultUnknown {
 		why = "outcome unknown: " + why

@@ -98,7 +98,7 @@ func netName(a *client.Action) string {
 type verdictPool map[verdictKey]*app.Verdict
 
 type verdictKey struct {
-	level     string
+	level     app.Level
 	rules     *app.RuleHit
 	nRules    int
 	warnings  *string
@@ -222,7 +222,7 @@ func searchText(it app.Item) string {
 	var buf [320]byte
 	b := lowerAppend(buf[:0], it.Action.ID)
 	b = append(b, ' ')
-	b = lowerAppend(b, level(it.Verdict))
+	b = lowerAppend(b, string(level(it.Verdict)))
 	if p := it.Action.Payload; p != nil {
 		b = append(b, ' ')
 		b = lowerAppend(b, p.PolicyName)

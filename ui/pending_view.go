@@ -134,7 +134,7 @@ func columnHeads(w int) string {
 }
 
 // badge is the verdict as text of fixed width (never colour alone).
-func badge(lvl string) string {
+func badge(lvl app.Level) string {
 	switch lvl {
 	case app.VerdictApprove:
 		return "APPROVE"
@@ -144,7 +144,7 @@ func badge(lvl string) string {
 	return "REVIEW "
 }
 
-func badgeStyle(st styles.Styles, lvl string) func(...string) string {
+func badgeStyle(st styles.Styles, lvl app.Level) func(...string) string {
 	switch lvl {
 	case app.VerdictApprove:
 		return st.BadgeApprove.Render
@@ -389,12 +389,12 @@ func (p *PendingScreen) rawDetail(d *detail, a *client.Action) {
 func (p *PendingScreen) verdictDetail(d *detail, it *app.Item) {
 	st := d.st
 	lvl := level(it.Verdict)
-	d.add(st.Title.Render("Verdict ") + badgeStyle(st, lvl)(strings.ToUpper(lvl)))
+	d.add(st.Title.Render("Verdict ") + badgeStyle(st, lvl)(strings.ToUpper(string(lvl))))
 	if len(it.Verdict.Rules) == 0 {
 		d.add(st.Muted.Render("  no rule fired (review by default)"))
 	}
 	for _, rh := range it.Verdict.Rules {
-		d.words("  • ", fmt.Sprintf("%s → %s: %s", clean(rh.Name), clean(rh.Verdict), clean(rh.Reason)), st.Value.Render)
+		d.words("  • ", fmt.Sprintf("%s → %s: %s", clean(rh.Name), clean(string(rh.Verdict)), clean(rh.Reason)), st.Value.Render)
 	}
 	for _, wtext := range hygiene(it) {
 		d.words("  ⚠ ", clean(wtext), st.Warn.Render)

@@ -377,7 +377,7 @@ func SampleItems(n int, now time.Time) []app.Item {
 		{Symbol: "BTC", Decimals: 8},
 	}
 	amounts := []string{"1500000000000000000", "250000000", "42000000000000000000", "12345678", "100", "999999999999"}
-	levels := []string{app.VerdictApprove, app.VerdictReview, app.VerdictReject, app.VerdictApprove}
+	levels := []app.Level{app.VerdictApprove, app.VerdictReview, app.VerdictReject, app.VerdictApprove}
 	items := make([]app.Item, n)
 	for i := range n {
 		net := &nets[i%len(nets)]

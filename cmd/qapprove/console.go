@@ -406,8 +406,8 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	gv, strong := as.Verdict, as.StrongConfirm
 	fmt.Fprintln(env.Stdout, describeAction(a, gv))
 	sum := sha256.Sum256(a.Messages[0])
-	d := app.Decision{ActionID: a.ID, Approve: approve, Verdict: gv.Level.String(), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: "flag"}
-	if app.Against(verb, gv.Level.String()) {
+	d := app.Decision{ActionID: a.ID, Approve: approve, Verdict: app.Level(gv.Level.String()), MessageSHA256: hex.EncodeToString(sum[:]), Confirmation: app.ConfirmFlag}
+	if app.Against(verb, app.Level(gv.Level.String())) {
 		d.Override = strings.TrimSpace(o.reason)
 	} else if !approve {
 		d.Reason = strings.TrimSpace(o.reason)
@@ -421,7 +421,7 @@ func runDecide(env *Env, id string, o decideOptions, approve bool) int {
 	if a.Binding == client.BindingMismatch {
 		return abandon("the message to sign does not match the details shown")
 	}
-	if app.Against(verb, gv.Level.String()) && d.Override == "" {
+	if app.Against(verb, app.Level(gv.Level.String())) && d.Override == "" {
 		return abandon(fmt.Sprintf("to %s an action whose verdict is %s, give the reason with --reason TEXT (it is journaled)", verb, gv.Level))
 	}
 	needTyped := approve && strong != ""
