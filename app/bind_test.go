@@ -70,7 +70,7 @@ func TestConfigCannotRedirectTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"kind":"`+journal.KindRebound+`"`) {
+	if !strings.Contains(string(b), `"kind":"`+string(journal.KindRebound)+`"`) {
 		t.Fatal("the rebinding is not in the journal")
 	}
 	rep, err := journal.Verify(paths.JournalFile("p"), journal.VerifyOptions{})

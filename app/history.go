@@ -31,7 +31,7 @@ type decided struct {
 func newHistory() *history { return &history{seed: maphash.MakeSeed(), m: map[uint64]decided{}} }
 
 // onEntry indexes one journal entry (journal.Options.OnEntry).
-func (h *history) onEntry(kind string, body []byte) {
+func (h *history) onEntry(kind journal.Kind, body []byte) {
 	switch kind {
 	case journal.KindDecision:
 		var d struct {

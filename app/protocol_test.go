@@ -265,7 +265,7 @@ func TestRegistrationAwaitingAdminIsJournaled(t *testing.T) {
 	}
 	e.Close()
 	var statuses []string
-	j, _, err := journal.Open(paths.JournalFile("p"), journal.Options{OnEntry: func(kind string, body []byte) {
+	j, _, err := journal.Open(paths.JournalFile("p"), journal.Options{OnEntry: func(kind journal.Kind, body []byte) {
 		if kind == journal.KindKeyRegistered {
 			switch {
 			case strings.Contains(string(body), StatusAwaitingAdmin):

@@ -326,7 +326,9 @@ func (e *Engine) AssessPending(now time.Time) []Assessment {
 
 // Against reports whether decision ("approve" or "reject") goes against
 // the verdict level, so that an override reason is required.
-func Against(decision string, level Level) bool { return journal.AgainstVerdict(decision, string(level)) }
+func Against(decision string, level Level) bool {
+	return journal.AgainstVerdict(decision, string(level))
+}
 
 func ruleNames(v governance.Verdict) []string {
 	names := make([]string, 0, len(v.Matched))

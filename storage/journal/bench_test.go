@@ -69,7 +69,7 @@ func writeBigJournal(b *testing.B, path string, n, signEvery int) (*testSigner, 
 	ts := formatTS(time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC))
 	var size int64
 	for seq := 0; seq < n; seq++ {
-		var kind string
+		var kind Kind
 		var body []byte
 		sign := seq == 0 || seq%signEvery == 0
 		switch {

@@ -24,29 +24,32 @@ const DomainTag = "qapprove/journal/v1\n"
 // rejected as corrupt by readers and refused by writers.
 const MaxLineBytes = 1 << 20
 
+// Kind is the kind of a journal entry.
+type Kind string
+
 // Kinds of entries.
 const (
-	KindGenesis       = "genesis"        // signed; first line
-	KindUnlock        = "unlock"         // signed: the key was unlocked
-	KindUnlockFailed  = "unlock-failed"  // unsigned: a wrong passphrase
-	KindLock          = "lock"           // unsigned: the key was locked
-	KindDecision      = "decision"       // signed: approve or reject
-	KindOutcome       = "outcome"        // signed when unlocked, else unsigned
-	KindKeyRegistered = "key-registered" // signed: keys registered with Qredo
-	KindCheckpoint    = "checkpoint"     // signed: at every lock and exit
-	KindRecovery      = "recovery"       // unsigned: a torn tail was cut
-	KindAbandoned     = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
-	KindRebound       = "rebound"        // signed: the profile was bound to another API base URL
+	KindGenesis       Kind = "genesis"        // signed; first line
+	KindUnlock        Kind = "unlock"         // signed: the key was unlocked
+	KindUnlockFailed  Kind = "unlock-failed"  // unsigned: a wrong passphrase
+	KindLock          Kind = "lock"           // unsigned: the key was locked
+	KindDecision      Kind = "decision"       // signed: approve or reject
+	KindOutcome       Kind = "outcome"        // signed when unlocked, else unsigned
+	KindKeyRegistered Kind = "key-registered" // signed: keys registered with Qredo
+	KindCheckpoint    Kind = "checkpoint"     // signed: at every lock and exit
+	KindRecovery      Kind = "recovery"       // unsigned: a torn tail was cut
+	KindAbandoned     Kind = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
+	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
 )
 
 // mustSign lists the kinds that are invalid without a signature.
-var mustSign = map[string]bool{
+var mustSign = map[Kind]bool{
 	KindGenesis: true, KindUnlock: true, KindDecision: true,
 	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true,
 }
 
 // RequiresSignature reports whether entries of kind must be signed.
-func RequiresSignature(kind string) bool { return mustSign[kind] }
+func RequiresSignature(kind Kind) bool { return mustSign[kind] }
 
 // validKind reports whether k is a plausible kind name: 1–32 of [a-z-].
 func validKind(k string) bool {
@@ -72,7 +75,7 @@ type Entry struct {
 	Line int             // 1-based line number in the file
 	Seq  uint64          // 0 for genesis, then +1 per line
 	TS   time.Time       // UTC time of the append
-	Kind string          // one of the Kind constants
+	Kind Kind            // one of the Kind constants
 	Prev string          // hex SHA-256 of the previous line; 64 zeros for genesis
 	Body json.RawMessage // body bytes exactly as in the line
 	Sig  string          // hex signature, "" when unsigned
@@ -214,7 +217,7 @@ type CheckpointBody struct {
 // digest is the 32-byte message signed for one line:
 // SHA-256(DomainTag ‖ journal_id (16 bytes) ‖ seq (u64 BE) ‖ prev (32) ‖
 // SHA-256(body bytes) ‖ len(kind) ‖ kind ‖ len(ts) ‖ ts).
-func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind, ts string) [32]byte {
+func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kind, ts string) [32]byte {
 	h := sha256.New()
 	var b [8]byte
 	h.Write([]byte(DomainTag))
@@ -236,7 +239,7 @@ func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind, ts
 func formatTS(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // encodeLine builds the bytes of one line without its newline.
-func encodeLine(seq uint64, ts, kind string, prev [32]byte, body []byte, sig *qbls.Signature) []byte {
+func encodeLine(seq uint64, ts string, kind Kind, prev [32]byte, body []byte, sig *qbls.Signature) []byte {
 	b := make([]byte, 0, 128+len(body)+2*qbls.SignatureSize)
 	b = append(b, `{"v":1,"seq":`...)
 	b = fmt.Appendf(b, "%d", seq)

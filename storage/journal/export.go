@@ -19,7 +19,7 @@ type ExportEntry struct {
 	Line   int             `json:"line"`
 	Seq    uint64          `json:"seq"`
 	TS     string          `json:"ts"`
-	Kind   string          `json:"kind"`
+	Kind   Kind            `json:"kind"`
 	Signed bool            `json:"signed"`
 	Prev   string          `json:"prev"`
 	Hash   string          `json:"hash"`
@@ -111,7 +111,7 @@ type commonBody struct {
 func csvRow(e Entry) []string {
 	var c commonBody
 	_ = json.Unmarshal(e.Body, &c) // a body of another shape leaves the columns empty
-	return []string{strconv.Itoa(e.Line), strconv.FormatUint(e.Seq, 10), e.TS.Format(time.RFC3339Nano), e.Kind,
+	return []string{strconv.Itoa(e.Line), strconv.FormatUint(e.Seq, 10), e.TS.Format(time.RFC3339Nano), string(e.Kind),
 		strconv.FormatBool(e.Sig != ""), csvSafe(c.ActionID), csvSafe(c.Decision), csvSafe(c.Verdict),
 		csvSafe(strings.Join(c.Rules, ";")), csvSafe(c.Override), csvSafe(c.Result), csvSafe(c.Error), e.Hash, csvSafe(string(e.Body))}
 }

@@ -47,7 +47,7 @@ type Options struct {
 	// OnEntry, when set, is called by Open for every intact line in order,
 	// with its kind and body (the body aliases a buffer: copy what is
 	// kept), so a caller can index the history in the same pass.
-	OnEntry func(kind string, body []byte)
+	OnEntry func(kind Kind, body []byte)
 }
 
 // Journal is an open journal with its writer lock held.
@@ -232,7 +232,7 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 
 // Append writes an unsigned event (failed unlock, lock, outcome while
 // locked). It is sealed by the next signed entry.
-func (j *Journal) Append(kind string, body any) (Entry, error) {
+func (j *Journal) Append(kind Kind, body any) (Entry, error) {
 	if RequiresSignature(kind) {
 		return Entry{}, fmt.Errorf("%s entries must be signed", kind)
 	}
@@ -242,7 +242,7 @@ func (j *Journal) Append(kind string, body any) (Entry, error) {
 // AppendSigned signs an entry with s and writes it. When it returns without
 // error the entry is on disk (fsync'd) and anchored: only then may the
 // caller send the decision it records.
-func (j *Journal) AppendSigned(kind string, body any, s Signer) (Entry, error) {
+func (j *Journal) AppendSigned(kind Kind, body any, s Signer) (Entry, error) {
 	if kind == KindGenesis {
 		return Entry{}, errors.New("only Create writes a genesis")
 	}
@@ -270,13 +270,13 @@ func (j *Journal) Checkpoint(s Signer, reason string) (Entry, error) {
 	}, s, true)
 }
 
-func (j *Journal) append(kind string, body any, s Signer, sign bool) (Entry, error) {
+func (j *Journal) append(kind Kind, body any, s Signer, sign bool) (Entry, error) {
 	return j.appendWith(kind, func() any { return body }, s, sign)
 }
 
 // appendWith writes the entry whose body mk makes; mk runs with j.mu held.
-func (j *Journal) appendWith(kind string, mk func() any, s Signer, sign bool) (Entry, error) {
-	if !validKind(kind) {
+func (j *Journal) appendWith(kind Kind, mk func() any, s Signer, sign bool) (Entry, error) {
+	if !validKind(string(kind)) {
 		return Entry{}, fmt.Errorf("invalid entry kind %q", kind)
 	}
 	j.mu.Lock()

@@ -178,7 +178,7 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != n+1 || rows[3][3] != KindDecision || rows[3][5] != "act-0001" || rows[3][6] != "approve" {
+	if len(rows) != n+1 || rows[3][3] != string(KindDecision) || rows[3][5] != "act-0001" || rows[3][6] != "approve" {
 		t.Fatalf("csv export rows=%d row3=%v", len(rows), rows[3])
 	}
 	if err := Export(fx.path, &cs, "xml"); err == nil {

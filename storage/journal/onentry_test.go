@@ -9,9 +9,9 @@ import (
 // index decisions in the same pass as the seal check.
 func TestOpenVisitsEveryEntryInOrder(t *testing.T) {
 	fx := newFixture(t, 3)
-	var kinds []string
+	var kinds []Kind
 	var ids []string
-	j, _, err := Open(fx.path, Options{Anchors: fx.anchors, OnEntry: func(kind string, body []byte) {
+	j, _, err := Open(fx.path, Options{Anchors: fx.anchors, OnEntry: func(kind Kind, body []byte) {
 		kinds = append(kinds, kind)
 		if kind == KindDecision {
 			var d DecisionBody

@@ -16,7 +16,7 @@ import (
 type parsed struct {
 	seq    uint64
 	ts     []byte // aliases the input
-	kind   string
+	kind   Kind
 	prev   [32]byte
 	body   []byte
 	hasSig bool
@@ -115,16 +115,16 @@ func parseLine(b []byte) (p parsed, err error) {
 }
 
 // knownKinds lets parseLine avoid allocating a string per line.
-var knownKinds = []string{KindGenesis, KindUnlock, KindUnlockFailed, KindLock, KindDecision,
+var knownKinds = []Kind{KindGenesis, KindUnlock, KindUnlockFailed, KindLock, KindDecision,
 	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound}
 
-func internKind(b []byte) string {
+func internKind(b []byte) Kind {
 	for _, k := range knownKinds {
-		if string(b) == k {
+		if string(b) == string(k) {
 			return k
 		}
 	}
-	return string(b)
+	return Kind(b)
 }
 
 // decodeHexInto decodes lowercase hex src into dst (len(src) == 2*len(dst)).

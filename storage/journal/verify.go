@@ -97,10 +97,10 @@ type VerifyOptions struct {
 	// running Verify; keep it cheap).
 	Progress func(done, total int64)
 
-	sealOnly bool                           // Open: check only the genesis and last signatures
-	onEntry  func(kind string, body []byte) // Open: every accepted line, in order
-	noSigs   bool                           // benchmarks: skip signatures entirely
-	oneByOne bool                           // tests: check signatures one by one, never in a batch
+	sealOnly bool                         // Open: check only the genesis and last signatures
+	onEntry  func(kind Kind, body []byte) // Open: every accepted line, in order
+	noSigs   bool                         // benchmarks: skip signatures entirely
+	oneByOne bool                         // tests: check signatures one by one, never in a batch
 }
 
 // ErrNoJournal is returned (wrapped) when the journal file does not exist.
@@ -277,7 +277,7 @@ func (c *checker) visit(r *lineRec) bool {
 	return true
 }
 
-func knownKind(k string) bool { return slices.Contains(knownKinds, k) }
+func knownKind(k Kind) bool { return slices.Contains(knownKinds, k) }
 
 // genesis checks line 1.
 func (c *checker) genesis(r *lineRec, l *link) bool {

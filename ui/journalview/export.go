@@ -113,7 +113,7 @@ func writeExport(w *bufio.Writer, ix *Index, lines []int32, format string) (int,
 			return 0, fmt.Errorf("line %d cannot be parsed: %v", r.Line, r.Err)
 		}
 		rec := exportRecord{Line: r.Line, Seq: r.Entry.Seq, TS: r.Entry.TS.UTC().Format(time.RFC3339Nano),
-			Kind: r.Entry.Kind, Action: r.Action, Verdict: r.Verdict, Decision: r.Decision,
+			Kind: string(r.Entry.Kind), Action: r.Action, Verdict: r.Verdict, Decision: r.Decision,
 			Outcome: r.Outcome, Sig: r.SigStatus(), Hash: r.Entry.Hash, Body: r.Entry.Body}
 		if cw != nil {
 			if err := cw.Write([]string{strconv.Itoa(rec.Line), strconv.FormatUint(rec.Seq, 10), rec.TS, rec.Kind,

@@ -86,7 +86,7 @@ func (q Query) Match(n int, b []byte, low *[]byte) bool {
 	if r.Err != nil {
 		return false
 	}
-	return (q.Kind == "" || r.Entry.Kind == q.Kind) &&
+	return (q.Kind == "" || string(r.Entry.Kind) == q.Kind) &&
 		(q.Action == "" || strings.Contains(r.Action, q.Action)) &&
 		(q.Verdict == "" || r.Verdict == q.Verdict) &&
 		(q.Decision == "" || r.Decision == q.Decision)

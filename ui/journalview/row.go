@@ -83,7 +83,7 @@ func (r Row) detail() []string {
 		"line     " + itoa(r.Line),
 		"seq      " + itoa(int(e.Seq)),
 		"time     " + e.TS.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-		"kind     " + clean(e.Kind),
+		"kind     " + clean(string(e.Kind)),
 		"sig      " + r.SigStatus() + " " + e.Sig,
 		"prev     " + e.Prev,
 		"hash     " + e.Hash,

@@ -678,7 +678,7 @@ func (c columns) row(r Row) string {
 	if c.ts >= 19 {
 		layout = "2006-01-02 15:04:05"
 	}
-	return c.cells(itoa(r.Line), r.Entry.TS.UTC().Format(layout), r.Entry.Kind, r.Action, r.Verdict, r.Decision, r.Outcome, r.SigStatus())
+	return c.cells(itoa(r.Line), r.Entry.TS.UTC().Format(layout), string(r.Entry.Kind), r.Action, r.Verdict, r.Decision, r.Outcome, r.SigStatus())
 }
 
 func cell(s string, w int) string { return ui.Fit(s, w) }
