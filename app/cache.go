@@ -1,12 +1,9 @@
 package app
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"os"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -16,7 +13,8 @@ import (
 // The pending-action cache lets a restart show the last known pending
 // actions at once, before the key is unlocked and the list refreshed. It
 // holds only what the API sent (no secrets) and is treated as hostile on
-// read: bounded, and every entry decoded and validated like an API answer.
+// read: bounded (storage.Records), and every entry decoded and validated
+// like an API answer.
 //
 // Format: JSON lines. The first line is a header {"version":3,"saved":…};
 // each further line is {"a": one action in its REST form (hex messages),
@@ -49,38 +47,29 @@ type cacheLine struct {
 	PayloadSHA256 string            `json:"p,omitempty"`
 }
 
-func (e *Engine) cachePath() string { return e.opts.Paths.CacheFile(e.opts.Profile) }
+// cache is the on-disk store of the pending list.
+func (e *Engine) cache() storage.Records {
+	return storage.Records{Path: e.opts.Paths.CacheFile(e.opts.Profile), MaxSize: maxCacheSize, MaxRecord: maxCacheLine, MaxRecords: maxCacheEntries}
+}
 
 // loadCache adds the cached actions that are still pending to the list
-// (actions the API already sent win) and returns how many it added.
+// (actions the API already sent win) and returns how many it added. Each
+// record is decoded and validated like an API answer.
 func (e *Engine) loadCache() int {
-	f, err := os.Open(e.cachePath())
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || st.Size() > maxCacheSize {
-		return 0
-	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), maxCacheLine)
-	if !sc.Scan() {
-		return 0
-	}
-	var h cacheHeader
-	if json.Unmarshal(sc.Bytes(), &h) != nil || h.Version != cacheVersion {
-		return 0
-	}
 	now := e.now()
+	var h cacheHeader
 	var list []held
-	for sc.Scan() && len(list) < maxCacheEntries {
+	err := e.cache().Read(&h, func(rec []byte) bool {
+		if h.Version != cacheVersion {
+			return false
+		}
 		var l cacheLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil {
-			continue
+		if json.Unmarshal(rec, &l) != nil {
+			return true
 		}
 		a, err := client.DecodeWire(&l.Action, true)
 		if err != nil || !a.Pending(now) {
-			continue
+			return true
 		}
 		if sum, err := hex.DecodeString(l.PayloadSHA256); err == nil && len(sum) == 32 && a.HasPayload() {
 			a.PayloadSHA256 = [32]byte(sum)
@@ -89,6 +78,10 @@ func (e *Engine) loadCache() int {
 			}
 		}
 		list = append(list, holding(a, a.Fingerprint()))
+		return true
+	})
+	if err != nil || h.Version != cacheVersion {
+		return 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -129,22 +122,18 @@ func (e *Engine) saveCacheIfDirty(force bool) {
 		list = append(list, h.a)
 	}
 	e.mu.Unlock()
-	_ = storage.WriteFileAtomicFunc(e.cachePath(), 0o600, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 256<<10)
-		enc := json.NewEncoder(bw)
-		if err := enc.Encode(cacheHeader{Version: cacheVersion, Saved: now.UTC()}); err != nil {
-			return err
+	i := 0
+	_ = e.cache().Write(cacheHeader{Version: cacheVersion, Saved: now.UTC()}, func() (any, bool) {
+		if i == len(list) {
+			return nil, false
 		}
-		for _, a := range list {
-			l := cacheLine{Action: encodeWire(a)}
-			if a.HasPayload() {
-				l.PayloadSHA256 = hex.EncodeToString(a.PayloadSHA256[:])
-			}
-			if err := enc.Encode(l); err != nil {
-				return err
-			}
+		a := list[i]
+		i++
+		l := cacheLine{Action: encodeWire(a)}
+		if a.HasPayload() {
+			l.PayloadSHA256 = hex.EncodeToString(a.PayloadSHA256[:])
 		}
-		return bw.Flush()
+		return l, true
 	})
 }
 
