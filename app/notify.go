@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-
-	"github.com/qapprove/qapprove/ui/safetext"
 )
 
 // notifyTimeout bounds one desktop notification: it is best effort.
@@ -17,13 +15,13 @@ func (e *Engine) notifyOn() bool { return e.settings.DesktopNotifications() }
 
 // notify shows a desktop notification through org.freedesktop.Notifications
 // on the session bus, in the background; without a session bus it does
-// nothing. Title and body are made safe and bounded; callers never pass
-// secrets.
+// nothing. Title and body are bounded here; the caller (the console)
+// passes them already made safe for display, and never a secret.
 func notify(title, body string) {
 	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		return
 	}
-	title, body = bound(safetext.Line(title), 80), bound(safetext.Line(body), 300)
+	title, body = bound(title, 80), bound(body, 300)
 	go func() {
 		conn, err := dbus.SessionBusPrivate()
 		if err != nil {
