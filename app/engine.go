@@ -1,4 +1,4 @@
-// Package engine is the non-drawing core of qapprove that the console and
+// Package app is the non-drawing core of qapprove that the console and
 // the scripting commands share. It implements the console's Backend on the real
 // packages: it loads the profile and the key bundle, keeps the unlock
 // session, evaluates the governance rules, follows the feed, and performs

@@ -48,9 +48,9 @@ func layoutMessage(version uint64, digest [32]byte, id string, typ int) []byte {
 	return append(m, MessageMarker...)
 }
 
-// SandboxMessage is the message of action id of type typ whose payload
+// Message is the message of action id of type typ whose payload
 // bytes (exactly as sent) are payload.
-func SandboxMessage(id string, typ int, payload []byte) []byte {
+func Message(id string, typ int, payload []byte) []byte {
 	return layoutMessage(1, bindingDigest(id, typ, payload), id, typ)
 }
 
