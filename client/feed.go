@@ -108,7 +108,7 @@ func (c *Client) Feed(ctx context.Context, events chan<- FeedEvent) {
 func feedBackoff(failures int) time.Duration {
 	d := feedBackoffFloor << min(failures-1, 10)
 	d = min(d, feedBackoffCeil)
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter spreads reconnects; it guards nothing
 }
 
 func emit(ctx context.Context, events chan<- FeedEvent, ev FeedEvent) bool {

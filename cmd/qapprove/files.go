@@ -32,7 +32,7 @@ func writeJSON(env *Env, v any) int {
 }
 
 // plural picks one or many by n: "1 entry", "2 entries".
-func plural(n int, one, many string) string {
+func plural[N int | uint64](n N, one, many string) string {
 	if n == 1 {
 		return one
 	}
