@@ -254,8 +254,8 @@ func WriteFileAtomicFunc(path string, perm os.FileMode, write func(io.Writer) er
 	ok := false
 	defer func() {
 		if !ok {
-			f.Close()
-			os.Remove(tmp)
+			_ = f.Close()
+			_ = os.Remove(tmp)
 		}
 	}()
 	if err := f.Chmod(perm); err != nil {
@@ -294,7 +294,7 @@ func ReadFileBounded(path string, limit int) ([]byte, error) {
 // every file system can sync a folder).
 func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		_ = d.Sync() // best effort, as documented
+		_ = d.Close()
 	}
 }

@@ -110,7 +110,7 @@ func lockJournal(path string) (*flock.Flock, error) {
 		return nil, fmt.Errorf("%w by %s (%s)", ErrInUse, pid, lp)
 	}
 	if err := os.WriteFile(lp, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
-		fl.Unlock()
+		_ = fl.Unlock()
 		return nil, fmt.Errorf("lock journal: %w", err)
 	}
 	return fl, nil
@@ -125,7 +125,7 @@ func Create(path string, s Signer, opts Options) (*Journal, error) {
 	}
 	j, err := create(path, s, opts, fl)
 	if err != nil {
-		fl.Unlock()
+		_ = fl.Unlock()
 		return nil, err
 	}
 	return j, nil
@@ -144,16 +144,16 @@ func create(path string, s Signer, opts Options, fl *flock.Flock) (*Journal, err
 		j.now = time.Now
 	}
 	if _, err := rand.Read(j.jid[:]); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()
+		_ = os.Remove(path)
 		return nil, err
 	}
 	now := j.now()
 	g := GenesisBody{JournalID: hex.EncodeToString(j.jid[:]), PublicKey: hex.EncodeToString(j.pk[:]),
 		Profile: opts.Profile, Created: now.UTC().Format(time.RFC3339)}
 	if _, err := j.append(KindGenesis, g, s, true); err != nil {
-		f.Close()
-		os.Remove(path)
+		_ = f.Close()
+		_ = os.Remove(path)
 		return nil, err
 	}
 	storage.SyncDir(filepath.Dir(path))
@@ -170,7 +170,7 @@ func Open(path string, opts Options) (*Journal, *Recovery, error) {
 	}
 	j, rec, err := open(path, opts, fl)
 	if err != nil {
-		fl.Unlock()
+		_ = fl.Unlock()
 		return nil, nil, err
 	}
 	return j, rec, nil
@@ -197,7 +197,7 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
 	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, nil, fmt.Errorf("open journal: %w", err)
 	}
 	j := &Journal{path: path, f: f, lock: fl, anchors: opts.Anchors, now: opts.Now,
@@ -208,22 +208,22 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 	var rec *Recovery
 	if t := rep.TornTail; t != nil {
 		if err := f.Truncate(t.Offset); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, nil, fmt.Errorf("cut torn journal tail: %w", err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, nil, fmt.Errorf("cut torn journal tail: %w", err)
 		}
 		e, err := j.append(KindRecovery, RecoveryBody{Offset: t.Offset, Length: t.Length, SHA256: t.SHA256}, nil, false)
 		if err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, nil, err
 		}
 		rec = &Recovery{Cut: *t, Entry: e}
 	} else if anchor == nil || anchor.Seq < j.seq {
 		if err := j.saveAnchor(); err != nil {
-			f.Close()
+			_ = f.Close()
 			return nil, nil, err
 		}
 	}
