@@ -51,9 +51,12 @@ fuzz:
 	  done; \
 	done
 
+## lint: gofmt, go vet and golangci-lint (config .golangci.yml; the version
+## is pinned by the tool directive in go.mod and built from the module cache)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) tool golangci-lint run ./...
 
 clean:
 	rm -rf bin

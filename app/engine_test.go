@@ -169,7 +169,7 @@ func TestDecideEndToEnd(t *testing.T) {
 	}
 }
 
-func mustKey(t *testing.T, srv *sandbox.Server) string {
+func mustKey(_ *testing.T, srv *sandbox.Server) string {
 	_, kid, _ := srv.Credentials()
 	return kid
 }

@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"sync"
 
-	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/storage/journal"
 )
 
@@ -82,14 +81,6 @@ func (h *history) prior(id string) (d decided, found bool) {
 		return decided{}, false
 	}
 	return d, true
-}
-
-// status is the decision code of d as the API would report it.
-func (d decided) status() int {
-	if d.approve {
-		return client.StatusApproved
-	}
-	return client.StatusRejected
 }
 
 // describe says what the journal holds about d, for a refusal.

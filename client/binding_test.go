@@ -116,7 +116,7 @@ func TestCheckBindingMismatchNamesTheField(t *testing.T) {
 func TestCheckBindingRealQredoLayoutIsUnknown(t *testing.T) {
 	ka := knownAnswer(t)
 	digest := bytes.Repeat([]byte{0x9d}, 32)
-	real := append([]byte{0x08, 0x01, 0x12, 0x20}, digest...)
+	qredoLike := append([]byte{0x08, 0x01, 0x12, 0x20}, digest...)
 	wrongMarker := bytes.Clone(ka)
 	wrongMarker[len(wrongMarker)-1] = '2'
 	wrongField := bytes.Clone(ka)
@@ -125,17 +125,17 @@ func TestCheckBindingRealQredoLayoutIsUnknown(t *testing.T) {
 	shortLen := bytes.Clone(ka)
 	shortLen[45]-- // marker length one short: a byte left over
 	for name, msg := range map[string][]byte{
-		"real digest only":     real,
-		"real with trailing":   append(bytes.Clone(real), 0x1a, 0x04, '2', 'A', 'b', 'C', 0x20, 0x19),
-		"missing marker":       ka[:44],
-		"wrong marker":         wrongMarker,
-		"marker in field 6":    wrongField,
-		"trailing byte":        trailing,
-		"marker length off":    shortLen,
-		"empty":                nil,
-		"marker only":          []byte(sandboxMarker),
-		"truncated in digest":  ka[:20],
-		"overlong length (id)": append(append(bytes.Clone(ka[:36]), 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f), ka[38:]...),
+		"qredoLike digest only":   qredoLike,
+		"qredoLike with trailing": append(bytes.Clone(qredoLike), 0x1a, 0x04, '2', 'A', 'b', 'C', 0x20, 0x19),
+		"missing marker":          ka[:44],
+		"wrong marker":            wrongMarker,
+		"marker in field 6":       wrongField,
+		"trailing byte":           trailing,
+		"marker length off":       shortLen,
+		"empty":                   nil,
+		"marker only":             []byte(sandboxMarker),
+		"truncated in digest":     ka[:20],
+		"overlong length (id)":    append(append(bytes.Clone(ka[:36]), 0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f), ka[38:]...),
 	} {
 		for _, a := range []*Action{shownAction("2AbC", 25, knownAnswerPayload), {ID: "2Other"}, nil} {
 			if b, f := CheckBinding(msg, a); b != BindingUnknown || f != "" {

@@ -217,7 +217,7 @@ func backoff(attempt int, retryAfter time.Duration) time.Duration {
 	}
 	d := 250 * time.Millisecond << min(attempt, 5)
 	d = min(d, 8*time.Second)
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter spreads reconnects; it guards nothing
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

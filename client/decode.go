@@ -225,16 +225,16 @@ func typeProblem(part string, err error) string {
 // or the text itself when it is not JSON (invalid UTF-8 replaced), cut at
 // 64 KiB. It is not made safe for a terminal: the caller escapes it.
 func PrettyPayload(raw []byte) string {
-	const max = 64 << 10
+	const maxPretty = 64 << 10
 	var b bytes.Buffer
 	s := ""
 	if json.Valid(raw) && json.Indent(&b, raw, "", "  ") == nil {
 		s = b.String()
 	} else {
-		s = strings.ToValidUTF8(string(raw[:min(len(raw), max+1)]), "\ufffd")
+		s = strings.ToValidUTF8(string(raw[:min(len(raw), maxPretty+1)]), "\ufffd")
 	}
-	if len(s) > max {
-		s = strings.ToValidUTF8(s[:max], "") + "\n…"
+	if len(s) > maxPretty {
+		s = strings.ToValidUTF8(s[:maxPretty], "") + "\n…"
 	}
 	return s
 }

@@ -162,14 +162,14 @@ func serverDetail(body []byte) string {
 // oneLine joins the lines of s with single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// sanitize makes s safe to print and bounds it to about max bytes: C0
+// sanitize makes s safe to print and bounds it to about limit bytes: C0
 // and C1 controls, DEL, bidi controls, zero-width and invisible
 // characters and invalid UTF-8 become visible escapes (\x1b, \u202e), so
 // a hostile server can neither drive a terminal nor reorder or hide text.
-func sanitize(s string, max int) string {
+func sanitize(s string, limit int) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		if b.Len() >= max {
+		if b.Len() >= limit {
 			b.WriteString("…")
 			break
 		}

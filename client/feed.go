@@ -49,10 +49,10 @@ type FeedEvent struct {
 
 // Feed tuning; tests may shorten them.
 var (
-	feedPingEvery   = 20 * time.Second
-	feedPingTimeout = 10 * time.Second
-	feedBackoffMin  = 500 * time.Millisecond
-	feedBackoffMax  = 30 * time.Second
+	feedPingEvery    = 20 * time.Second
+	feedPingTimeout  = 10 * time.Second
+	feedBackoffFloor = 500 * time.Millisecond
+	feedBackoffCeil  = 30 * time.Second
 )
 
 // feedOfflineAfter is the number of failed attempts in a row after which the
@@ -106,9 +106,9 @@ func (c *Client) Feed(ctx context.Context, events chan<- FeedEvent) {
 }
 
 func feedBackoff(failures int) time.Duration {
-	d := feedBackoffMin << min(failures-1, 10)
-	d = min(d, feedBackoffMax)
-	return d/2 + rand.N(d/2+1)
+	d := feedBackoffFloor << min(failures-1, 10)
+	d = min(d, feedBackoffCeil)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: retry jitter spreads reconnects; it guards nothing
 }
 
 func emit(ctx context.Context, events chan<- FeedEvent, ev FeedEvent) bool {

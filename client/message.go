@@ -82,7 +82,7 @@ func sandboxDigest(id string, typ int, payloadSHA256 [32]byte) []byte {
 	h.Write([]byte{0})
 	h.Write([]byte(id))
 	h.Write([]byte{0})
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(typ)))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(typ))) //nolint:gosec // G115: the layout fixes uint32_be(type); CheckBinding has already matched typ to the message field
 	h.Write(payloadSHA256[:])
 	return h.Sum(nil)
 }

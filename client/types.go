@@ -485,7 +485,7 @@ func (a *Action) Fingerprint() uint64 {
 	}
 	var b [8 * 6]byte
 	for i, v := range []int64{int64(a.Status), int64(a.MyDecision), int64(known), expires, approvals, int64(len(a.Messages))} {
-		binary.BigEndian.PutUint64(b[8*i:], uint64(v))
+		binary.BigEndian.PutUint64(b[8*i:], uint64(v)) //nolint:gosec // G115: two's-complement bits of v are what is hashed
 	}
 	h.Write(b[:])
 	for _, m := range a.Messages {

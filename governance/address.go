@@ -107,7 +107,7 @@ func checkBase58(addr string) string {
 		carry := d
 		for j := len(num) - 1; j >= 0; j-- {
 			carry += int(num[j]) * 58
-			num[j] = byte(carry)
+			num[j] = byte(carry) //nolint:gosec // G115: low byte on purpose; carry >>= 8 keeps the rest
 			carry >>= 8
 		}
 		if carry != 0 {
@@ -167,7 +167,7 @@ func checkBech32(addr, hrp string) string {
 		if d < 0 {
 			return "a character that is not in the bech32 alphabet"
 		}
-		vals[i] = byte(d)
+		vals[i] = byte(d) //nolint:gosec // G115: d is an index into the 32-character bech32 alphabet
 	}
 	c := bech32Polymod(hrp, vals[:len(data)])
 	version := vals[0]

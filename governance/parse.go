@@ -89,7 +89,8 @@ func LoadFile(path string) (*RuleSet, error) {
 func Parse(name string, data []byte) (*RuleSet, error) {
 	p := &parser{name: name, data: data, hints: sizeHints{vars: map[string]uint64{}}}
 	if len(data) > MaxRulesFileSize {
-		return nil, Errors{p.errAt(nil, "", "file is larger than %d bytes", MaxRulesFileSize)}
+		p.errAt(nil, "", "file is larger than %d bytes", MaxRulesFileSize)
+		return nil, p.errs
 	}
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
@@ -135,13 +136,12 @@ type parser struct {
 }
 
 // errAt records a problem at a location (nil: unknown).
-func (p *parser) errAt(at *loc, rule, format string, a ...any) *Error {
+func (p *parser) errAt(at *loc, rule, format string, a ...any) {
 	e := &Error{File: p.name, Rule: rule, Msg: fmt.Sprintf(format, a...)}
 	if at != nil {
 		e.Line, e.Col = lineCol(p.data, at.offset)
 	}
 	p.errs = append(p.errs, e)
-	return e
 }
 
 // topLoc is the position of a top-level key, if known.

@@ -159,7 +159,7 @@ func (w *workspace) messageOf(a *action, kind MessageKind, d *txDetails) ([]byte
 	case MessageDefault:
 		return w.defaultMessage(a), nil
 	case MessageSandbox:
-		return SandboxMessage(a.id, a.typ, a.payload), nil
+		return Message(a.id, a.typ, a.payload), nil
 	case MessageOpaque:
 		var r [32]byte
 		crand.Read(r[:])

@@ -26,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	m.Handle("GET /api/v2/workspaces/{wid}/token", s.faulty(http.HandlerFunc(s.handleToken)))
 	api("GET /api/v2/workspaces/{wid}/token/refresh", s.handleRefresh)
 	if s.opts.Protocol == ProtocolMinimal {
-		m.HandleFunc("GET /api/v2/workspaces/{wid}/actions", func(w http.ResponseWriter, r *http.Request) {
+		m.HandleFunc("GET /api/v2/workspaces/{wid}/actions", func(w http.ResponseWriter, _ *http.Request) {
 			s.fail(w, http.StatusNotFound, "404 page not found")
 		})
 	} else {
@@ -194,7 +194,10 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 	off := 0
 	if t := q.Get("pageToken"); t != "" {
 		b, err := base64.RawURLEncoding.DecodeString(t)
-		if off, err = strconv.Atoi(string(b)); err != nil || off < 0 {
+		if err == nil {
+			off, err = strconv.Atoi(string(b))
+		}
+		if err != nil || off < 0 {
 			s.fail(w, http.StatusBadRequest, "invalid pageToken")
 			return
 		}
@@ -355,7 +358,7 @@ func (s *Server) handlePutKey(w http.ResponseWriter, r *http.Request, key string
 	s.writeJSON(w, r, map[string]string{"actionID": a.id})
 }
 
-func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request, key string) {
+func (s *Server) handleGetKey(w http.ResponseWriter, r *http.Request, _ string) {
 	s.ws.mu.Lock()
 	k := s.ws.keys[r.PathValue("kid")]
 	var out map[string]any

@@ -26,7 +26,7 @@ func bindingDigest(id string, typ int, payload []byte) [32]byte {
 	b = append(b, 0)
 	b = append(b, id...)
 	b = append(b, 0)
-	b = binary.BigEndian.AppendUint32(b, uint32(typ))
+	b = binary.BigEndian.AppendUint32(b, uint32(typ)) //nolint:gosec // G115: the layout fixes uint32_be(type); the sandbox makes small types
 	b = append(b, ph[:]...)
 	return sha256.Sum256(b)
 }
@@ -42,15 +42,15 @@ func layoutMessage(version uint64, digest [32]byte, id string, typ int) []byte {
 	m = binary.AppendUvarint(m, uint64(len(id)))
 	m = append(m, id...)
 	m = append(m, 0x20)
-	m = binary.AppendUvarint(m, uint64(typ))
+	m = binary.AppendUvarint(m, uint64(typ)) //nolint:gosec // G115: the sandbox makes only non-negative types
 	m = append(m, 0x2a)
 	m = binary.AppendUvarint(m, uint64(len(MessageMarker)))
 	return append(m, MessageMarker...)
 }
 
-// SandboxMessage is the message of action id of type typ whose payload
+// Message is the message of action id of type typ whose payload
 // bytes (exactly as sent) are payload.
-func SandboxMessage(id string, typ int, payload []byte) []byte {
+func Message(id string, typ int, payload []byte) []byte {
 	return layoutMessage(1, bindingDigest(id, typ, payload), id, typ)
 }
 

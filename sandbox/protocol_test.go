@@ -117,7 +117,7 @@ func keys(t *testing.T, b []byte) []string {
 func TestMessageKnownAnswer(t *testing.T) {
 	// Expected bytes computed outside Go (Python hashlib), from the layout
 	// in docs/PROTOCOL.md (field 2 hashes the payload's SHA-256).
-	got := SandboxMessage("2WKtGnLJugxtYHOg2KSNYggRf8Y", 25, []byte(`{"policyName":"Treasury"}`))
+	got := Message("2WKtGnLJugxtYHOg2KSNYggRf8Y", 25, []byte(`{"policyName":"Treasury"}`))
 	want := "08011220f430cf4c2aac3433000273e35e175589ddf8b2c387b5f7c7602651c276504882" +
 		"1a1b32574b74476e4c4a7567787459484f67324b534e59676752663859" + "2019" +
 		"2a1a71617070726f76652d73616e64626f782d616374696f6e2f7631"
@@ -126,7 +126,7 @@ func TestMessageKnownAnswer(t *testing.T) {
 	}
 	// Multi-byte varints: a 130-byte ID and type 300.
 	long := strings.Repeat("a", 130)
-	got = SandboxMessage(long, 300, []byte(`{}`))
+	got = Message(long, 300, []byte(`{}`))
 	want = "08011220f7dc5284a6c820c4df4b9825595c2f3590a5059403171b97896ec8e1ce3fb54a" +
 		"1a8201" + hex.EncodeToString([]byte(long)) + "20ac02" + "2a1a" + hex.EncodeToString([]byte(MessageMarker))
 	if hex.EncodeToString(got) != want {

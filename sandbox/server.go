@@ -125,7 +125,7 @@ func operatorSecret() (secret string, key []byte) {
 
 // build fills the workspace from the scenario.
 func (s *Server) build(sc *Scenario) error {
-	rng := rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(uint64(s.opts.Seed), 0x9e3779b97f4a7c15)) //nolint:gosec // G115: the seed's bits, not its value
 	w := &workspace{
 		id: sc.Workspace.ID, name: sc.Workspace.Name, keys: map[string]*apiKey{}, byName: map[string]string{},
 		policies: map[string]*policy{}, wallets: map[string]*wallet{}, assets: map[string]ScenarioAsset{},
@@ -144,7 +144,7 @@ func (s *Server) build(sc *Scenario) error {
 	w.keys[op] = &apiKey{id: op, name: sc.Operator.Name, hmacKey: key}
 	w.operator, w.byName["operator"] = op, op
 	var seed [32]byte
-	binary.LittleEndian.PutUint64(seed[:], uint64(s.opts.Seed))
+	binary.LittleEndian.PutUint64(seed[:], uint64(s.opts.Seed)) //nolint:gosec // G115: the seed's bits, not its value
 	seedRand := rand.NewChaCha8(seed)
 	for _, a := range sc.Approvers {
 		sk, err := qbls.Generate(seedRand)

@@ -145,7 +145,7 @@ func (w *workspace) defaultMessage(a *action) []byte {
 	if w.layout == MessagesOpaque {
 		return OpaqueMessage(bindingDigest(a.id, a.typ, a.payload))
 	}
-	return SandboxMessage(a.id, a.typ, a.payload)
+	return Message(a.id, a.typ, a.payload)
 }
 
 // txAction builds a transaction action from spec. Caller holds mu.
@@ -191,7 +191,7 @@ func (w *workspace) keyUpdateAction(key string, pk *qbls.PublicKey, ec []byte, b
 	} else {
 		a.payload, _ = json.Marshal(extPayload{PolicyName: admin.name, Policy: policyObject(admin),
 			KeyUpdate: &extKeyUpdate{APIKeyID: key, BLSPublicKey: blsB64, ECPublicKey: ecB64}})
-		a.message = SandboxMessage(a.id, a.typ, a.payload)
+		a.message = Message(a.id, a.typ, a.payload)
 	}
 	w.insert(a)
 	return a

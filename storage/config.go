@@ -254,8 +254,8 @@ func WriteFileAtomicFunc(path string, perm os.FileMode, write func(io.Writer) er
 	ok := false
 	defer func() {
 		if !ok {
-			f.Close()
-			os.Remove(tmp)
+			_ = f.Close()
+			_ = os.Remove(tmp)
 		}
 	}()
 	if err := f.Chmod(perm); err != nil {
@@ -278,23 +278,23 @@ func WriteFileAtomicFunc(path string, perm os.FileMode, write func(io.Writer) er
 	return nil
 }
 
-// ReadFileBounded reads at most max+1 bytes of the file at path, so a
-// caller can tell a file over max bytes (the result is then longer than
-// max) without reading all of a hostile one.
-func ReadFileBounded(path string, max int) ([]byte, error) {
+// ReadFileBounded reads at most limit+1 bytes of the file at path, so a
+// caller can tell a file over limit bytes (the result is then longer than
+// limit) without reading all of a hostile one.
+func ReadFileBounded(path string, limit int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, int64(max)+1))
+	return io.ReadAll(io.LimitReader(f, int64(limit)+1))
 }
 
 // SyncDir makes a rename or a new file in dir durable (best effort: not
 // every file system can sync a folder).
 func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+		_ = d.Sync() // best effort, as documented
+		_ = d.Close()
 	}
 }

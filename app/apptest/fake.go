@@ -284,7 +284,7 @@ func (f *FakeBackend) Touch() {
 }
 
 // RawPayload implements Backend: the item's own raw payload.
-func (f *FakeBackend) RawPayload(ctx context.Context, id string) ([]byte, error) {
+func (f *FakeBackend) RawPayload(_ context.Context, id string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, it := range f.items {

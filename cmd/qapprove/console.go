@@ -168,7 +168,7 @@ func runConsoleOn(env *Env, e *app.Engine) int {
 }
 
 // consoleExtraScreens are the tabs after the pending list.
-var consoleExtraScreens = func(env *Env) []func(*ui.Context) ui.Screen { return nil }
+var consoleExtraScreens = func(_ *Env) []func(*ui.Context) ui.Screen { return nil }
 
 // unlockForScript unlocks e with a passphrase from a file or the terminal.
 func unlockForScript(env *Env, e *app.Engine, file string) int {

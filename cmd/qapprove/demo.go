@@ -17,7 +17,7 @@ import (
 
 // demoPassphrase unlocks the throw-away demo key. It is printed on purpose:
 // the demo home is deleted on exit and the key is only known to the sandbox.
-const demoPassphrase = "demo-approver-passphrase"
+const demoPassphrase = "demo-approver-passphrase" //nolint:gosec // G101: the throw-away demo key's passphrase is printed to the user on purpose
 
 func demoCmd(c *cli) *cobra.Command {
 	var keep bool

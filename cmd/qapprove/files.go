@@ -9,16 +9,16 @@ import (
 	"github.com/qapprove/qapprove/ui/safetext"
 )
 
-// readFileBounded reads a whole file of at most max bytes: files named on
+// readFileBounded reads a whole file of at most limit bytes: files named on
 // the command line are outside input, so their size is bounded before
 // they are parsed.
-func readFileBounded(path string, max int64) ([]byte, error) {
-	b, err := storage.ReadFileBounded(path, int(max))
+func readFileBounded(path string, limit int64) ([]byte, error) {
+	b, err := storage.ReadFileBounded(path, int(limit))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
 	}
 	return b, nil
 }
@@ -32,7 +32,7 @@ func writeJSON(env *Env, v any) int {
 }
 
 // plural picks one or many by n: "1 entry", "2 entries".
-func plural(n int, one, many string) string {
+func plural[N int | uint64](n N, one, many string) string {
 	if n == 1 {
 		return one
 	}

@@ -158,8 +158,8 @@ func runJournalVerify(env *Env, asJSON bool) int {
 		cp = fmt.Sprintf("last checkpoint #%d at %s", c.Seq, c.Time.Format(time.RFC3339))
 	}
 	fmt.Fprintf(env.Stdout, "intact: %d %s, %d %s, %d %s, %s\n",
-		rep.Entries, plural(int(rep.Entries), "entry", "entries"), rep.Decisions, plural(int(rep.Decisions), "decision", "decisions"),
-		rep.Signatures, plural(int(rep.Signatures), "signature", "signatures"), cp)
+		rep.Entries, plural(rep.Entries, "entry", "entries"), rep.Decisions, plural(rep.Decisions, "decision", "decisions"),
+		rep.Signatures, plural(rep.Signatures, "signature", "signatures"), cp)
 	if rep.Unsealed > 0 {
 		env.Errf(exitOK, "%s", unsealedNote(rep.Unsealed, env.Profile))
 	}

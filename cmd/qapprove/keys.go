@@ -242,7 +242,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 	blsPub, ecPub, _ := reg.PublicKeys()
 	printRegistered(env, settings.APIKeyID, reg.ActionID(), reg.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
-	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, paths, env.Profile), env.Profile)
+	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, env.Profile), env.Profile)
 	return exitOK
 }
 
@@ -261,7 +261,7 @@ func printKeys(w io.Writer, blsPub qbls.PublicKey, ecPub eckey.PublicKey) {
 		blsPub[:], qbls.Fingerprint(blsPub), ecPub[:], wizard.ECFingerprint(ecPub))
 }
 
-func whereStored(be secrets.Backend, paths storage.Paths, profile string) string {
+func whereStored(be secrets.Backend, profile string) string {
 	if fb, ok := be.(*secrets.FileBackend); ok {
 		if p, err := fb.Path(profile); err == nil {
 			return "file keystore " + p
@@ -276,7 +276,7 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 	w := wizard.New(c, wizard.Options{
 		Registrar: &app.Registration{Paths: paths, Profile: env.Profile, Backend: be, KDF: env.KDF},
 		Profile:   env.Profile, Defaults: settings,
-		Where:       whereStored(be, paths, env.Profile),
+		Where:       whereStored(be, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
 	})
 	defer w.Close()
@@ -346,7 +346,7 @@ func runKeysShow(env *Env, asJSON bool) int {
 	st := keyStatus{Profile: env.Profile, APIBaseURL: b.APIBaseURL, WorkspaceID: b.WorkspaceID, APIKeyID: b.APIKeyID,
 		BLSPublicKey: hex.EncodeToString(blsPub[:]), BLSFingerprint: qbls.Fingerprint(blsPub),
 		ECPublicKey: hex.EncodeToString(ecPub[:]), ECFingerprint: wizard.ECFingerprint(ecPub),
-		Keystore: be.Kind(), Location: whereStored(be, paths, env.Profile), Created: b.Created, Registered: b.Registered,
+		Keystore: be.Kind(), Location: whereStored(be, env.Profile), Created: b.Created, Registered: b.Registered,
 		AwaitingAdmin: b.AwaitingAdmin}
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
@@ -510,8 +510,7 @@ func runKeysImport(env *Env, file string, o importOptions) int {
 	if err := secrets.SaveBundle(be, env.Profile, b); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	paths := env.Paths()
-	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s)\n", fingerprintOf(b), env.Profile, whereStored(be, paths, env.Profile))
+	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s)\n", fingerprintOf(b), env.Profile, whereStored(be, env.Profile))
 	return setUpImported(env, be, b, s)
 }
 
@@ -559,9 +558,9 @@ func fingerprintOf(b *secrets.Bundle) string {
 	return qbls.Fingerprint(pk)
 }
 
-// readBounded reads a key backup of at most max bytes.
-func readBounded(path string, max int64) ([]byte, error) {
-	b, err := readFileBounded(path, max)
+// readBounded reads a key backup of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	b, err := readFileBounded(path, limit)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the key backup: %v", err)
 	}

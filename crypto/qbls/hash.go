@@ -63,8 +63,7 @@ func setupCofactor() {
 // GLV endomorphism, which is only correct inside the order-r subgroup, so the
 // first factor (taking P there) is an explicit double-and-add.
 func mulCofactor(Q, P *bls.G1) {
-	var acc bls.G1
-	acc = *P // top bit of cofactorEff
+	acc := *P // top bit of cofactorEff
 	for i := 62; i >= 0; i-- {
 		bls.G1Dbl(&acc, &acc)
 		if cofactorEff>>uint(i)&1 == 1 {

@@ -6,7 +6,7 @@ import (
 	"github.com/herumi/bls-eth-go-binary/bls"
 )
 
-func liftedPoint(b *testing.B) bls.G1 {
+func liftedPoint(_ *testing.B) bls.G1 {
 	ensureInit()
 	var x bls.Fp
 	var P bls.G1

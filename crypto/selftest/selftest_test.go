@@ -31,7 +31,7 @@ func TestRunBuiltin(t *testing.T) {
 
 func TestCorruptedVectorsAreReported(t *testing.T) {
 	vs := builtinVectors(t)
-	var pos, neg int = -1, -1
+	pos, neg := -1, -1
 	for i, v := range vs {
 		if v.Valid && pos < 0 {
 			pos = i

@@ -52,9 +52,9 @@ func Export(path string, w io.Writer, format string) error {
 	var cw *csv.Writer
 	if format == "csv" {
 		cw = csv.NewWriter(bw)
-		cw.Write(csvHeader)
+		_ = cw.Write(csvHeader) // write errors stick in cw and bw: checked at the end
 	} else {
-		bw.WriteString("[")
+		_, _ = bw.WriteString("[")
 	}
 	n := 0
 	for sc.Scan() {
@@ -65,7 +65,7 @@ func Export(path string, w io.Writer, format string) error {
 		}
 		e.Line = n
 		if cw != nil {
-			cw.Write(csvRow(e))
+			_ = cw.Write(csvRow(e))
 			continue
 		}
 		x := ExportEntry{Line: n, Seq: e.Seq, TS: e.TS.Format(time.RFC3339Nano), Kind: e.Kind,
@@ -75,10 +75,10 @@ func Export(path string, w io.Writer, format string) error {
 			return err
 		}
 		if n > 1 {
-			bw.WriteString(",")
+			_, _ = bw.WriteString(",")
 		}
-		bw.WriteString("\n")
-		bw.Write(b)
+		_, _ = bw.WriteString("\n")
+		_, _ = bw.Write(b)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -92,7 +92,7 @@ func Export(path string, w io.Writer, format string) error {
 			return err
 		}
 	} else {
-		bw.WriteString("\n]\n")
+		_, _ = bw.WriteString("\n]\n")
 	}
 	return bw.Flush()
 }

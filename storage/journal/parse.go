@@ -45,7 +45,7 @@ func parseLine(b []byte) (p parsed, err error) {
 	}
 	rest, ok := bytes.CutPrefix(b, pfxV)
 	if !ok {
-		return p, errors.New(`line does not start with {"v":1,"seq":`)
+		return p, errors.New(`line does not start with {"v":1,"seq":<number>`)
 	}
 	// seq: decimal, no leading zeros, fits uint64.
 	n := 0

@@ -64,7 +64,7 @@ func (c *checker) checkBatch(b []sigJob) {
 		if !qbls.Verify(pk, j.digest[:], j.sig) {
 			c.sigMu.Lock()
 			if c.sigBad == nil || j.line < c.sigBad.Line {
-				c.sigBad = &TamperError{Line: j.line, Seq: int64(j.seq), Reason: BadSignature,
+				c.sigBad = &TamperError{Line: j.line, Seq: seqOf(j.seq), Reason: BadSignature,
 					Detail: "the signature does not verify with the journal's public key"}
 			}
 			c.sigMu.Unlock()

@@ -33,12 +33,12 @@ func TestIntactJournal(t *testing.T) {
 
 // replaceIn changes the first occurrence of old in line k (1-based) to new,
 // keeping the length.
-func replaceIn(t *testing.T, ls [][]byte, k int, old, new string) {
+func replaceIn(t *testing.T, ls [][]byte, k int, orig, repl string) {
 	t.Helper()
-	if !bytes.Contains(ls[k-1], []byte(old)) {
-		t.Fatalf("line %d has no %q", k, old)
+	if !bytes.Contains(ls[k-1], []byte(orig)) {
+		t.Fatalf("line %d has no %q", k, orig)
 	}
-	ls[k-1] = bytes.Replace(ls[k-1], []byte(old), []byte(new), 1)
+	ls[k-1] = bytes.Replace(ls[k-1], []byte(orig), []byte(repl), 1)
 }
 
 func TestTamperModifiedUnsignedLine(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -37,6 +38,15 @@ type TamperError struct {
 	Seq    int64  `json:"seq"`    // seq of that line, -1 when unknown
 	Reason Reason `json:"reason"` // one word
 	Detail string `json:"detail"` // a sentence for humans
+}
+
+// seqOf is seq as a TamperError reports it: -1 (unknown) when a hostile
+// line carries a seq beyond int64.
+func seqOf(seq uint64) int64 {
+	if seq > math.MaxInt64 {
+		return -1
+	}
+	return int64(seq)
 }
 
 func (e *TamperError) Error() string {
@@ -252,17 +262,17 @@ func (c *checker) visit(r *lineRec) bool {
 			return true
 		}
 		if p.kind == KindGenesis {
-			c.fail(ln, int64(p.seq), Inserted, "a second genesis entry in the middle of the journal")
+			c.fail(ln, seqOf(p.seq), Inserted, "a second genesis entry in the middle of the journal")
 			return false
 		}
 		if !knownKind(p.kind) {
-			c.fail(ln, int64(p.seq), Corrupt, "unknown entry kind %q", p.kind)
+			c.fail(ln, seqOf(p.seq), Corrupt, "unknown entry kind %q", p.kind)
 			return false
 		}
 		if p.hasSig {
 			c.signed(&l)
 		} else if RequiresSignature(p.kind) {
-			c.fail(ln, int64(p.seq), BadSignature, "%s entry (seq %d) is not signed", p.kind, p.seq)
+			c.fail(ln, seqOf(p.seq), BadSignature, "%s entry (seq %d) is not signed", p.kind, p.seq)
 			return false
 		}
 	}
@@ -271,7 +281,7 @@ func (c *checker) visit(r *lineRec) bool {
 		c.anchorMismatch = &link{line: ln, seq: p.seq}
 	}
 	if m := c.anchorMismatch; m != nil && ln > m.line {
-		c.fail(m.line, int64(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
+		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
 		return false
 	}
 	return true
@@ -284,14 +294,14 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 	p := &r.p
 	if p.kind != KindGenesis {
 		if p.seq > 0 {
-			c.fail(1, int64(p.seq), Deleted, "the journal starts at seq %d: the genesis and the entries before are missing", p.seq)
+			c.fail(1, seqOf(p.seq), Deleted, "the journal starts at seq %d: the genesis and the entries before are missing", p.seq)
 		} else {
 			c.fail(1, 0, Modified, "line 1 is a %q entry, not the genesis", p.kind)
 		}
 		return false
 	}
 	if p.seq != 0 || p.prev != ([32]byte{}) {
-		c.fail(1, int64(p.seq), Modified, "the genesis must have seq 0 and a zero prev")
+		c.fail(1, seqOf(p.seq), Modified, "the genesis must have seq 0 and a zero prev")
 		return false
 	}
 	g, jid, pk, err := parseGenesis(p.body)
@@ -394,20 +404,20 @@ func (c *checker) finish() {
 		return
 	}
 	if a := c.opts.Anchor; a != nil && c.rep.LastSeq < a.Seq {
-		c.fail(c.line+1, int64(c.rep.LastSeq+1), Truncated,
+		c.fail(c.line+1, seqOf(c.rep.LastSeq+1), Truncated,
 			"the file ends at seq %d but the keystore anchor records seq %d: %d entries were cut from the end (truncated or rolled back to an older copy)",
 			c.rep.LastSeq, a.Seq, a.Seq-c.rep.LastSeq)
 		return
 	}
 	if m := c.anchorMismatch; m != nil {
-		c.fail(m.line, int64(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
+		c.fail(m.line, seqOf(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
 		return
 	}
 	c.rep.Head = hex.EncodeToString(c.rep.head[:])
 	if c.opts.sealOnly && c.lastSig != nil {
 		l := c.lastSig
 		if !qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig)) {
-			c.fail(l.line, int64(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
+			c.fail(l.line, seqOf(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
 		}
 	}
 }
@@ -443,7 +453,7 @@ func (c *checker) classify() {
 	if x.seq != want && count(x.seq) == 1 {
 		for _, y := range w[1:] {
 			if (y.seq+1 == x.seq && y.hash == x.prev) || (y.seq == want && y.prev == prevHash) {
-				c.fail(L, int64(x.seq), Reordered, "seq %d appears where seq %d belongs: lines were moved", x.seq, want)
+				c.fail(L, seqOf(x.seq), Reordered, "seq %d appears where seq %d belongs: lines were moved", x.seq, want)
 				return
 			}
 		}
@@ -454,19 +464,19 @@ func (c *checker) classify() {
 		h := hist[len(hist)-1-m]
 		if x.prev == h.hash && x.seq == h.seq+1 {
 			first := hist[len(hist)-m]
-			c.fail(first.line, int64(first.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, L, h.line)
+			c.fail(first.line, seqOf(first.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, L, h.line)
 			return
 		}
 	}
 	// Forged lines here, then the genuine line that belongs here.
 	for m := 1; m < len(w) && m <= histLen; m++ {
 		if w[m].seq == want && w[m].prev == prevHash {
-			c.fail(L, int64(x.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, w[m].line, last.line)
+			c.fail(L, seqOf(x.seq), Inserted, "%d line(s) from here are not part of the chain: line %d links to line %d", m, w[m].line, last.line)
 			return
 		}
 	}
 	if x.prev == prevHash {
-		c.fail(L, int64(x.seq), Modified, "seq %d should be %d: the line was modified", x.seq, want)
+		c.fail(L, seqOf(x.seq), Modified, "seq %d should be %d: the line was modified", x.seq, want)
 		return
 	}
 	if x.seq > want {
@@ -478,7 +488,7 @@ func (c *checker) classify() {
 			}
 		}
 		if !missing {
-			c.fail(L, int64(x.seq), Deleted, "entries seq %d to %d are missing before this line", want, x.seq-1)
+			c.fail(L, seqOf(x.seq), Deleted, "entries seq %d to %d are missing before this line", want, x.seq-1)
 			return
 		}
 	}
@@ -486,13 +496,13 @@ func (c *checker) classify() {
 		// Either line L-1 changed (its hash no longer matches) or the prev
 		// field of line L did. A valid signature on L vouches for its prev.
 		if x.signed && !c.lineSigOK(x) {
-			c.fail(L, int64(x.seq), Modified, "the prev field of this line was modified")
+			c.fail(L, seqOf(x.seq), Modified, "the prev field of this line was modified")
 			return
 		}
-		c.fail(last.line, int64(last.seq), Modified, "line %d (seq %d) does not hash to the prev recorded by line %d: it was modified", last.line, last.seq, L)
+		c.fail(last.line, seqOf(last.seq), Modified, "line %d (seq %d) does not hash to the prev recorded by line %d: it was modified", last.line, last.seq, L)
 		return
 	}
-	c.fail(L, int64(x.seq), Modified, "seq %d and its link do not fit after seq %d: the line was modified", x.seq, last.seq)
+	c.fail(L, seqOf(x.seq), Modified, "seq %d and its link do not fit after seq %d: the line was modified", x.seq, last.seq)
 }
 
 // lineSigOK verifies a window line's signature when the line is signed.

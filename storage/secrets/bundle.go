@@ -277,14 +277,14 @@ func (b *Bundle) validate() error {
 	return nil
 }
 
-func (p *BundlePublic) validate() error {
-	if !storage.ValidProfileName(p.Profile) {
-		return fmt.Errorf("keystore: invalid profile name %q", oneLine(p.Profile))
+func (b *BundlePublic) validate() error {
+	if !storage.ValidProfileName(b.Profile) {
+		return fmt.Errorf("keystore: invalid profile name %q", oneLine(b.Profile))
 	}
 	for _, f := range []struct {
 		name, v string
 		max     int
-	}{{"api_base_url", p.APIBaseURL, maxURLLen}, {"workspace_id", p.WorkspaceID, maxIDLen}, {"api_key_id", p.APIKeyID, maxIDLen}} {
+	}{{"api_base_url", b.APIBaseURL, maxURLLen}, {"workspace_id", b.WorkspaceID, maxIDLen}, {"api_key_id", b.APIKeyID, maxIDLen}} {
 		if len(f.v) > f.max {
 			return fmt.Errorf("keystore field %s is longer than %d characters", f.name, f.max)
 		}
@@ -294,13 +294,13 @@ func (p *BundlePublic) validate() error {
 			}
 		}
 	}
-	if _, err := p.BLSPublic(); err != nil {
+	if _, err := b.BLSPublic(); err != nil {
 		return err
 	}
-	if _, err := p.ECPublic(); err != nil {
+	if _, err := b.ECPublic(); err != nil {
 		return err
 	}
-	if p.Created.IsZero() {
+	if b.Created.IsZero() {
 		return errors.New("keystore field created is missing")
 	}
 	return nil

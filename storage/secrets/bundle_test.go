@@ -171,13 +171,13 @@ func TestSealRefuses(t *testing.T) {
 		t.Error("mismatching BLS public key accepted")
 	}
 	for name, f := range map[string]func(p *BundlePublic, s *Secrets){
-		"empty api secret": func(p *BundlePublic, s *Secrets) { s.APISecret = nil },
-		"long api secret":  func(p *BundlePublic, s *Secrets) { s.APISecret = make([]byte, MaxAPISecretLen+1) },
-		"zero bls":         func(p *BundlePublic, s *Secrets) { s.BLS = [48]byte{} },
-		"zero ec":          func(p *BundlePublic, s *Secrets) { s.EC = [32]byte{} },
-		"bad profile":      func(p *BundlePublic, s *Secrets) { p.Profile = "../etc" },
-		"long url":         func(p *BundlePublic, s *Secrets) { p.APIBaseURL = "https://" + strings.Repeat("a", maxURLLen) },
-		"control char id":  func(p *BundlePublic, s *Secrets) { p.APIKeyID = "a\nb" },
+		"empty api secret": func(_ *BundlePublic, s *Secrets) { s.APISecret = nil },
+		"long api secret":  func(_ *BundlePublic, s *Secrets) { s.APISecret = make([]byte, MaxAPISecretLen+1) },
+		"zero bls":         func(_ *BundlePublic, s *Secrets) { s.BLS = [48]byte{} },
+		"zero ec":          func(_ *BundlePublic, s *Secrets) { s.EC = [32]byte{} },
+		"bad profile":      func(p *BundlePublic, _ *Secrets) { p.Profile = "../etc" },
+		"long url":         func(p *BundlePublic, _ *Secrets) { p.APIBaseURL = "https://" + strings.Repeat("a", maxURLLen) },
+		"control char id":  func(p *BundlePublic, _ *Secrets) { p.APIKeyID = "a\nb" },
 	} {
 		s := newSecrets(t, 80)
 		p := testPublic("default")
