@@ -14,9 +14,13 @@ import (
 )
 
 // Backend is everything the console needs from the rest of qapprove.
-// Methods other than Unlock and Decide must be fast (no IO, no KDF): the UI
-// calls them from its update loop. Unlock and Decide are called from a
-// tea.Cmd, off the UI goroutine.
+//
+// No IO in Update or View: the UI calls only Info, Subscribe (once, in
+// New), Locked, UnlockBackoff, Selftest and Touch from its update loop, so
+// they must be fast and do no IO (no file, network, keychain or KDF).
+// Every other method (Lock, Unlock, Decide, Abandon, RawPayload, Notify)
+// may do IO: the UI calls it only from a tea.Cmd, off the UI goroutine,
+// and learns the result from a typed message.
 type Backend interface {
 	// Info is the profile, workspace, API base and keystore kind.
 	Info() app.Info
@@ -32,7 +36,8 @@ type Backend interface {
 	// UnlockBackoff is how long to wait before the next Unlock is allowed
 	// (exponential after wrong passphrases; 0 when allowed now).
 	UnlockBackoff() time.Duration
-	// Lock locks the key now; reason is journaled ("operator", "signal", "exit").
+	// Lock locks the key now; reason is journaled ("operator", "signal",
+	// "exit"): a signed checkpoint, a journal line and the keychain anchor.
 	Lock(reason string)
 	// Touch records operator activity for the idle timer.
 	Touch()

@@ -11,6 +11,8 @@ import (
 	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/ui/input"
+	"github.com/qapprove/qapprove/ui/keys"
+	"github.com/qapprove/qapprove/ui/styles"
 )
 
 // Grace period of dialogs: confirmation keys (y, n, Enter, esc, …) are
@@ -27,14 +29,20 @@ const (
 // minReason is the shortest accepted reason for going against the verdict.
 const minReason = 8
 
-// dialog is one entry of the dialog stack.
+// dialog is one entry of the dialog stack. A dialog never holds the root
+// model or the backend: it reads keys and returns an Action that the root
+// carries out (crush's internal/ui/dialog); it draws from a dialogView.
 type dialog interface {
-	// key handles a key press that survived the grace period.
-	key(m *Model, msg tea.KeyPressMsg) tea.Cmd
+	// id names the kind of dialog (the root asks the quit dialog only once).
+	id() string
+	// HandleMsg handles a key press that survived the grace period, or a
+	// message the root forwards (an unlock result, a spinner tick), and
+	// says what the root must do.
+	HandleMsg(msg tea.Msg) Action
 	// lines is the content (without frame) for an inner width.
-	lines(m *Model, w int) []string
+	lines(v dialogView, w int) []string
 	// help lists the keys that work in the dialog.
-	help(m *Model) []key.Binding
+	help() []key.Binding
 	// hot draws the dialog with the alarm frame.
 	hot() bool
 	// typing reports that the dialog reads text now: text keys then go
@@ -44,6 +52,15 @@ type dialog interface {
 	decision() *app.Decision
 	// wipe clears what the dialog holds when it closes.
 	wipe()
+}
+
+// dialogView is what a dialog draws with, handed over by the root at each
+// frame: styles, the clock, the actions held and the unlock back-off.
+type dialogView struct {
+	st      styles.Styles
+	now     time.Time
+	item    func(id string) (*app.Item, bool)
+	backoff time.Duration // how long before the next unlock try is allowed
 }
 
 // openDialog is a dialog with its grace-period state.
@@ -88,8 +105,8 @@ func textKey(msg tea.KeyPressMsg) bool {
 // summary repeats what matters about an action for a decision dialog:
 // what moves where, the policy, the verdict and the rule behind it, how
 // the message relates to the details, and the expiry.
-func summary(m *Model, it *app.Item, w int) []string {
-	st := m.ctx.Styles
+func summary(v dialogView, it *app.Item, w int) []string {
+	st := v.st
 	a := it.Action
 	out := []string{"Action   " + clean(a.ID)}
 	if p := a.Payload; p != nil {
@@ -133,7 +150,7 @@ func summary(m *Model, it *app.Item, w int) []string {
 		bt = st.Bad.Render(bt)
 	}
 	out = append(out, labelled("Message  ", bt, w)...)
-	return append(out, "Expires  "+expiresText(a, m.ctx.Now()))
+	return append(out, "Expires  "+expiresText(a, v.now))
 }
 
 // destText is the destination of a transfer as shown ("not in the payload").
@@ -164,9 +181,21 @@ func verb(approve bool) string {
 	return "reject"
 }
 
+// Dialog kinds (dialog.id).
+const (
+	idConfirm    = "confirm"
+	idReason     = "reason"
+	idPassphrase = "passphrase"
+	idQuit       = "quit"
+)
+
+// cancelNote is the footer note of a cancelled decision.
+const cancelNote = "Cancelled: nothing was signed."
+
 // confirmDialog asks for `y` (Enter alone never confirms), or for a
 // strong confirmation: the last 4 characters of the destination typed.
 type confirmDialog struct {
+	keys   keys.KeyMap
 	d      app.Decision
 	strong string // why the strong confirmation is needed ("": y)
 	want   string // what must be typed for it
@@ -176,8 +205,8 @@ type confirmDialog struct {
 
 // newConfirmDialog is the confirmation of d on it: strong for an
 // approval whose verdict asks for it.
-func newConfirmDialog(d app.Decision, it app.Item) *confirmDialog {
-	c := &confirmDialog{d: d, field: input.Field{Limit: 64}}
+func newConfirmDialog(km keys.KeyMap, d app.Decision, it app.Item) *confirmDialog {
+	c := &confirmDialog{keys: km, d: d, field: input.Field{Limit: 64}}
 	if sc := it.Verdict.StrongConfirm; sc != "" && d.Approve {
 		c.strong = sc
 		target := clean(destination(it.Action))
@@ -189,72 +218,80 @@ func newConfirmDialog(d app.Decision, it app.Item) *confirmDialog {
 	return c
 }
 
+func (c *confirmDialog) id() string              { return idConfirm }
 func (c *confirmDialog) hot() bool               { return c.d.Override != "" }
 func (c *confirmDialog) typing() bool            { return c.strong != "" }
 func (c *confirmDialog) decision() *app.Decision { return &c.d }
 func (c *confirmDialog) wipe()                   { c.field.Wipe() }
 
-func (c *confirmDialog) help(m *Model) []key.Binding {
+func (c *confirmDialog) help() []key.Binding {
 	if c.strong != "" {
 		return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm typed")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
 	}
-	return []key.Binding{m.ctx.Keys.Confirm, m.ctx.Keys.Cancel}
+	return []key.Binding{c.keys.Confirm, c.keys.Cancel}
 }
 
-func (c *confirmDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	if c.strong != "" {
-		return c.strongKey(m, msg)
+// cancelled is the action of a decision cancelled in this dialog.
+func (c *confirmDialog) cancelled() Action {
+	return ActionCancel{Decision: c.d, Why: "cancelled in the confirmation dialog", Note: cancelNote}
+}
+
+// HandleMsg implements dialog.
+func (c *confirmDialog) HandleMsg(msg tea.Msg) Action {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return ActionNone{}
 	}
-	k := m.ctx.Keys
+	if c.strong != "" {
+		return c.strongKey(k)
+	}
 	switch {
-	case key.Matches(msg, k.Confirm):
-		m.popDialog()
-		return m.proceed(c.d)
-	case key.Matches(msg, k.Cancel):
-		return m.cancel(c.d, "cancelled in the confirmation dialog", "Cancelled: nothing was signed.")
-	case msg.Key().Code == tea.KeyEnter:
+	case key.Matches(k, c.keys.Confirm):
+		return ActionConfirm{Decision: c.d}
+	case key.Matches(k, c.keys.Cancel):
+		return c.cancelled()
+	case k.Key().Code == tea.KeyEnter:
 		c.hint = "Enter does not confirm: press y to " + verb(c.d.Approve) + ", n or esc to cancel."
 	}
-	return nil
+	return ActionNone{}
 }
 
 // strongKey reads the typed confirmation; a wrong one does not confirm,
 // says so and is journaled.
-func (c *confirmDialog) strongKey(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+func (c *confirmDialog) strongKey(msg tea.KeyPressMsg) Action {
 	switch msg.Key().Code {
 	case tea.KeyEscape:
-		return m.cancel(c.d, "cancelled in the confirmation dialog", "Cancelled: nothing was signed.")
+		return c.cancelled()
 	case tea.KeyEnter:
 		typed := c.field.Text()
 		if typed == "" {
 			c.hint = "Type the last 4 characters first (Enter alone never confirms)."
-			return nil
+			return ActionNone{}
 		}
 		c.field.Wipe()
 		if typed != c.want {
 			c.hint = "“" + clean(typed) + "” does not match the last 4 characters: not confirmed. Look again and retype them."
-			return m.abandon(c.d, "wrong typed confirmation")
+			return ActionAbandon{Decision: c.d, Why: "wrong typed confirmation"}
 		}
 		d := c.d
 		d.Confirmation = app.ConfirmTyped
-		m.popDialog()
-		return m.proceed(d)
+		return ActionConfirm{Decision: d}
 	}
 	if c.field.Update(msg) {
 		c.hint = ""
 	}
-	return nil
+	return ActionNone{}
 }
 
-func (c *confirmDialog) lines(m *Model, w int) []string {
-	it, ok := m.pending.Item(c.d.ActionID)
+func (c *confirmDialog) lines(v dialogView, w int) []string {
+	it, ok := v.item(c.d.ActionID)
 	if !ok {
 		return []string{"This action is no longer listed: nothing will be signed."}
 	}
-	st := m.ctx.Styles
+	st := v.st
 	title := strings.ToUpper(verb(c.d.Approve)) + " this action?"
 	out := []string{st.Title.Render(title), ""}
-	out = append(out, summary(m, it, w)...)
+	out = append(out, summary(v, it, w)...)
 	if c.d.Override != "" {
 		out = append(out, "", st.Warn.Render("Against the verdict. Reason (journaled):"))
 		for _, l := range hardWrapWords(clean(c.d.Override), w-2) {
@@ -296,24 +333,34 @@ type reasonDialog struct {
 	err      string
 }
 
+func newReasonDialog(d app.Decision, required bool) *reasonDialog {
+	return &reasonDialog{d: d, required: required, field: input.Field{Limit: 500}}
+}
+
+func (r *reasonDialog) id() string              { return idReason }
 func (r *reasonDialog) hot() bool               { return r.required }
 func (r *reasonDialog) typing() bool            { return true }
 func (r *reasonDialog) decision() *app.Decision { return &r.d }
 func (r *reasonDialog) wipe()                   { r.field.Wipe() }
 
-func (r *reasonDialog) help(m *Model) []key.Binding {
+func (r *reasonDialog) help() []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
 }
 
-func (r *reasonDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
-	switch msg.Key().Code {
+// HandleMsg implements dialog.
+func (r *reasonDialog) HandleMsg(msg tea.Msg) Action {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return ActionNone{}
+	}
+	switch k.Key().Code {
 	case tea.KeyEscape:
-		return m.cancel(r.d, "cancelled in the reason dialog", "Cancelled: nothing was signed.")
+		return ActionCancel{Decision: r.d, Why: "cancelled in the reason dialog", Note: cancelNote}
 	case tea.KeyEnter:
 		reason := strings.TrimSpace(r.field.Text())
 		if r.required && len([]rune(reason)) < minReason {
 			r.err = fmt.Sprintf("Give a reason of at least %d characters.", minReason)
-			return m.abandon(r.d, "no reason given for going against the verdict")
+			return ActionAbandon{Decision: r.d, Why: "no reason given for going against the verdict"}
 		}
 		d := r.d
 		if r.required {
@@ -322,27 +369,20 @@ func (r *reasonDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
 		if !d.Approve {
 			d.Reason = reason
 		}
-		it, ok := m.pending.Item(d.ActionID)
-		m.popDialog()
-		if !ok {
-			m.errLine = "The action is gone (decided elsewhere or expired): nothing was signed."
-			return m.abandon(d, "the action is gone")
-		}
-		m.pushDialog(newConfirmDialog(d, *it))
-		return nil
+		return ActionContinue{Decision: d}
 	}
-	if r.field.Update(msg) {
+	if r.field.Update(k) {
 		r.err = ""
 	}
-	return nil
+	return ActionNone{}
 }
 
-func (r *reasonDialog) lines(m *Model, w int) []string {
-	it, ok := m.pending.Item(r.d.ActionID)
+func (r *reasonDialog) lines(v dialogView, w int) []string {
+	it, ok := v.item(r.d.ActionID)
 	if !ok {
 		return []string{"This action is no longer listed: nothing will be signed."}
 	}
-	st := m.ctx.Styles
+	st := v.st
 	var out []string
 	if r.required {
 		lvl := level(it.Verdict)
@@ -350,7 +390,7 @@ func (r *reasonDialog) lines(m *Model, w int) []string {
 	} else {
 		out = append(out, st.Title.Render(strings.ToUpper(verb(r.d.Approve))+" this action?"), "")
 	}
-	out = append(out, summary(m, it, w)...)
+	out = append(out, summary(v, it, w)...)
 	if r.required {
 		out = append(out, "", "Why? The reason is journaled with your decision:")
 	} else {
@@ -362,6 +402,21 @@ func (r *reasonDialog) lines(m *Model, w int) []string {
 	}
 	return out
 }
+
+// Messages the root sends to the dialog that asked for an unlock.
+type (
+	// unlockStartedMsg: the unlock runs (the dialog shows its spinner).
+	unlockStartedMsg struct{}
+	// unlockRefusedMsg: the back-off forbids a try now; the passphrase
+	// was wiped unused.
+	unlockRefusedMsg struct{ wait time.Duration }
+	// unlockDoneMsg is the result of Backend.Unlock; wait is the back-off
+	// after it (set by the root before it forwards the message).
+	unlockDoneMsg struct {
+		err  error
+		wait time.Duration
+	}
+)
 
 // passphraseDialog unlocks the key: masked input kept in bytes and wiped,
 // the KDF runs in a Cmd with a spinner, wrong passphrases back off. A try
@@ -380,62 +435,96 @@ func newPassphraseDialog(then *app.Decision) *passphraseDialog {
 	return &passphraseDialog{field: input.Field{Mask: true, Limit: 1024}, spin: spinner.New(spinner.WithSpinner(spinner.Line)), then: then}
 }
 
+func (d *passphraseDialog) id() string              { return idPassphrase }
 func (d *passphraseDialog) hot() bool               { return false }
 func (d *passphraseDialog) typing() bool            { return !d.busy }
 func (d *passphraseDialog) decision() *app.Decision { return d.then }
 func (d *passphraseDialog) wipe()                   { d.field.Wipe() }
 
-func (d *passphraseDialog) help(m *Model) []key.Binding {
+func (d *passphraseDialog) help() []key.Binding {
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "unlock")), key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel"))}
 }
 
-func (d *passphraseDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+// HandleMsg implements dialog.
+func (d *passphraseDialog) HandleMsg(msg tea.Msg) Action {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return d.key(msg)
+	case spinner.TickMsg:
+		if !d.busy {
+			return ActionNone{}
+		}
+		var cmd tea.Cmd
+		d.spin, cmd = d.spin.Update(msg)
+		return ActionCmd{Cmd: cmd}
+	case unlockStartedMsg:
+		d.busy, d.err = true, ""
+		return ActionCmd{Cmd: d.spin.Tick}
+	case unlockRefusedMsg:
+		d.field.Wipe()
+		d.err = "Too many wrong passphrases: wait " + waitText(msg.wait) + ", then type the passphrase again (what you typed was cleared)."
+	case unlockDoneMsg:
+		return d.done(msg)
+	}
+	return ActionNone{}
+}
+
+func (d *passphraseDialog) key(msg tea.KeyPressMsg) Action {
 	switch msg.Key().Code {
 	case tea.KeyEscape:
 		d.field.Wipe()
-		m.popDialog()
-		m.note("Cancelled: the key stays locked, nothing was signed.")
+		const note = "Cancelled: the key stays locked, nothing was signed."
 		if d.then != nil {
-			return m.abandon(*d.then, "cancelled at the passphrase: the key stayed locked")
+			return ActionCancel{Decision: *d.then, Why: "cancelled at the passphrase: the key stayed locked", Note: note}
 		}
-		return nil
+		return ActionClose{Note: note}
 	case tea.KeyEnter:
 		if d.busy {
 			d.ignored++
-			return nil
+			return ActionNone{}
 		}
 		if d.field.Len() == 0 {
 			d.err = "Type the passphrase first."
-			return nil
+			return ActionNone{}
 		}
-		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
-			d.field.Wipe()
-			d.err = "Too many wrong passphrases: wait " + waitText(wait) + ", then type the passphrase again (what you typed was cleared)."
-			return nil
-		}
-		d.busy, d.err = true, ""
-		pass := d.field.Take()
-		b := m.ctx.Backend
-		return tea.Batch(d.spin.Tick, func() tea.Msg {
-			err := b.Unlock(pass)
-			clear(pass)
-			return unlockDoneMsg{err: err}
-		})
+		return ActionUnlock{Passphrase: d.field.Take()}
 	}
 	if d.busy {
 		if textKey(msg) {
 			d.ignored++
 		}
-		return nil
+		return ActionNone{}
 	}
 	if d.field.Update(msg) {
 		d.err = ""
 	}
-	return nil
+	return ActionNone{}
 }
 
-func (d *passphraseDialog) lines(m *Model, w int) []string {
-	st := m.ctx.Styles
+// done takes the result of the unlock: a refusal is shown and the field
+// cleared; success closes the dialog and sends the decision it waited for.
+func (d *passphraseDialog) done(msg unlockDoneMsg) Action {
+	d.busy = false
+	if msg.err != nil {
+		d.field.Wipe()
+		d.err = clean(msg.err.Error())
+		if msg.wait > 0 {
+			d.err += " — wait " + waitText(msg.wait) + " before the next try."
+		}
+		if d.ignored > 0 {
+			d.err += fmt.Sprintf(" %s typed while checking ignored: type the passphrase again.", keysText(d.ignored))
+		}
+		d.ignored = 0
+		return ActionNone{}
+	}
+	if d.then == nil {
+		return ActionClose{Note: "Key unlocked."}
+	}
+	return ActionConfirm{Decision: *d.then}
+}
+
+func (d *passphraseDialog) lines(v dialogView, w int) []string {
+	st := v.st
 	out := []string{st.Title.Render("Unlock the approver key"), ""}
 	if d.then != nil {
 		out = append(out, fmt.Sprintf("The key is locked. Unlock it to %s %s.", verb(d.then.Approve), clean(d.then.ActionID)), "")
@@ -449,8 +538,8 @@ func (d *passphraseDialog) lines(m *Model, w int) []string {
 			out = append(out, st.Error.Render(l))
 		}
 	default:
-		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
-			out = append(out, st.Warn.Render("Wait "+waitText(wait)+" before the next try."))
+		if v.backoff > 0 {
+			out = append(out, st.Warn.Render("Wait "+waitText(v.backoff)+" before the next try."))
 		} else {
 			out = append(out, "")
 		}
@@ -459,30 +548,34 @@ func (d *passphraseDialog) lines(m *Model, w int) []string {
 }
 
 // quitDialog asks before quitting while a decision is in flight.
-type quitDialog struct{}
+type quitDialog struct{ keys keys.KeyMap }
 
+func (quitDialog) id() string              { return idQuit }
 func (quitDialog) hot() bool               { return true }
 func (quitDialog) typing() bool            { return false }
 func (quitDialog) decision() *app.Decision { return nil }
 func (quitDialog) wipe()                   {}
 
-func (quitDialog) help(m *Model) []key.Binding {
-	return []key.Binding{m.ctx.Keys.Confirm, m.ctx.Keys.Cancel}
+func (q quitDialog) help() []key.Binding {
+	return []key.Binding{q.keys.Confirm, q.keys.Cancel}
 }
 
-func (quitDialog) key(m *Model, msg tea.KeyPressMsg) tea.Cmd {
+// HandleMsg implements dialog.
+func (q quitDialog) HandleMsg(msg tea.Msg) Action {
+	k, ok := msg.(tea.KeyPressMsg)
 	switch {
-	case key.Matches(msg, m.ctx.Keys.Confirm):
-		return m.quit()
-	case key.Matches(msg, m.ctx.Keys.Cancel):
-		m.popDialog()
+	case !ok:
+	case key.Matches(k, q.keys.Confirm):
+		return ActionQuit{}
+	case key.Matches(k, q.keys.Cancel):
+		return ActionClose{}
 	}
-	return nil
+	return ActionNone{}
 }
 
-func (quitDialog) lines(m *Model, w int) []string {
+func (quitDialog) lines(v dialogView, w int) []string {
 	return []string{
-		m.ctx.Styles.Warn.Render("A decision is being sent."),
+		v.st.Warn.Render("A decision is being sent."),
 		"",
 		"If you quit now its outcome may stay unknown",
 		"(the journal keeps what was signed).",

@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"context"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,13 +42,69 @@ func (c *testClock) Advance(d time.Duration) {
 }
 
 // fixture is a model on a fake backend with a test clock, sized 120x40.
+// The model sees the backend through an ioGuard: every test fails if
+// Update or View calls a backend method that does IO.
 type fixture struct {
 	t     *testing.T
 	clock *testClock
 	b     *apptest.FakeBackend
+	guard *ioGuard
 	m     *Model
 	msgs  []tea.Msg // every message the model's commands returned
 }
+
+// ioGuard is the fake backend as the model sees it. The slow methods
+// (Lock, Unlock, Decide, Abandon, RawPayload, Notify) fail the test when
+// called from the goroutine running the model's Update or Render: they
+// must run in a tea.Cmd, which the fixture runs on another goroutine.
+type ioGuard struct {
+	*apptest.FakeBackend
+	t     *testing.T
+	model atomic.Uint64 // the goroutine inside Update or Render (0: none)
+	calls atomic.Int32  // slow calls made (from commands)
+}
+
+// goid is the current goroutine's ID, from its stack header (tests only).
+func goid() uint64 {
+	var buf [64]byte
+	f := strings.Fields(string(buf[:runtime.Stack(buf[:], false)]))
+	id, _ := strconv.ParseUint(f[1], 10, 64)
+	return id
+}
+
+// inModel runs fn as the model's Update or Render.
+func (g *ioGuard) inModel(fn func()) {
+	g.model.Store(goid())
+	defer g.model.Store(0)
+	fn()
+}
+
+func (g *ioGuard) slow(name string) {
+	g.t.Helper()
+	if id := g.model.Load(); id != 0 && id == goid() {
+		g.t.Errorf("Backend.%s called from Update or View: it must run in a tea.Cmd", name)
+	}
+	g.calls.Add(1)
+}
+
+func (g *ioGuard) Lock(reason string) { g.slow("Lock"); g.FakeBackend.Lock(reason) }
+func (g *ioGuard) Unlock(p []byte) error {
+	g.slow("Unlock")
+	return g.FakeBackend.Unlock(p)
+}
+func (g *ioGuard) Decide(ctx context.Context, d app.Decision) (app.Outcome, error) {
+	g.slow("Decide")
+	return g.FakeBackend.Decide(ctx, d)
+}
+func (g *ioGuard) Abandon(d app.Decision, why string) error {
+	g.slow("Abandon")
+	return g.FakeBackend.Abandon(d, why)
+}
+func (g *ioGuard) RawPayload(ctx context.Context, id string) ([]byte, error) {
+	g.slow("RawPayload")
+	return g.FakeBackend.RawPayload(ctx, id)
+}
+func (g *ioGuard) Notify(title, body string) { g.slow("Notify"); g.FakeBackend.Notify(title, body) }
 
 func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 	t.Helper()
@@ -56,11 +116,16 @@ func newFixture(t *testing.T, items []app.Item, unlocked bool) *fixture {
 		Items:      items,
 		Unlocked:   unlocked,
 	})
-	m := New(b, Options{Now: c.Now, NoColor: true})
-	f := &fixture{t: t, clock: c, b: b, m: m}
+	f := fixtureOn(t, c, b, Options{Now: c.Now, NoColor: true})
 	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	f.drainEvents()
 	return f
+}
+
+// fixtureOn is a fixture on a backend the test built, not yet sized.
+func fixtureOn(t *testing.T, c *testClock, b *apptest.FakeBackend, opts Options) *fixture {
+	g := &ioGuard{FakeBackend: b, t: t}
+	return &fixture{t: t, clock: c, b: b, guard: g, m: New(g, opts)}
 }
 
 // drainEvents feeds every queued backend event to the model.
@@ -79,7 +144,8 @@ func (f *fixture) drainEvents() {
 // skipping timers (ticks, spinner, debounce) and the event wait.
 func (f *fixture) send(msg tea.Msg) {
 	f.t.Helper()
-	_, cmd := f.m.Update(msg)
+	var cmd tea.Cmd
+	f.guard.inModel(func() { _, cmd = f.m.Update(msg) })
 	f.run(cmd)
 }
 
@@ -123,7 +189,19 @@ func (f *fixture) typeText(s string) {
 }
 
 // screen is the plain text on screen.
-func (f *fixture) screen() string { return ansi.Strip(f.m.Render()) }
+func (f *fixture) screen() string {
+	var s string
+	f.guard.inModel(func() { s = f.m.Render() })
+	return ansi.Strip(s)
+}
+
+// topDialog is the dialog on top (nil: none).
+func (f *fixture) topDialog() dialog {
+	if len(f.m.dialogs) == 0 {
+		return nil
+	}
+	return f.m.dialogs[len(f.m.dialogs)-1].d
+}
 
 func (f *fixture) mustShow(s string) {
 	f.t.Helper()

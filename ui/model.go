@@ -16,7 +16,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
-	"github.com/qapprove/qapprove/ui/input"
 	"github.com/qapprove/qapprove/ui/keys"
 	"github.com/qapprove/qapprove/ui/styles"
 )
@@ -67,6 +66,8 @@ type Model struct {
 	conn        app.Conn
 	locked      bool
 	lockUntil   time.Time
+	locking     string        // the reason of a lock in progress ("": none)
+	unlockWait  time.Duration // the unlock back-off, as of the last message
 	inflight    int
 	errLine     string
 	noteText    string
@@ -88,17 +89,23 @@ type Model struct {
 
 // Messages internal to the root model.
 type (
-	eventMsg        struct{ ev app.Event }
-	feedClosedMsg   struct{}
-	tickMsg         struct{}
-	unlockDoneMsg   struct{ err error }
-	abandonDoneMsg  struct{ err error }
+	eventMsg       struct{ ev app.Event }
+	feedClosedMsg  struct{}
+	tickMsg        struct{}
+	abandonDoneMsg struct{ err error }
+	// lockedMsg: Backend.Lock(reason) returned (run in a command).
+	lockedMsg       struct{ reason string }
 	decisionDoneMsg struct {
 		d   app.Decision
 		out app.Outcome
 		err error
 	}
 )
+
+// InterruptMsg asks the console to lock the key and quit at once, without
+// asking even when a decision is in flight: cmd sends it when the process
+// receives SIGINT, SIGTERM or SIGHUP (the UI installs no signal handler).
+type InterruptMsg struct{}
 
 // New builds the console for a backend. Subscribe is called here.
 func New(b Backend, opts Options) *Model {
@@ -126,7 +133,7 @@ func New(b Backend, opts Options) *Model {
 		// sorted by the command that load returns, started from Init.
 		m.initCmd = m.pending.load(opts.InitialItems, true)
 	}
-	m.locked, m.lockUntil = b.Locked()
+	m.refreshLock()
 	m.selftestDone, m.selftestOK, m.selftestWhy = b.Selftest()
 	m.conn = app.Conn{State: app.ConnOffline}
 	m.lastInput = opts.Now()
@@ -200,7 +207,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		return m, tea.Batch(m.onTick(), m.tick())
 	case unlockDoneMsg:
-		return m, m.onUnlocked(msg.err)
+		m.refreshLock()
+		msg.wait = m.unlockWait
+		return m, m.toDialog(msg)
+	case lockedMsg:
+		return m, m.onLocked(msg.reason)
+	case InterruptMsg:
+		return m, m.quitWith("signal")
 	case decisionDoneMsg:
 		m.onDecided(msg)
 		return m, nil
@@ -217,12 +230,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case spinner.TickMsg:
-		if d, ok := m.topDialog().(*passphraseDialog); ok && d.busy {
-			var cmd tea.Cmd
-			d.spin, cmd = d.spin.Update(msg)
-			return m, cmd
-		}
-		return m, nil
+		return m, m.toDialog(msg)
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
 	case tea.MouseMsg:
@@ -275,7 +283,7 @@ func (m *Model) handleEvent(ev app.Event) tea.Cmd {
 			m.note(text + ".")
 		}
 	case app.LockChanged:
-		m.locked, m.lockUntil = m.ctx.Backend.Locked()
+		m.refreshLock()
 		if e.Locked && e.Reason != "" && e.Reason != "operator" && e.Reason != "exit" {
 			m.lockWhy = lockReasonText(e.Reason, m.ctx.Now().Sub(m.lastInput))
 		}
@@ -303,7 +311,7 @@ func lockReasonText(reason string, idle time.Duration) string {
 
 func (m *Model) onTick() tea.Cmd {
 	now := m.ctx.Now()
-	m.locked, m.lockUntil = m.ctx.Backend.Locked()
+	m.refreshLock()
 	m.selftestDone, m.selftestOK, m.selftestWhy = m.ctx.Backend.Selftest()
 	gone, soon := m.pending.expire(now, m.info.ExpiryWarning)
 	var notes []string
@@ -399,11 +407,107 @@ func (m *Model) note(s string) {
 	m.noteUntil = m.ctx.Now().Add(noteFor)
 }
 
-func (m *Model) topDialog() dialog {
+// refreshLock reads the lock state and the unlock back-off from the
+// backend (both fast, no IO).
+func (m *Model) refreshLock() {
+	m.locked, m.lockUntil = m.ctx.Backend.Locked()
+	m.unlockWait = m.ctx.Backend.UnlockBackoff()
+	m.pending.locked = m.locked
+}
+
+// lock locks the key in a command (a signed checkpoint, a journal line
+// and the keychain anchor: IO); lockedMsg says when it is done. Until
+// then the header says "locking…" and no decision starts.
+func (m *Model) lock(reason string) tea.Cmd {
+	m.locking = reason
+	b := m.ctx.Backend
+	return func() tea.Msg {
+		b.Lock(reason)
+		return lockedMsg{reason: reason}
+	}
+}
+
+// onLocked ends a lock: the state is read again; quitting ends now.
+func (m *Model) onLocked(reason string) tea.Cmd {
+	m.locking = ""
+	m.refreshLock()
+	if m.quitting {
+		return tea.Quit
+	}
+	if reason == "operator" {
+		m.note("Key locked.")
+	}
+	return nil
+}
+
+// topID is the kind of the top dialog ("" when none).
+func (m *Model) topID() string {
+	if len(m.dialogs) == 0 {
+		return ""
+	}
+	return m.dialogs[len(m.dialogs)-1].d.id()
+}
+
+// toDialog hands a message to the top dialog and carries out its action.
+func (m *Model) toDialog(msg tea.Msg) tea.Cmd {
 	if len(m.dialogs) == 0 {
 		return nil
 	}
-	return m.dialogs[len(m.dialogs)-1].d
+	return m.act(m.dialogs[len(m.dialogs)-1].d.HandleMsg(msg))
+}
+
+// act carries out what the top dialog asked for.
+func (m *Model) act(a Action) tea.Cmd {
+	switch a := a.(type) {
+	case ActionCmd:
+		return a.Cmd
+	case ActionClose:
+		m.popDialog()
+		if a.Note != "" {
+			m.note(a.Note)
+		}
+	case ActionCancel:
+		return m.cancel(a.Decision, a.Why, a.Note)
+	case ActionAbandon:
+		return m.abandon(a.Decision, a.Why)
+	case ActionContinue:
+		m.popDialog()
+		it, ok := m.pending.Item(a.Decision.ActionID)
+		if !ok {
+			m.errLine = "The action is gone (decided elsewhere or expired): nothing was signed."
+			return m.abandon(a.Decision, "the action is gone")
+		}
+		m.pushDialog(newConfirmDialog(m.ctx.Keys, a.Decision, *it))
+	case ActionConfirm:
+		m.popDialog()
+		return m.proceed(a.Decision)
+	case ActionUnlock:
+		return m.unlock(a.Passphrase)
+	case ActionQuit:
+		return m.quit()
+	}
+	return nil
+}
+
+// unlock runs Backend.Unlock in a command (the KDF is slow) and wipes the
+// passphrase after it; during a back-off it wipes it unused.
+func (m *Model) unlock(pass []byte) tea.Cmd {
+	if m.unlockWait = m.ctx.Backend.UnlockBackoff(); m.unlockWait > 0 {
+		clear(pass)
+		return m.toDialog(unlockRefusedMsg{wait: m.unlockWait})
+	}
+	b := m.ctx.Backend
+	run := func() tea.Msg {
+		err := b.Unlock(pass)
+		clear(pass)
+		return unlockDoneMsg{err: err}
+	}
+	return tea.Batch(run, m.toDialog(unlockStartedMsg{}))
+}
+
+// dialogView is what the dialogs draw with now.
+func (m *Model) dialogView() dialogView {
+	return dialogView{st: m.ctx.Styles, now: m.ctx.Now(), item: m.pending.Item, backoff: m.unlockWait}
 }
 
 func (m *Model) pushDialog(d dialog) {
@@ -453,8 +557,11 @@ func (m *Model) cancel(d app.Decision, why, note string) tea.Cmd {
 }
 
 func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if m.quitting {
+		return nil // locking before the exit: nothing else starts
+	}
 	m.ctx.Backend.Touch()
-	m.locked, m.lockUntil = m.ctx.Backend.Locked() // the idle timer restarted
+	m.refreshLock() // the idle timer restarted
 	m.errLine, m.lockWhy = "", ""
 	m.lastInput = m.ctx.Now()
 	k := m.ctx.Keys
@@ -469,7 +576,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		if o.swallow(m.ctx.Now(), msg) {
 			return nil
 		}
-		return o.d.key(m, msg)
+		return m.act(o.d.HandleMsg(msg))
 	}
 	if m.showHelp {
 		switch {
@@ -495,17 +602,20 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 			m.showHelp, m.helpScroll = true, 0
 			return nil
 		case key.Matches(msg, k.Unlock):
-			if locked, _ := m.ctx.Backend.Locked(); locked {
+			switch {
+			case m.locking != "":
+				m.note("The key is being locked: press u again once it is.")
+			case m.locked:
 				m.pushDialog(newPassphraseDialog(nil))
-			} else {
+			default:
 				m.note("The key is already unlocked.")
 			}
 			return nil
 		case key.Matches(msg, k.Lock):
-			m.ctx.Backend.Lock("operator")
-			m.locked, m.lockUntil = m.ctx.Backend.Locked()
-			m.note("Key locked.")
-			return nil
+			if m.locking != "" {
+				return nil
+			}
+			return m.lock("operator")
 		case key.Matches(msg, k.NextTab) && len(m.screens) > 1:
 			m.active = (m.active + 1) % len(m.screens)
 			m.layout()
@@ -544,8 +654,8 @@ func (m *Model) goneKey(o *openDialog, msg tea.KeyPressMsg) tea.Cmd {
 // askQuit quits, or asks first when a decision is in flight.
 func (m *Model) askQuit() tea.Cmd {
 	if m.inflight > 0 {
-		if _, ok := m.topDialog().(quitDialog); !ok {
-			m.pushDialog(quitDialog{})
+		if m.topID() != idQuit {
+			m.pushDialog(quitDialog{keys: m.ctx.Keys})
 		}
 		return nil
 	}
@@ -553,19 +663,28 @@ func (m *Model) askQuit() tea.Cmd {
 }
 
 // quit locks the key and ends the program.
-func (m *Model) quit() tea.Cmd {
+func (m *Model) quit() tea.Cmd { return m.quitWith("exit") }
+
+// quitWith closes every dialog (wiping what they hold), locks the key
+// with reason in a command and quits once it is locked; keys are ignored
+// meanwhile.
+func (m *Model) quitWith(reason string) tea.Cmd {
+	if m.quitting {
+		return nil
+	}
 	m.quitting = true
 	for len(m.dialogs) > 0 {
 		m.popDialog()
 	}
-	m.ctx.Backend.Lock("exit")
-	return tea.Quit
+	return m.lock(reason)
 }
 
 // checkSignable says why an action must not be signed now ("" if it may).
 func (m *Model) checkSignable(r *row) string {
 	done, ok, why := m.ctx.Backend.Selftest()
 	switch {
+	case m.locking != "":
+		return "The key is being locked: nothing was signed. Unlock it again to sign."
 	case !done:
 		return "Signing waits: the self-test is still running. Try again in a moment."
 	case !ok:
@@ -604,10 +723,10 @@ func (m *Model) startDecision(approve bool) tea.Cmd {
 	}
 	against := (approve && lvl != app.VerdictApprove) || (!approve && lvl == app.VerdictApprove)
 	if against || !approve {
-		m.pushDialog(&reasonDialog{d: d, required: against, field: input.Field{Limit: 500}})
+		m.pushDialog(newReasonDialog(d, against))
 		return nil
 	}
-	m.pushDialog(newConfirmDialog(d, r.item()))
+	m.pushDialog(newConfirmDialog(m.ctx.Keys, d, r.item()))
 	return nil
 }
 
@@ -632,7 +751,7 @@ func (m *Model) proceed(d app.Decision) tea.Cmd {
 		return m.abandon(d, "refused: "+why)
 	}
 	if locked, _ := m.ctx.Backend.Locked(); locked {
-		m.locked = true
+		m.refreshLock()
 		m.pushDialog(newPassphraseDialog(&d))
 		return nil
 	}
@@ -643,34 +762,6 @@ func (m *Model) proceed(d app.Decision) tea.Cmd {
 		out, err := b.Decide(ctx, d)
 		return decisionDoneMsg{d: d, out: out, err: err}
 	}
-}
-
-func (m *Model) onUnlocked(err error) tea.Cmd {
-	m.locked, m.lockUntil = m.ctx.Backend.Locked()
-	d, ok := m.topDialog().(*passphraseDialog)
-	if !ok {
-		return nil
-	}
-	d.busy = false
-	if err != nil {
-		d.field.Wipe()
-		d.err = clean(err.Error())
-		if wait := m.ctx.Backend.UnlockBackoff(); wait > 0 {
-			d.err += " — wait " + waitText(wait) + " before the next try."
-		}
-		if d.ignored > 0 {
-			d.err += fmt.Sprintf(" %s typed while checking ignored: type the passphrase again.", keysText(d.ignored))
-		}
-		d.ignored = 0
-		return nil
-	}
-	then := d.then
-	m.popDialog()
-	if then == nil {
-		m.note("Key unlocked.")
-		return nil
-	}
-	return m.proceed(*then)
 }
 
 func (m *Model) onDecided(msg decisionDoneMsg) {
@@ -900,7 +991,10 @@ func joinNonEmpty(sep string, parts ...string) string {
 
 // lockText is the lock state, never cut: "■ LOCKED" or the countdown.
 func (m *Model) lockText(now time.Time, w int) string {
-	if m.locked {
+	switch {
+	case m.locking != "":
+		return "■ locking…"
+	case m.locked:
 		return "■ LOCKED"
 	}
 	lock := "□ unlocked"
@@ -948,7 +1042,7 @@ func (m *Model) footer(w int) string {
 		if o.gone != "" {
 			return fit(m.help.ShortHelpView([]key.Binding{key.NewBinding(key.WithKeys("esc", "n"), key.WithHelp("esc", "close"))}), w)
 		}
-		return fit(m.help.ShortHelpView(o.d.help(m)), w)
+		return fit(m.help.ShortHelpView(o.d.help()), w)
 	}
 	if m.noteText != "" && m.ctx.Now().Before(m.noteUntil) {
 		return fit(st.Note.Render("• "+m.noteText), w)
@@ -1060,7 +1154,7 @@ func (m *Model) drawDialog(screen string, o openDialog, w, h int) string {
 	if o.gone != "" {
 		lines = goneLines(m, o, inner)
 	} else {
-		lines = o.d.lines(m, inner)
+		lines = o.d.lines(m.dialogView(), inner)
 		if o.dropped > 0 {
 			lines = append(lines, st.Warn.Render(keysText(o.dropped)+" ignored: typed before the dialog opened."))
 		}

@@ -161,14 +161,14 @@ func TestLockedAsksPassphraseWithBackoff(t *testing.T) {
 	f.key("a")
 	f.afterGrace()
 	f.key("y")
-	if _, ok := f.m.topDialog().(*passphraseDialog); !ok {
+	if _, ok := f.topDialog().(*passphraseDialog); !ok {
 		t.Fatal("locked key did not ask for the passphrase")
 	}
 	f.afterGrace()
 	f.typeText("wrong")
 	f.mustShow("•••••")
 	f.mustNotShow("wrong")
-	d := f.m.topDialog().(*passphraseDialog)
+	d := f.topDialog().(*passphraseDialog)
 	f.key("enter")
 	if d.field.Len() != 0 {
 		t.Fatal("passphrase field not emptied after submit")
@@ -317,8 +317,18 @@ func TestQuitAsksOnlyWhenInFlight(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("q did not quit")
 	}
+	if locked, _ := f.b.Locked(); locked {
+		t.Fatal("q locked the key inside Update: the lock must run in a tea.Cmd")
+	}
+	msg := cmd()
 	if locked, _ := f.b.Locked(); !locked {
 		t.Fatal("quitting did not lock the key")
+	}
+	if _, cmd = f.m.Update(msg); cmd == nil {
+		t.Fatal("no quit once locked")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("the program does not quit once the key is locked")
 	}
 }
 
@@ -458,7 +468,7 @@ func TestUnlockKeyOpensPassphraseAlone(t *testing.T) {
 	f := newFixture(t, nil, false)
 	f.mustShow("LOCKED")
 	f.key("u")
-	d, ok := f.m.topDialog().(*passphraseDialog)
+	d, ok := f.topDialog().(*passphraseDialog)
 	if !ok || d.then != nil {
 		t.Fatal("u did not open a plain unlock dialog")
 	}

@@ -25,8 +25,9 @@ const (
 // pane for the selected action. Deciding is driven by the root Model, which
 // owns the dialogs.
 type PendingScreen struct {
-	ctx  *Context
-	rows rowSet
+	ctx    *Context
+	rows   rowSet
+	locked bool // the key is locked (set by the root model)
 
 	selID  string // the selected action; the cursor follows it across updates
 	cursor int

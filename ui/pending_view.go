@@ -68,7 +68,7 @@ func (p *PendingScreen) listLines(w, h int, now time.Time) []string {
 		lines = append(lines, st.Muted.Render(columnHeads(w)))
 	} else {
 		msg := "  No pending actions."
-		if locked, _ := p.ctx.Backend.Locked(); locked && len(p.rows.sorted) == 0 {
+		if p.locked && len(p.rows.sorted) == 0 {
 			msg = "  No pending actions known yet: press u to unlock, connect and load them."
 		}
 		if p.rows.query != "" || p.filterOn {

@@ -3,48 +3,51 @@ package ui
 import (
 	"context"
 	"errors"
-	"os"
-	"os/signal"
-	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/qapprove/qapprove/ui/styles"
 )
 
-// Run runs the console in the alternate screen until the operator quits or
-// ctx ends. SIGINT and SIGTERM lock the key (Backend.Lock("signal")) before
-// quitting (SIGHUP too: the terminal went away), and the key is locked on every exit (Backend.Lock("exit")).
-// NO_COLOR (any non-empty value) or opts.NoColor turns every colour off.
-func Run(ctx context.Context, b Backend, opts Options) (err error) {
-	defer b.Lock("exit")
+// Program is the console ready to run. The UI installs no signal handler:
+// its caller catches SIGINT, SIGTERM and SIGHUP and sends InterruptMsg
+// (the console locks the key with reason "signal", then quits).
+type Program struct {
+	p   *tea.Program
+	ctx context.Context
+	b   Backend
+}
+
+// NewProgram builds the console on b; it ends when the operator quits or
+// ctx ends. NO_COLOR (any non-empty value) or opts.NoColor turns every
+// colour off.
+func NewProgram(ctx context.Context, b Backend, opts Options) *Program {
 	if opts.Context == nil {
 		opts.Context = ctx
 	}
-	m := New(b, opts)
 	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
 	if opts.NoColor || styles.NoColorEnv() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	p := tea.NewProgram(m, popts...)
+	return &Program{p: tea.NewProgram(New(b, opts), popts...), ctx: ctx, b: b}
+}
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sig)
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-sig:
-			b.Lock("signal")
-			p.Quit()
-		case <-done:
-		}
-	}()
-
-	_, err = p.Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return ctx.Err()
+// Run runs the console in the alternate screen. The key is locked on
+// every exit (Backend.Lock("exit"), after the program ended: a no-op when
+// the console already locked it).
+func (p *Program) Run() error {
+	defer p.b.Lock("exit")
+	_, err := p.p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && p.ctx.Err() != nil {
+		return p.ctx.Err()
 	}
 	return err
 }
+
+// Send delivers msg to the console (InterruptMsg on a signal); it may be
+// called from any goroutine.
+func (p *Program) Send(msg tea.Msg) { p.p.Send(msg) }
+
+// Kill ends the console at once, without locking from the UI (the
+// deferred lock of Run still runs).
+func (p *Program) Kill() { p.p.Kill() }

@@ -110,8 +110,7 @@ func TestSelftestCheckingIsNotFailure(t *testing.T) {
 	c := newClock()
 	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(1), Unlocked: true})
 	b.SetSelftestRunning()
-	m := New(b, Options{Now: c.Now, NoColor: true})
-	f := &fixture{t: t, clock: c, b: b, m: m}
+	f := fixtureOn(t, c, b, Options{Now: c.Now, NoColor: true})
 	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	f.drainEvents()
 	f.mustShow("self-test: checking…")
@@ -249,8 +248,7 @@ func (stubScreen) HelpText() []string { return []string{"The journal is append-o
 func TestHelpIsTheActiveTabs(t *testing.T) {
 	c := newClock()
 	b := apptest.NewFakeBackend(apptest.FakeOptions{Now: c.Now, Items: items(2), Unlocked: true})
-	m := New(b, Options{Now: c.Now, NoColor: true, ExtraScreens: []func(*Context) Screen{func(*Context) Screen { return stubScreen{} }}})
-	f := &fixture{t: t, clock: c, b: b, m: m}
+	f := fixtureOn(t, c, b, Options{Now: c.Now, NoColor: true, ExtraScreens: []func(*Context) Screen{func(*Context) Screen { return stubScreen{} }}})
 	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	f.drainEvents()
 	f.send(tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl})

@@ -156,7 +156,10 @@ func runConsoleOn(env *Env, e *app.Engine) int {
 	defer cancel()
 	e.Start(ctx)
 	opts := ui.Options{Context: ctx, ExtraScreens: consoleExtraScreens(env)}
-	err := ui.Run(ctx, e, opts)
+	p := ui.NewProgram(ctx, e, opts)
+	stop := forwardSignals(p)
+	err := p.Run()
+	stop()
 	writeHeapProfile()
 	if cerr := e.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -165,6 +168,33 @@ func runConsoleOn(env *Env, e *app.Engine) int {
 		return env.Errf(exitFail, "%v", err)
 	}
 	return exitOK
+}
+
+// forwardSignals asks the console to lock the key and quit on SIGINT,
+// SIGTERM or SIGHUP (the terminal went away); a second signal kills it
+// (Run's deferred lock and the engine's Close still lock). stop ends the
+// forwarding.
+func forwardSignals(p *ui.Program) (stop func()) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sig:
+			p.Send(ui.InterruptMsg{})
+		case <-done:
+			return
+		}
+		select {
+		case <-sig:
+			p.Kill()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+	}
 }
 
 // consoleExtraScreens are the tabs after the pending list.

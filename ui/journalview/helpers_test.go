@@ -73,16 +73,22 @@ func testContext() *ui.Context {
 	return &ui.Context{Now: func() time.Time { return base }, Styles: styles.New(true, true), Keys: keys.Default()}
 }
 
-// drive sends msg and runs the returned command synchronously (feeding
-// its result back), as the program would.
+// drive sends msg and runs the returned commands synchronously (feeding
+// their results back), as the program would.
 func drive(v ui.Screen, msg tea.Msg) ui.Screen {
-	v, cmd := v.Update(msg)
-	for cmd != nil {
-		m := cmd()
-		if m == nil {
-			break
+	if batch, ok := msg.(tea.BatchMsg); ok {
+		for _, cmd := range batch {
+			if cmd != nil {
+				v = drive(v, cmd())
+			}
 		}
-		v, cmd = v.Update(m)
+		return v
+	}
+	v, cmd := v.Update(msg)
+	if cmd != nil {
+		if m := cmd(); m != nil {
+			v = drive(v, m)
+		}
 	}
 	return v
 }

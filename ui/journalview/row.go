@@ -17,6 +17,7 @@ type Row struct {
 	Decision string // approve or reject
 	Outcome  string // accepted, refused or unknown
 	Err      error  // the line could not be parsed
+	reading  bool   // not read yet: a placeholder while a command reads it
 }
 
 // bodyFields are the body fields the list shows.
@@ -47,6 +48,8 @@ func parseRow(line int, b []byte) Row {
 // kind that must be signed has no signature) or "corrupt".
 func (r Row) SigStatus() string {
 	switch {
+	case r.reading:
+		return ""
 	case r.Err != nil:
 		return "corrupt"
 	case r.Entry.Sig != "":
@@ -75,6 +78,9 @@ func clean(s string) string {
 // detail renders the whole entry for the detail pane, one field a line,
 // the body indented.
 func (r Row) detail() []string {
+	if r.reading {
+		return []string{"line " + itoa(r.Line) + ": reading…"}
+	}
 	if r.Err != nil {
 		return []string{"line " + itoa(r.Line) + " cannot be parsed:", clean(r.Err.Error())}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,28 @@ type (
 		path string
 		err  error
 	}
+	// windowMsg carries journal lines read in a command, parsed, by
+	// 0-based line index.
+	windowMsg struct{ rows map[int]Row }
+	// openedMsg is the journal opened (Follow, once it appears).
+	openedMsg struct {
+		ix  *Index
+		err error
+	}
+	// grewMsg is what a poll found appended to the journal (Follow).
+	grewMsg struct {
+		g   growth
+		err error
+	}
 )
+
+// prefetch is how many of the newest lines Init reads: more than a
+// screen shows, so the first frame has its rows.
+const prefetch = 128
+
+// maxCache is the number of parsed rows kept; beyond it only the rows on
+// screen are kept.
+const maxCache = 1024
 
 // Viewer is the journal viewer screen.
 type Viewer struct {
@@ -83,9 +105,11 @@ type Viewer struct {
 
 	rows     []int32 // filtered lines, newest first; nil with no filter
 	filtered bool
-	cursor   int // position in the visible list
-	offset   int // first visible row
-	cache    map[int]Row
+	cursor   int         // position in the visible list
+	offset   int         // first visible row
+	cache    map[int]Row // rows read so far, by 0-based line; View draws only these
+	reading  bool        // a window read is running
+	polling  bool        // a Follow open or poll is running
 
 	filterOn     bool
 	filter       input.Field
@@ -140,12 +164,22 @@ func (v *Viewer) Close() error {
 // Title implements ui.Screen.
 func (v *Viewer) Title() string { return "Journal" }
 
-// Init implements ui.Screen: it starts the background verification.
+// Init implements ui.Screen: it reads the newest lines and starts the
+// background verification.
 func (v *Viewer) Init() tea.Cmd {
-	if v.opts.NoVerify || v.ix == nil {
+	if v.ix == nil {
 		return nil
 	}
-	return v.startVerify()
+	n := v.Len()
+	lines := make([]int, 0, min(n, prefetch))
+	for i := n - 1; i >= 0 && i >= n-prefetch; i-- {
+		lines = append(lines, i)
+	}
+	read := v.read(lines)
+	if v.opts.NoVerify {
+		return read
+	}
+	return tea.Batch(read, v.startVerify())
 }
 
 // Capturing implements ui.Screen.
@@ -184,22 +218,95 @@ func (v *Viewer) lineAt(pos int) int {
 	return v.Len() - 1 - pos
 }
 
+// row is line (0-based) as read; a line not read yet is a placeholder.
 func (v *Viewer) row(line int) Row {
 	if r, ok := v.cache[line]; ok {
 		return r
 	}
-	b, err := v.ix.Line(line)
-	var r Row
-	if err != nil {
-		r = Row{Line: line + 1, Err: err}
-	} else {
-		r = parseRow(line+1, b)
+	return Row{Line: line + 1, reading: true}
+}
+
+// onScreen is the lines View draws now: the visible list and the
+// selected entry.
+func (v *Viewer) onScreen() []int {
+	n := v.Visible()
+	if v.ix == nil || n == 0 {
+		return nil
 	}
-	if len(v.cache) > 1024 {
-		clear(v.cache)
+	lines := []int{v.lineAt(min(v.cursor, n-1))}
+	if !v.zoom {
+		for i := v.offset; i < n && i < v.offset+v.listHeight(); i++ {
+			lines = append(lines, v.lineAt(i))
+		}
 	}
-	v.cache[line] = r
-	return r
+	return lines
+}
+
+// fetch reads the lines on screen that are not read yet, in a command
+// (one read at a time: the next Update asks again).
+func (v *Viewer) fetch() tea.Cmd {
+	if v.reading {
+		return nil
+	}
+	var missing []int
+	for _, l := range v.onScreen() {
+		if _, ok := v.cache[l]; !ok {
+			missing = append(missing, l)
+		}
+	}
+	return v.read(missing)
+}
+
+// read returns a command that reads and parses lines; it takes the
+// offsets now, so it never touches the Index while it runs.
+func (v *Viewer) read(lines []int) tea.Cmd {
+	if len(lines) == 0 {
+		return nil
+	}
+	type span struct {
+		line       int
+		start, end int64
+		err        error
+	}
+	spans := make([]span, len(lines))
+	for i, l := range lines {
+		s := span{line: l}
+		s.start, s.end, s.err = v.ix.span(l)
+		spans[i] = s
+	}
+	v.reading = true
+	f := v.ix.f
+	return func() tea.Msg {
+		rows := make(map[int]Row, len(spans))
+		for _, s := range spans {
+			var line []byte
+			err := s.err
+			if err == nil {
+				line, err = readSpan(f, s.line, s.start, s.end)
+			}
+			if err != nil {
+				rows[s.line] = Row{Line: s.line + 1, Err: err}
+				continue
+			}
+			rows[s.line] = parseRow(s.line+1, line)
+		}
+		return windowMsg{rows: rows}
+	}
+}
+
+// keep stores rows read; past maxCache only the rows on screen stay.
+func (v *Viewer) keep(rows map[int]Row) {
+	v.reading = false
+	if len(v.cache)+len(rows) > maxCache {
+		old := v.cache
+		v.cache = make(map[int]Row, len(rows)+64)
+		for _, l := range v.onScreen() {
+			if r, ok := old[l]; ok {
+				v.cache[l] = r
+			}
+		}
+	}
+	maps.Copy(v.cache, rows)
 }
 
 func (v *Viewer) startVerify() tea.Cmd {
@@ -248,14 +355,26 @@ func (v *Viewer) startFilter() tea.Cmd {
 	}
 }
 
-// Update implements ui.Screen.
+// Update implements ui.Screen. After every message it reads, in a
+// command, the lines the screen now shows and does not hold yet.
 func (v *Viewer) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
+	cmd := v.update(msg)
+	return v, tea.Batch(cmd, v.fetch())
+}
+
+func (v *Viewer) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case ui.TickMsg:
 		v.now = msg.Now
 		if v.opts.Follow {
-			return v, v.follow()
+			return v.follow()
 		}
+	case windowMsg:
+		v.keep(msg.rows)
+	case openedMsg:
+		return v.opened(msg)
+	case grewMsg:
+		return v.grew(msg)
 	case ui.ThemeMsg:
 		if v.ctx != nil {
 			v.ctx.Styles = msg.Styles
@@ -285,7 +404,7 @@ func (v *Viewer) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 			v.note = fmt.Sprintf("exported %d %s to %s, oldest first", msg.n, what, clean(msg.path))
 		}
 	case tea.KeyPressMsg:
-		return v, v.key(msg)
+		return v.key(msg)
 	case tea.MouseWheelMsg:
 		if msg.Mouse().Button == tea.MouseWheelUp {
 			v.move(-3)
@@ -293,7 +412,7 @@ func (v *Viewer) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 			v.move(3)
 		}
 	}
-	return v, nil
+	return nil
 }
 
 func (v *Viewer) key(msg tea.KeyPressMsg) tea.Cmd {
@@ -384,27 +503,55 @@ func (v *Viewer) key(msg tea.KeyPressMsg) tea.Cmd {
 	return nil
 }
 
-// follow opens the journal once it exists and indexes appended entries,
-// keeping the selected entry selected (or the newest, when it was).
+// follow opens the journal once it exists, or looks for appended
+// entries, in a command (one at a time).
 func (v *Viewer) follow() tea.Cmd {
-	if v.ix == nil {
-		ix, err := OpenIndex(v.opts.Path)
-		if err != nil {
-			v.openErr = err
-			return nil
-		}
-		v.ix, v.openErr = ix, nil
-		v.clamp()
-		if v.opts.NoVerify {
-			return nil
-		}
-		return v.startVerify()
-	}
-	added, err := v.ix.Refresh()
-	if err != nil {
-		v.errNote = err.Error()
+	if v.polling {
 		return nil
 	}
+	v.polling = true
+	if v.ix == nil {
+		path := v.opts.Path
+		return func() tea.Msg {
+			ix, err := OpenIndex(path)
+			return openedMsg{ix: ix, err: err}
+		}
+	}
+	poll := v.ix.poll()
+	return func() tea.Msg {
+		g, err := poll()
+		return grewMsg{g: g, err: err}
+	}
+}
+
+// opened takes the journal that appeared.
+func (v *Viewer) opened(msg openedMsg) tea.Cmd {
+	v.polling = false
+	if msg.err != nil {
+		v.openErr = msg.err
+		return nil
+	}
+	if v.ix != nil { // opened meanwhile: keep the first
+		msg.ix.Close()
+		return nil
+	}
+	v.ix, v.openErr = msg.ix, nil
+	v.clamp()
+	if v.opts.NoVerify {
+		return nil
+	}
+	return v.startVerify()
+}
+
+// grew indexes appended entries, keeping the selected entry selected (or
+// the newest, when it was).
+func (v *Viewer) grew(msg grewMsg) tea.Cmd {
+	v.polling = false
+	if msg.err != nil {
+		v.errNote = msg.err.Error()
+		return nil
+	}
+	added := v.ix.extend(msg.g)
 	if added == 0 {
 		return nil
 	}
@@ -671,6 +818,9 @@ func (c columns) header() string {
 }
 
 func (c columns) row(r Row) string {
+	if r.reading {
+		return c.cells(itoa(r.Line), "", "", "reading…", "", "", "", "")
+	}
 	if r.Err != nil {
 		return c.cells(itoa(r.Line), "", "?", "cannot be parsed", "", "", "", "corrupt")
 	}

@@ -222,7 +222,11 @@ func TestGolden(t *testing.T) {
 				for _, k := range st.keys {
 					tm.Send(k)
 				}
-				frame := waitFrame(t, h, tm, st.wait)
+				// The rows are read in commands: wait until none is a
+				// placeholder.
+				frame := uitest.WaitFor(t, tm, h.LastFrame, func(f string) bool {
+					return strings.Contains(f, st.wait) && !strings.Contains(f, "reading…")
+				}, 10*time.Second, st.wait)
 				if err := tm.Quit(); err != nil {
 					t.Fatal(err)
 				}
@@ -322,5 +326,51 @@ func TestVerifyProgressShown(t *testing.T) {
 	drive(v, cmd()) // the real run finishes and replaces the progress
 	if txt, _ := v.verifyText(); !strings.Contains(txt, "intact") {
 		t.Fatalf("after the run: %q", txt)
+	}
+}
+
+// TestViewerReadsInCommandsOnly: View draws only the rows the viewer
+// holds, Update returns the reads as commands, and a Follow tick indexes
+// appended lines only when its command's message arrives.
+func TestViewerReadsInCommandsOnly(t *testing.T) {
+	path, _ := writeJournal(t, 100) // 202 lines, more than Init reads
+	v := New(testContext(), Options{Path: path, NoVerify: true, Follow: true})
+	defer v.Close()
+	v.SetSize(120, 20)
+	if !strings.Contains(ansi.Strip(v.View()), "reading…") {
+		t.Fatalf("rows drawn before any read:\n%s", v.View())
+	}
+	drive(v, v.Init()())
+	if view := ansi.Strip(v.View()); strings.Contains(view, "reading…") || !strings.Contains(view, "checkpoint") {
+		t.Fatalf("Init's read not drawn:\n%s", view)
+	}
+	_, cmd := v.Update(uitest.Key("G")) // the oldest entries: not read yet
+	if view := ansi.Strip(v.View()); !strings.Contains(view, "reading…") || strings.Contains(view, "genesis") {
+		t.Fatalf("View read the file:\n%s", view)
+	}
+	if cmd == nil {
+		t.Fatal("no read command for the new window")
+	}
+	drive(v, cmd())
+	if view := ansi.Strip(v.View()); strings.Contains(view, "reading…") || !strings.Contains(view, "genesis") {
+		t.Fatalf("the read window is not drawn:\n%s", view)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:])
+	f.Close()
+	_, cmd = v.Update(ui.TickMsg{Now: base})
+	if v.Len() != 202 || cmd == nil {
+		t.Fatalf("the tick indexed inside Update (%d entries) or returned no command", v.Len())
+	}
+	drive(v, cmd())
+	if v.Len() != 203 {
+		t.Fatalf("after the poll: %d entries, want 203", v.Len())
 	}
 }

@@ -66,7 +66,8 @@ type Options struct {
 	Where     string          // where the key is stored, for humans ("OS keychain", "file keystore …")
 	Warning   string          // backend warning to show (file keystore fallback)
 	Defaults  storage.Profile // prefilled profile values
-	// SaveProfile writes the profile to config.toml after registration.
+	// SaveProfile writes the profile to config.toml after registration
+	// (called from the registration command, never from Update).
 	SaveProfile func(storage.Profile) error
 	// Timeout bounds each network step (default 60 s).
 	Timeout time.Duration
@@ -80,9 +81,10 @@ func IsDone(msg tea.Msg) bool { _, ok := msg.(DoneMsg); return ok }
 
 // results of the slow steps.
 type (
-	checkDoneMsg    struct{ err error }
-	storeDoneMsg    struct{ err error }
-	registerDoneMsg struct{ err error }
+	checkDoneMsg struct{ err error }
+	storeDoneMsg struct{ err error }
+	// registerDoneMsg: saveErr is writing config.toml after a success.
+	registerDoneMsg struct{ err, saveErr error }
 	backupDoneMsg   struct {
 		path string
 		err  error
@@ -336,10 +338,8 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 			w.errText = msg.err.Error() + "."
 			return w, nil
 		}
-		if w.opts.SaveProfile != nil {
-			if err := w.opts.SaveProfile(w.reg.CurrentSettings()); err != nil {
-				w.note = "Registered, but config.toml could not be written: " + err.Error()
-			}
+		if msg.saveErr != nil {
+			w.note = "Registered, but config.toml could not be written: " + msg.saveErr.Error()
 		}
 		w.step, w.failed = StepBackup, false
 		if w.note == "" {
@@ -460,9 +460,16 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 // startRegister runs step 5 (again, after a failure).
 func (w *Wizard) startRegister() tea.Cmd {
 	w.step, w.failed = StepRegister, false
-	reg := w.reg
+	reg, save := w.reg, w.opts.SaveProfile
 	return w.start("Registering the public keys with the API, then approving the key update with the new key…", func(ctx context.Context) tea.Msg {
-		return registerDoneMsg{err: reg.Register(ctx)}
+		if err := reg.Register(ctx); err != nil {
+			return registerDoneMsg{err: err}
+		}
+		var err error
+		if save != nil {
+			err = save(reg.CurrentSettings())
+		}
+		return registerDoneMsg{saveErr: err}
 	})
 }
 
