@@ -10,44 +10,44 @@ import (
 // commands and talks to the backend.
 type Action interface{ isAction() }
 
-// ActionNone: nothing for the root to do (the dialog may have changed
+// ActionNone leaves the root nothing to do (the dialog may have changed
 // itself: a hint, a typed character).
 type ActionNone struct{}
 
-// ActionCmd: run the dialog's own command (a spinner tick).
+// ActionCmd runs the dialog's own command (a spinner tick).
 type ActionCmd struct{ Cmd tea.Cmd }
 
-// ActionClose: close the dialog and show Note in the footer ("" none).
+// ActionClose closes the dialog and shows Note in the footer ("" none).
 type ActionClose struct{ Note string }
 
-// ActionCancel: close the dialog, show Note and journal Decision as
+// ActionCancel closes the dialog, shows Note and journals Decision as
 // abandoned with Why (through Backend.Abandon in a command).
 type ActionCancel struct {
 	Decision  app.Decision
 	Why, Note string
 }
 
-// ActionAbandon: journal Decision as abandoned with Why; the dialog stays
+// ActionAbandon journals Decision as abandoned with Why; the dialog stays
 // open (a wrong typed confirmation, a reason too short).
 type ActionAbandon struct {
 	Decision app.Decision
 	Why      string
 }
 
-// ActionContinue: close the dialog and ask for the confirmation of
+// ActionContinue closes the dialog and asks for the confirmation of
 // Decision (after its reason was given).
 type ActionContinue struct{ Decision app.Decision }
 
-// ActionConfirm: close the dialog and send Decision (after checking again
+// ActionConfirm closes the dialog and sends Decision (after checking again
 // that it may be signed; a locked key asks for the passphrase first).
 type ActionConfirm struct{ Decision app.Decision }
 
-// ActionUnlock: unlock the key with Passphrase in a command; the root
+// ActionUnlock unlocks the key with Passphrase in a command; the root
 // wipes Passphrase after the call and answers the dialog with
 // unlockStartedMsg, unlockRefusedMsg and unlockDoneMsg.
 type ActionUnlock struct{ Passphrase []byte }
 
-// ActionQuit: lock the key and quit.
+// ActionQuit locks the key and quits.
 type ActionQuit struct{}
 
 func (ActionNone) isAction()     {}

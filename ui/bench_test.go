@@ -122,7 +122,6 @@ func BenchmarkMemory100k(b *testing.B) {
 		if cmd := m.pending.load(its, false); cmd != nil {
 			m.Update(cmd())
 		}
-		its = nil
 		_ = m.View()
 		runtime.GC()
 		runtime.ReadMemStats(&m2)

@@ -573,7 +573,7 @@ func (q quitDialog) HandleMsg(msg tea.Msg) Action {
 	return ActionNone{}
 }
 
-func (quitDialog) lines(v dialogView, w int) []string {
+func (quitDialog) lines(v dialogView, _ int) []string {
 	return []string{
 		v.st.Warn.Render("A decision is being sent."),
 		"",

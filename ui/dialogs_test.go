@@ -174,13 +174,18 @@ func TestInterruptLocksThenQuits(t *testing.T) {
 	f.key("u")
 	f.afterGrace()
 	f.typeText("typed")
-	p := f.topDialog().(*passphraseDialog)
+	p, ok := f.topDialog().(*passphraseDialog)
+	if !ok {
+		t.Fatal("no passphrase dialog")
+	}
 	var cmd tea.Cmd
 	f.guard.inModel(func() { _, cmd = f.m.Update(InterruptMsg{}) })
 	if f.m.DialogOpen() || p.field.Len() != 0 {
 		t.Fatal("dialogs not closed and wiped")
 	}
-	f.b.Unlock([]byte("correct horse"))
+	if err := f.b.Unlock([]byte("correct horse")); err != nil {
+		t.Fatal(err)
+	}
 	f.drainEvents()
 	if locked, _ := f.b.Locked(); locked || cmd == nil {
 		t.Fatal("locked inside Update, or no command")

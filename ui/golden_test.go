@@ -36,19 +36,19 @@ func sendKeys(tm *teatest.TestModel, ks ...string) {
 var goldenStates = []goldenState{
 	{name: "empty", wait: "press u to unlock"},
 	{name: "list", items: 30, unlocked: true, wait: "Pending 30"},
-	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "detail", items: 30, unlocked: true, wait: "Raw payload", steps: func(_ *testing.T, _ *Model, tm *teatest.TestModel, _ *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "j", "j", "tab", "p")
 	}},
-	{name: "confirm", items: 30, unlocked: true, wait: "Press y to approve", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "confirm", items: 30, unlocked: true, wait: "Press y to approve", steps: func(_ *testing.T, _ *Model, tm *teatest.TestModel, _ *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 	}},
-	{name: "override", items: 30, unlocked: true, wait: "by CFO", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "override", items: 30, unlocked: true, wait: "by CFO", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "j", "j", "a")
 		waitFrame(t, m, tm, "verdict is")
 		c.Advance(time.Second)
 		tm.Type("CR-1234 signed off by CFO")
 	}},
-	{name: "passphrase", items: 30, wait: "••••••█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "passphrase", items: 30, wait: "••••••█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
 		c.Advance(time.Second)
@@ -69,20 +69,20 @@ var goldenStates = []goldenState{
 		c.Advance(time.Second)
 		sendKeys(tm, "y")
 	}},
-	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "help", items: 30, unlocked: true, wait: "close help", steps: func(_ *testing.T, _ *Model, tm *teatest.TestModel, _ *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "?")
 	}},
 	{name: "strong", items: 30, unlocked: true, wait: "does not match", mod: func(its []app.Item) []app.Item {
 		its[0].Verdict.StrongConfirm = "amount above the profile's limit of 1 ETH"
 		return its
-	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	}, steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "a", "y")
 		waitFrame(t, m, tm, "Strong confirmation")
 		c.Advance(time.Second)
 		tm.Type("0002")
 		sendKeys(tm, "enter")
 	}},
-	{name: "reject", items: 30, unlocked: true, wait: "act-7█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "reject", items: 30, unlocked: true, wait: "act-7█", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, _ *apptest.FakeBackend) {
 		sendKeys(tm, "j", "r")
 		waitFrame(t, m, tm, "Reason (optional")
 		c.Advance(time.Second)
@@ -97,7 +97,7 @@ var goldenStates = []goldenState{
 		}
 		return []app.Item{{Action: a, Verdict: app.Verdict{Level: app.VerdictReview}}}
 	}},
-	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	{name: "offline", items: 30, wait: "auth refused", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, _ *testClock, b *apptest.FakeBackend) {
 		b.SetSelftestRunning()
 		b.Push(app.Conn{State: app.ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
 		waitFrame(t, m, tm, "checking…")

@@ -168,7 +168,10 @@ func TestLockedAsksPassphraseWithBackoff(t *testing.T) {
 	f.typeText("wrong")
 	f.mustShow("•••••")
 	f.mustNotShow("wrong")
-	d := f.topDialog().(*passphraseDialog)
+	d, ok := f.topDialog().(*passphraseDialog)
+	if !ok {
+		t.Fatal("no passphrase dialog")
+	}
 	f.key("enter")
 	if d.field.Len() != 0 {
 		t.Fatal("passphrase field not emptied after submit")
@@ -367,7 +370,10 @@ func TestFilterLargeListDropsStaleResults(t *testing.T) {
 	jobB := p.launch(false)
 	// The newer result arrives first, then the stale one.
 	p.Update(jobB())
-	resE := jobE().(listResultMsg)
+	resE, ok := jobE().(listResultMsg)
+	if !ok {
+		t.Fatal("the job did not return a list result")
+	}
 	if resE.gen != genE {
 		t.Fatal("job lost its generation")
 	}
@@ -501,7 +507,7 @@ func TestRawPayloadFetchedWhenNotHeld(t *testing.T) {
 	}
 	f := newFixture(t, its, true)
 	calls := 0
-	f.b.RawFunc = func(id string) ([]byte, error) { calls++; return want, nil }
+	f.b.RawFunc = func(string) ([]byte, error) { calls++; return want, nil }
 	f.key("p")
 	if calls == 0 {
 		t.Fatal("p did not ask the backend for the raw payload")

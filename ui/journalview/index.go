@@ -44,7 +44,7 @@ func OpenIndex(path string) (*Index, error) {
 	}
 	g, err := scanFrom(f, 0, 0)
 	if err != nil {
-		f.Close()
+		_ = f.Close() // read-only: the scan error is the one to report
 		return nil, err
 	}
 	ix.extend(g)

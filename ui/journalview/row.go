@@ -3,6 +3,7 @@ package journalview
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/qapprove/qapprove/storage/journal"
@@ -87,7 +88,7 @@ func (r Row) detail() []string {
 	e := r.Entry
 	out := []string{
 		"line     " + itoa(r.Line),
-		"seq      " + itoa(int(e.Seq)),
+		"seq      " + strconv.FormatUint(e.Seq, 10),
 		"time     " + e.TS.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
 		"kind     " + clean(string(e.Kind)),
 		"sig      " + r.SigStatus() + " " + e.Sig,

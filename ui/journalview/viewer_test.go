@@ -37,7 +37,9 @@ func TestIndexCountsLinesAndTornTail(t *testing.T) {
 	}
 	ix.Close()
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"v":1,"seq":`)
+	if _, err := f.WriteString(`{"v":1,"seq":`); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	ix, err = OpenIndex(path)
 	if err != nil {
@@ -272,9 +274,11 @@ func TestViewerFollowsAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(last)
-	f.Write(last)
-	f.Write([]byte(`{"v":1,`)) // a torn tail is not an entry yet
+	for _, b := range [][]byte{last, last, []byte(`{"v":1,`)} { // then a torn tail, not an entry yet
+		if _, err := f.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.Close()
 	scr = drive(scr, ui.TickMsg{Now: base})
 	if v.Len() != 10 {
@@ -363,7 +367,9 @@ func TestViewerReadsInCommandsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:])
+	if _, err := f.Write(b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:]); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	_, cmd = v.Update(ui.TickMsg{Now: base})
 	if v.Len() != 202 || cmd == nil {

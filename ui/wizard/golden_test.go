@@ -72,7 +72,7 @@ func (g *goldenRun) line(s string) {
 
 // drive walks the wizard to g.state and returns the frame to compare.
 func (g *goldenRun) drive() string {
-	f := g.waitFor("step 1 of 6: Profile")
+	g.waitFor("step 1 of 6: Profile")
 	g.line(g.url)
 	g.line(g.ws)
 	g.line(g.kid)
@@ -81,7 +81,7 @@ func (g *goldenRun) drive() string {
 		return g.waitFor("could not sign in")
 	}
 	g.tm.Type(g.sec)
-	f = g.waitFor("API secret    " + strings.Repeat("•", 20))
+	f := g.waitFor("API secret    " + strings.Repeat("•", 20))
 	if g.state == "profile" {
 		return f
 	}
