@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -107,9 +108,12 @@ func BenchmarkConsole100k(b *testing.B) {
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MiB-heap")
 	b.ReportMetric(rssMiB(), "MiB-rss")
 	if p := os.Getenv("QAPPROVE_HEAPPROFILE"); p != "" {
-		if f, err := os.Create(p); err == nil {
-			pprof.WriteHeapProfile(f)
-			f.Close()
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := errors.Join(pprof.WriteHeapProfile(f), f.Close()); err != nil {
+			b.Fatal(err)
 		}
 	}
 	runtime.KeepAlive(m)

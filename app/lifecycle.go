@@ -161,7 +161,7 @@ func Open(o Options) (*Engine, error) {
 		hc.FeedURL = prof.FeedURL
 	}
 	if e.cl, err = client.New(hc); err != nil {
-		e.jr.Close()
+		_ = e.jr.Close() // the client error is the one to report
 		return nil, err
 	}
 	return e, nil

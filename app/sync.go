@@ -72,7 +72,7 @@ func (e *Engine) connect() {
 			e.mu.Unlock()
 			return
 		}
-		e.Refresh(ctx)
+		_ = e.Refresh(ctx) // a failure is already shown: Refresh emits a notice
 		feed := make(chan client.FeedEvent, 256)
 		go e.cl.Feed(ctx, feed)
 		for {
@@ -220,7 +220,8 @@ func (e *Engine) onFeed(ctx context.Context, fe client.FeedEvent) {
 			e.wasLive = true
 			e.mu.Unlock()
 			if again {
-				go e.Refresh(ctx)
+				// A failure is already shown: Refresh emits a notice.
+				go func() { _ = e.Refresh(ctx) }()
 			}
 		case client.StateReconnecting:
 			e.emit(e.conn(ConnReconnecting, fe.RetryAt, reason))

@@ -173,7 +173,7 @@ func (c *Client) feedOnce(ctx context.Context, events chan<- FeedEvent, dd *dedu
 				err := conn.Ping(pctx)
 				pc()
 				if err != nil {
-					conn.CloseNow()
+					_ = conn.CloseNow() // ends the read below, which reports the loss
 					return
 				}
 			}

@@ -91,7 +91,7 @@ func (m *minimal) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	claims := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(`{"exp":%d}`, time.Now().Add(time.Hour).Unix())))
-	fmt.Fprintf(w, `{"token":"eyJhbGciOiJIUzI1NiJ9.%s.c2ln"}`, claims)
+	_, _ = fmt.Fprintf(w, `{"token":"eyJhbGciOiJIUzI1NiJ9.%s.c2ln"}`, claims)
 }
 
 func (m *minimal) authed(w http.ResponseWriter, r *http.Request) bool {
@@ -136,7 +136,7 @@ func (m *minimal) get(w http.ResponseWriter, r *http.Request) {
 	if a.myDecision != nil {
 		out["myDecision"] = *a.myDecision
 	}
-	json.NewEncoder(w).Encode(out)
+	_ = json.NewEncoder(w).Encode(out) // a failed answer fails the client side of the test
 }
 
 func (m *minimal) decide(w http.ResponseWriter, r *http.Request) {
@@ -378,16 +378,16 @@ func TestHostileStringsStayEscaped(t *testing.T) {
 	mux.HandleFunc("GET /api/v2/actions/{id}", func(w http.ResponseWriter, r *http.Request) {
 		switch r.PathValue("id") {
 		case "2OtherID":
-			fmt.Fprintf(w, `{"id":%s,"status":1,"messages":[]}`, evilJSON)
+			_, _ = fmt.Fprintf(w, `{"id":%s,"status":1,"messages":[]}`, evilJSON)
 		case "2Text":
 			http.Error(w, evil, http.StatusNotFound)
 		default:
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"code":400,"detail":%s}`, evilJSON)
+			_, _ = fmt.Fprintf(w, `{"code":400,"detail":%s}`, evilJSON)
 		}
 	})
 	mux.HandleFunc("GET /api/v2/workspaces/{wid}/actions", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintf(w, `{"actions":[{"id":"2Good","status":1,"messages":["01"]},{"id":%s,"status":1,"messages":[]},`+
+		_, _ = fmt.Fprintf(w, `{"actions":[{"id":"2Good","status":1,"messages":["01"]},{"id":%s,"status":1,"messages":[]},`+
 			`{"id":"2BadStatus","status":"x","messages":[]},{"id":"2BadHex","status":1,"messages":["zz"]},7],"nextPageToken":""}`, evilJSON)
 	})
 	srv := httptest.NewServer(mux)

@@ -346,13 +346,16 @@ func celValue(v any) (*cel.Type, any, error) {
 		case "":
 			return cel.ListType(cel.DynType), []any{}, nil
 		case "int":
-			return cel.ListType(cel.IntType), convertAll[int64](x), nil
+			v, err := convertAll[int64](x)
+			return cel.ListType(cel.IntType), v, err
 		case "double":
 			return cel.ListType(cel.DoubleType), toDoubles(x), nil
 		case "string":
-			return cel.ListType(cel.StringType), convertAll[string](x), nil
+			v, err := convertAll[string](x)
+			return cel.ListType(cel.StringType), v, err
 		default:
-			return cel.ListType(cel.BoolType), convertAll[bool](x), nil
+			v, err := convertAll[bool](x)
+			return cel.ListType(cel.BoolType), v, err
 		}
 	case map[string]any:
 		keys := sortedKeys(x)
@@ -419,12 +422,17 @@ func scalarKind(vals []any) (string, error) {
 	return kind, nil
 }
 
-func convertAll[T any](vals []any) []T {
+// convertAll converts the elements that scalarKind found to be all of type T.
+func convertAll[T any](vals []any) ([]T, error) {
 	out := make([]T, len(vals))
 	for i, v := range vals {
-		out[i] = v.(T)
+		t, ok := v.(T)
+		if !ok {
+			return nil, fmt.Errorf("element %d is %T, not %T", i, v, t)
+		}
+		out[i] = t
 	}
-	return out
+	return out, nil
 }
 
 func toDoubles(vals []any) []float64 {

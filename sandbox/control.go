@@ -160,7 +160,10 @@ func (s *Server) scheduleAdmin(id string) {
 	if d <= 0 {
 		return
 	}
-	t := time.AfterFunc(d, func() { s.ApproveKeyUpdate(id) })
+	t := time.AfterFunc(d, func() {
+		// The action may have been decided or expired meanwhile: nothing to do.
+		_ = s.ApproveKeyUpdate(id)
+	})
 	s.mu.Lock()
 	s.timers = append(s.timers, t)
 	s.mu.Unlock()

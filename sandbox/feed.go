@@ -48,7 +48,7 @@ func (h *hub) snapshot() []*sub {
 // dropAll closes every feed connection (fault injection, Close).
 func (h *hub) dropAll() {
 	for _, s := range h.snapshot() {
-		s.conn.CloseNow()
+		_ = s.conn.CloseNow() // dropping is the point; its error changes nothing
 	}
 }
 
@@ -93,7 +93,7 @@ func (s *Server) send(a *action) {
 		select {
 		case sb.ch <- frames[i]:
 		default:
-			sb.conn.CloseNow()
+			_ = sb.conn.CloseNow() // a slow subscriber is dropped; its error changes nothing
 		}
 	}
 }
@@ -144,7 +144,8 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 	write := func(f []byte) bool {
 		if s.faults.Get().MalformedFrames {
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			conn.Write(wctx, websocket.MessageText, []byte(`{"id":"../../etc","messages":["%%%"],"payload":`))
+			// The fault frame is best effort: the real write below reports a dead connection.
+			_ = conn.Write(wctx, websocket.MessageText, []byte(`{"id":"../../etc","messages":["%%%"],"payload":`))
 			cancel()
 		}
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)

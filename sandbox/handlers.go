@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -54,7 +55,8 @@ func (s *Server) fail(w http.ResponseWriter, status int, detail string) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"code": status, "detail": detail})
+	// The header is sent: a failed write has no one to tell.
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": status, "detail": detail})
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
@@ -70,9 +72,10 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 // oversized-bodies fault is on).
 func (s *Server) writeRaw(w http.ResponseWriter, r *http.Request, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(b)
+	// The header is sent with the first byte: a failed write has no one to tell.
+	_, _ = w.Write(b)
 	if r.Method == http.MethodGet && s.faults.Get().OversizedBodies {
-		w.Write(bytes.Repeat([]byte{' '}, maxAnswerBytes+1))
+		_, _ = w.Write(bytes.Repeat([]byte{' '}, maxAnswerBytes+1))
 	}
 }
 
@@ -288,7 +291,10 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, key string
 		}
 	}
 	if err != nil {
-		de := err.(*decideError)
+		var de *decideError
+		if !errors.As(err, &de) {
+			de = &decideError{http.StatusInternalServerError, err.Error()}
+		}
 		s.fail(w, de.status, de.msg)
 		return
 	}
@@ -311,7 +317,7 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, key string
 func hangUp(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
 		if c, _, err := hj.Hijack(); err == nil {
-			c.Close()
+			_ = c.Close() // hanging up is the point; its error changes nothing
 			return
 		}
 	}

@@ -86,7 +86,11 @@ func (e *env) feed() [][]byte {
 	c.SetReadLimit(1 << 20)
 	// A marker action added once connected ends the replay (it is
 	// announced, or replayed if it came first).
-	go e.s.AddCustomAction(CustomAction{Description: "end of replay"})
+	go func() {
+		if _, err := e.s.AddCustomAction(CustomAction{Description: "end of replay"}); err != nil {
+			e.t.Errorf("marker action: %v", err)
+		}
+	}()
 	var frames [][]byte
 	for {
 		_, b, err := c.Read(ctx)
@@ -185,7 +189,7 @@ func parseLayout(m []byte) (p parsed, ok bool) {
 func digestOf(id string, typ int, payload []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte("qredo-action-v1\x00" + id + "\x00"))
-	binary.Write(h, binary.BigEndian, uint32(typ))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(typ)))
 	ph := sha256.Sum256(payload)
 	h.Write(ph[:])
 	return h.Sum(nil)
@@ -227,7 +231,9 @@ func TestGetActionShape(t *testing.T) {
 				Status   int
 				Messages []string
 			}
-			json.Unmarshal(b, &a)
+			if err := json.Unmarshal(b, &a); err != nil {
+				t.Fatal(err)
+			}
 			info, _ := e.s.Action(id)
 			msg, err := hex.DecodeString(a.Messages[0])
 			if a.ID != id || a.Status != 1 || err != nil || !bytes.Equal(msg, info.Message) {
@@ -256,7 +262,9 @@ func TestFeedFrameShape(t *testing.T) {
 			frames := map[string][]byte{}
 			for _, f := range e.feed() {
 				var x struct{ ID string }
-				json.Unmarshal(f, &x)
+				if err := json.Unmarshal(f, &x); err != nil {
+					t.Fatal(err)
+				}
 				frames[x.ID] = f
 			}
 			for id, chain := range map[string]string{evm: "11155111", btc: `"bitcoin"`} {
@@ -293,7 +301,9 @@ func TestFeedFrameShape(t *testing.T) {
 						Network struct{ ChainID json.RawMessage }
 					}
 				}
-				json.Unmarshal(pl, &pay)
+				if err := json.Unmarshal(pl, &pay); err != nil {
+					t.Fatal(err)
+				}
 				if p == ProtocolExtended {
 					if !strings.Contains(string(pl), `"policy":{`) || !strings.HasPrefix(string(pay.ExternalExtension.Network.ChainID), `"`) {
 						t.Fatalf("extended payload %s", pl)
@@ -384,7 +394,9 @@ func TestPayloadNeverChanges(t *testing.T) {
 			Approvals int
 			Messages  []string
 		}
-		json.Unmarshal(b, &a)
+		if err := json.Unmarshal(b, &a); err != nil {
+			t.Fatal(err)
+		}
 		pl, _ := base64.StdEncoding.DecodeString(a.Payload)
 		msg, _ := hex.DecodeString(a.Messages[0])
 		f, ok := parseLayout(msg)
@@ -423,7 +435,9 @@ func TestExpiry(t *testing.T) {
 			}
 			_, _, b := e.do("GET", "/actions/"+id, "")
 			var a struct{ Status int }
-			json.Unmarshal(b, &a)
+			if err := json.Unmarshal(b, &a); err != nil {
+				t.Fatal(err)
+			}
 			want := StatusExpired
 			if p == ProtocolMinimal {
 				want = StatusPending
@@ -455,7 +469,9 @@ func (e *env) putKeys(sk qbls.SecretKey) string {
 		e.t.Fatalf("PUT apikeys: %d %s", st, b)
 	}
 	var out struct{ ActionID string }
-	json.Unmarshal(b, &out)
+	if err := json.Unmarshal(b, &out); err != nil {
+		e.t.Fatal(err)
+	}
 	return out.ActionID
 }
 
@@ -483,7 +499,9 @@ func TestKeyRegistration(t *testing.T) {
 				Status   int
 				Messages []string
 			}
-			json.Unmarshal(b, &a)
+			if err := json.Unmarshal(b, &a); err != nil {
+				t.Fatal(err)
+			}
 			msg, _ := hex.DecodeString(a.Messages[0])
 			_, layout := parseLayout(msg)
 			if a.Status != 1 || layout == (c.opts.Protocol == ProtocolMinimal) {
@@ -569,7 +587,9 @@ func TestHostileAction(t *testing.T) {
 			}
 			for _, fr := range e.feed() {
 				if bytes.Contains(fr, []byte("2hostile.ID_ok-1")) {
-					json.Unmarshal(fr, &f)
+					if err := json.Unmarshal(fr, &f); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			pl, _ := base64.StdEncoding.DecodeString(f.Payload)
@@ -674,7 +694,9 @@ func TestMalformedAmongGood(t *testing.T) {
 				if p == ProtocolExtended {
 					_, _, b := e.do("GET", "/workspaces/"+e.wid+"/actions?status=1", "")
 					var page struct{ Actions []json.RawMessage }
-					json.Unmarshal(b, &page)
+					if err := json.Unmarshal(b, &page); err != nil {
+						t.Fatal(err)
+					}
 					var items [][]byte
 					for _, a := range page.Actions {
 						items = append(items, a)

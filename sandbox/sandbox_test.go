@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -177,7 +178,10 @@ func (s *Server) decideAs(key, id string, status int, sig []byte) (int, string) 
 	defer s.ws.mu.Unlock()
 	_, err := s.ws.decide(key, id, status, []string{hex.EncodeToString(sig)}, s.now())
 	if err != nil {
-		de := err.(*decideError)
+		var de *decideError
+		if !errors.As(err, &de) {
+			return 0, err.Error()
+		}
 		return de.status, de.msg
 	}
 	return 200, ""
@@ -253,7 +257,9 @@ func decisionChecks(t *testing.T, p Protocol) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.ExpireAction(id)
+	if err := s.ExpireAction(id); err != nil {
+		t.Fatal(err)
+	}
 	ei, _ := s.Action(id)
 	es := sk.Sign(ei.Message)
 	st, _ = s.decideAs(op, id, 3, es[:])

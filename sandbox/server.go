@@ -253,7 +253,7 @@ func (s *Server) Start(addr string) (string, error) {
 	s.base = "http://" + ln.Addr().String() + "/api/v2"
 	s.mu.Unlock()
 	s.wg.Add(2)
-	go func() { defer s.wg.Done(); srv.Serve(ln) }()
+	go func() { defer s.wg.Done(); _ = srv.Serve(ln) }() // ends with ErrServerClosed on Close
 	go func() { defer s.wg.Done(); s.background(ctx) }()
 	return s.base, nil
 }

@@ -28,7 +28,9 @@ func TestConfigRoundTripAndErrors(t *testing.T) {
 	if idle, abs := back.Profiles["default"].LockTimeouts(); idle.Minutes() != 2 || abs != DefaultAbsoluteLock {
 		t.Fatalf("lock timeouts %v %v", idle, abs)
 	}
-	os.WriteFile(path, []byte("[profiles.default]\napi_base_url = \n"), 0o600)
+	if err := os.WriteFile(path, []byte("[profiles.default]\napi_base_url = \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), ":2:") {
 		t.Fatalf("bad TOML error lacks a position: %v", err)
 	}

@@ -578,7 +578,8 @@ func writeHeapProfile() {
 		return
 	}
 	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
-		pprof.WriteHeapProfile(f)
-		f.Close()
+		// A best-effort diagnostic, silent on failure like the open above.
+		_ = pprof.WriteHeapProfile(f)
+		_ = f.Close()
 	}
 }

@@ -64,7 +64,7 @@ func runDemo(env *Env, keep bool, arrivals time.Duration) int {
 	if f, ok := env.Stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(env.Stderr, "Press Enter to open the console (u unlocks, a approves, r rejects, ? help)…")
 		buf := make([]byte, 1)
-		f.Read(buf)
+		_, _ = f.Read(buf) // any answer, even EOF, goes on
 	}
 	e, err := app.Open(consoleOptions(&denv))
 	if err != nil {
@@ -105,7 +105,7 @@ func startDemoSandbox(arrivals time.Duration) (*sandbox.Server, string, error) {
 	}
 	base, err := srv.Start("127.0.0.1:0")
 	if err != nil {
-		srv.Close()
+		_ = srv.Close() // the Start error is the one to report
 		return nil, "", err
 	}
 	return srv, base, nil
@@ -140,7 +140,7 @@ func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []b
 		return err
 	}
 	if err := r.Register(ctx); err != nil {
-		r.Abort(false)
+		_ = r.Abort(false) // the registration error is the one to report
 		return err
 	}
 	return nil

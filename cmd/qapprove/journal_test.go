@@ -105,7 +105,9 @@ func TestJournalVerifyTampered(t *testing.T) {
 			b, _ := os.ReadFile(path)
 			ls := bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n"))
 			ls = c.tamper(ls)
-			os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600)
+			if err := os.WriteFile(path, append(bytes.Join(ls, []byte("\n")), '\n'), 0o600); err != nil {
+				t.Fatal(err)
+			}
 			code, out, errs := runJournalCmd(t, home, "verify")
 			if code != exitFail || !strings.Contains(errs, c.want) || out != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errs, c.want)

@@ -359,7 +359,9 @@ func TestKeysImportChecksPublicKey(t *testing.T) {
 	}
 	// Not a backup at all.
 	junk := filepath.Join(t.TempDir(), "junk")
-	os.WriteFile(junk, []byte("not json"), 0o600)
+	if err := os.WriteFile(junk, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, _ := qa(t, home2, "p", "keys", "import", junk, "--passphrase-file", s.passFile); code != exitFail {
 		t.Errorf("junk backup: exit %d", code)
 	}

@@ -103,7 +103,7 @@ func runSandbox(env *Env, o sandboxOptions) int {
 	admin := sandboxAdminBase(base) + "/_admin"
 	fmt.Fprintf(env.Stderr, "qapprove: sandbox running (%s protocol); press Ctrl-C to stop (control: POST %s/faults, %s/actions, %s/key-updates/approve)\n", proto, admin, admin, admin)
 	if f, ok := env.Stdout.(*os.File); ok {
-		f.Sync()
+		_ = f.Sync() // flush for a reading script; a terminal or pipe cannot sync
 	}
 	<-sig
 	return exitOK

@@ -66,7 +66,7 @@ func sandboxScript(t *testing.T, protocol string) {
 			t.Fatalf("sandbox did not print %s (got %v)", k, vals)
 		}
 	}
-	go io.Copy(io.Discard, out)
+	go func() { _, _ = io.Copy(io.Discard, out) }() // drain until the sandbox is killed
 
 	// HMAC headers, computed independently of package client.
 	key, err := base64.RawURLEncoding.DecodeString(vals["api_secret"])

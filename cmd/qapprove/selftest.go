@@ -39,7 +39,7 @@ func runSelftest(env *Env, vectors string) int {
 			return env.Errf(exitUsage, "selftest: cannot open vectors file: %v", err)
 		}
 		extra, err = selftest.ParseVectors(f)
-		f.Close()
+		_ = f.Close() // read-only: the parse result is what counts
 		if err != nil {
 			return env.Errf(exitUsage, "selftest: %s: %v", vectors, err)
 		}

@@ -57,8 +57,12 @@ func TestSelftestSharedVectors(t *testing.T) {
 	}
 	_, base, _ := runSelftestCmd(t)
 	var n0, n1, f int
-	fmt.Sscanf(lastLine(base), "%d passed", &n0)
-	fmt.Sscanf(lastLine(out), "%d passed, %d failed", &n1, &f)
+	if _, err := fmt.Sscanf(lastLine(base), "%d passed", &n0); err != nil {
+		t.Fatalf("last line without the file %q: %v", lastLine(base), err)
+	}
+	if _, err := fmt.Sscanf(lastLine(out), "%d passed, %d failed", &n1, &f); err != nil {
+		t.Fatalf("last line with the file %q: %v", lastLine(out), err)
+	}
 	data, _ := os.ReadFile(p)
 	var vs []json.RawMessage
 	if err := json.Unmarshal(data, &vs); err != nil {
@@ -75,7 +79,12 @@ func TestSelftestCorruptedVector(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := vs[0]
-	sig := []byte(v["sig_hex"].(string))
+	sigHex, ok1 := v["sig_hex"].(string)
+	name, ok2 := v["case"].(string)
+	if !ok1 || !ok2 {
+		t.Fatalf("first vector lacks a string sig_hex or case: %v", v)
+	}
+	sig := []byte(sigHex)
 	if sig[10] == 'a' {
 		sig[10] = 'b'
 	} else {
@@ -91,7 +100,7 @@ func TestSelftestCorruptedVector(t *testing.T) {
 	if code != exitFail {
 		t.Fatalf("exit %d, want %d; out %q", code, exitFail, out)
 	}
-	if !strings.Contains(out, "FAIL "+v["case"].(string)+": ") || !strings.HasSuffix(lastLine(out), " 1 failed") {
+	if !strings.Contains(out, "FAIL "+name+": ") || !strings.HasSuffix(lastLine(out), " 1 failed") {
 		t.Fatalf("output does not report the corrupted vector: %q", out)
 	}
 }
@@ -99,7 +108,9 @@ func TestSelftestCorruptedVector(t *testing.T) {
 func TestSelftestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	notJSON := filepath.Join(dir, "x.json")
-	os.WriteFile(notJSON, []byte("not json"), 0o600)
+	if err := os.WriteFile(notJSON, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string][]string{
 		"missing file": {"--vectors", filepath.Join(dir, "absent.json")},
 		"not json":     {"--vectors", notJSON},

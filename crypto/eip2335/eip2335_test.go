@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -266,10 +267,17 @@ func mutate(t *testing.T, base string, f func(m map[string]any)) []byte {
 	return b
 }
 
-func sec(m map[string]any, name string) map[string]any { return m[name].(map[string]any) }
-func params(m map[string]any, name string) map[string]any {
-	return sec(m, name)["params"].(map[string]any)
+// sec returns the object m[name] of a test vector (a vector without it is
+// a broken fixture: the panic fails the test).
+func sec(m map[string]any, name string) map[string]any {
+	o, ok := m[name].(map[string]any)
+	if !ok {
+		panic(fmt.Sprintf("test vector: %q is not an object", name))
+	}
+	return o
 }
+
+func params(m map[string]any, name string) map[string]any { return sec(sec(m, name), "params") }
 
 func TestParseModuleRefuses(t *testing.T) {
 	cases := map[string]struct {

@@ -125,10 +125,15 @@ func TestTornTailRecovered(t *testing.T) {
 	fx := newFixture(t, 2)
 	ls := fx.lines(t)
 	n := len(ls)
-	f, _ := os.OpenFile(fx.path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(fx.path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	torn := []byte(`{"v":1,"seq":` + strconv.Itoa(n) + `,"ts":"2026-01-0`)
-	f.Write(torn)
-	f.Close()
+	_, err = f.Write(torn)
+	if err = errors.Join(err, f.Close()); err != nil {
+		t.Fatal(err)
+	}
 	rep := fx.verify(t)
 	if !rep.Intact || rep.TornTail == nil || rep.TornTail.Length != int64(len(torn)) {
 		t.Fatalf("verify of a torn tail: intact=%v torn=%+v problem=%v", rep.Intact, rep.TornTail, rep.Problem)
@@ -150,7 +155,9 @@ func TestTornTailRecovered(t *testing.T) {
 func TestTornAnchoredLineIsNotRecovered(t *testing.T) {
 	fx := newFixture(t, 2)
 	b, _ := os.ReadFile(fx.path)
-	os.WriteFile(fx.path, b[:len(b)-5], 0o600)
+	if err := os.WriteFile(fx.path, b[:len(b)-5], 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := Open(fx.path, Options{Anchors: fx.anchors}); !isReason(err, Truncated) {
 		t.Fatalf("Open of a journal cut below its anchor: %v", err)
 	}

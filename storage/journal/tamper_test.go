@@ -200,7 +200,9 @@ func TestTamperRolledBackCopyIsTruncated(t *testing.T) {
 	}
 	must(t)(j.AppendSigned(KindDecision, decision(9), fx.signer))
 	j.Close()
-	os.WriteFile(fx.path, old, 0o600)
+	if err := os.WriteFile(fx.path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	wantProblem(t, fx.verify(t), Truncated, n+1)
 }
 

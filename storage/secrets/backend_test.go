@@ -143,7 +143,9 @@ func TestFileBackendRefusesLoosePermissions(t *testing.T) {
 			t.Fatalf("mode %#o: err = %v", mode, err)
 		}
 	}
-	os.Chmod(path, 0o400)
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
 	if got, err := fb.Get("p"); err != nil || string(got) != "v" {
 		t.Fatalf("mode 0400 (stricter) refused: %v", err)
 	}
@@ -162,7 +164,9 @@ func TestFileBackendRefusesHostileFiles(t *testing.T) {
 		return
 	}
 	target := filepath.Join(t.TempDir(), "elsewhere")
-	os.WriteFile(target, []byte("x"), 0o600)
+	if err := os.WriteFile(target, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	link, _ := fb.Path("link")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)

@@ -63,7 +63,9 @@ func BenchmarkFileBackendGet(b *testing.B) {
 	fb := NewFileBackend(tempPaths(b))
 	bundle, _ := newBundle(b, "default")
 	data, _ := bundle.Marshal()
-	fb.Set("default", data)
+	if err := fb.Set("default", data); err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		if _, err := fb.Get("default"); err != nil {
 			b.Fatal(err)
@@ -74,7 +76,9 @@ func BenchmarkFileBackendGet(b *testing.B) {
 func BenchmarkLoadBundleFile(b *testing.B) {
 	fb := NewFileBackend(tempPaths(b))
 	bundle, _ := newBundle(b, "default")
-	SaveBundle(fb, "default", bundle)
+	if err := SaveBundle(fb, "default", bundle); err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		if _, err := LoadBundle(fb, "default"); err != nil {
 			b.Fatal(err)
@@ -93,7 +97,9 @@ func BenchmarkSessionWithBLSSign(b *testing.B) {
 	defer sess.Lock()
 	msg := make([]byte, 32)
 	for b.Loop() {
-		sess.WithBLS(func(sk *qbls.SecretKey) error { _ = sk.Sign(msg); return nil })
+		if err := sess.WithBLS(func(sk *qbls.SecretKey) error { _ = sk.Sign(msg); return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -106,6 +112,8 @@ func BenchmarkSessionWithAPISecret(b *testing.B) {
 	}
 	defer sess.Lock()
 	for b.Loop() {
-		sess.WithAPISecret(func([]byte) error { return nil })
+		if err := sess.WithAPISecret(func([]byte) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -52,7 +52,9 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	}
 	// The JSON carries the documented public fields in clear.
 	var m map[string]any
-	json.Unmarshal(data, &m)
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range []string{"version", "profile", "api_base_url", "workspace_id", "api_key_id", "bls_public_key", "ec_public_key", "created", "registered", "crypto"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("bundle JSON lacks %q", k)
@@ -71,7 +73,9 @@ func TestSealOpenDefaultParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kp struct{ N, R, P int }
-	json.Unmarshal(b.Crypto.KDF.Params, &kp)
+	if err := json.Unmarshal(b.Crypto.KDF.Params, &kp); err != nil {
+		t.Fatal(err)
+	}
 	if b.Crypto.KDF.Function != "scrypt" || kp.N != 1<<18 || kp.R != 8 || kp.P != 1 {
 		t.Fatalf("kdf = %s %s", b.Crypto.KDF.Function, b.Crypto.KDF.Params)
 	}
@@ -236,6 +240,13 @@ func TestParseBundleRefuses(t *testing.T) {
 		out, _ := json.Marshal(m)
 		return out
 	}
+	obj := func(m map[string]any, k string) map[string]any {
+		o, ok := m[k].(map[string]any)
+		if !ok {
+			t.Fatalf("bundle JSON: %q is not an object", k)
+		}
+		return o
+	}
 	cases := map[string][]byte{
 		"unknown field":  edit(func(m map[string]any) { m["extra"] = 1 }),
 		"version 2":      edit(func(m map[string]any) { m["version"] = 2 }),
@@ -246,8 +257,8 @@ func TestParseBundleRefuses(t *testing.T) {
 		"no crypto":      edit(func(m map[string]any) { delete(m, "crypto") }),
 		"no created":     edit(func(m map[string]any) { delete(m, "created") }),
 		"bad profile":    edit(func(m map[string]any) { m["profile"] = "a/b" }),
-		"bad kdf":        edit(func(m map[string]any) { m["crypto"].(map[string]any)["kdf"].(map[string]any)["function"] = "none" }),
-		"short secret":   edit(func(m map[string]any) { m["crypto"].(map[string]any)["cipher"].(map[string]any)["message"] = "00" }),
+		"bad kdf":        edit(func(m map[string]any) { obj(obj(m, "crypto"), "kdf")["function"] = "none" }),
+		"short secret":   edit(func(m map[string]any) { obj(obj(m, "crypto"), "cipher")["message"] = "00" }),
 		"trailing":       append(bytes.Clone(good), []byte(" {}")...),
 		"not json":       []byte("qapprove"),
 		"oversized":      append(bytes.Clone(good), bytes.Repeat([]byte(" "), MaxValueSize)...),
