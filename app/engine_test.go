@@ -12,7 +12,6 @@ import (
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/sandbox"
-	"github.com/qapprove/qapprove/sandbox/sandboxtest"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
@@ -21,31 +20,12 @@ import (
 
 var testPass = []byte("correct horse battery staple 42")
 
-// setup starts a sandbox and registers a key for profile "p" in a fresh
-// home with the file keystore, through the real registration flow.
+// setup starts a sandbox (extended protocol) and registers a key for
+// profile "p" in a fresh home with the file keystore, through the real
+// registration flow.
 func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 	t.Helper()
-	srv, base := sandboxtest.Start(t, sandbox.Options{})
-	paths := storage.ResolvePaths(t.TempDir())
-	wid, kid, secret := srv.Credentials()
-	prof := storage.Profile{APIBaseURL: base, WorkspaceID: wid, APIKeyID: kid}
-	if err := storage.SaveConfig(paths.ConfigFile(), &storage.Config{Profiles: map[string]storage.Profile{"p": prof}}); err != nil {
-		t.Fatal(err)
-	}
-	r := &Registration{Paths: paths, Profile: "p", Settings: prof, Backend: secrets.NewFileBackend(paths), KDF: secretstest.KDF()}
-	defer r.Close()
-	r.SetAPISecret([]byte(secret))
-	ctx := context.Background()
-	for _, step := range []func() error{
-		func() error { return r.CheckCredentials(ctx) },
-		r.GenerateKeys,
-		func() error { return r.Store(testPass) },
-		func() error { return r.Register(ctx) },
-	} {
-		if err := step(); err != nil {
-			t.Fatalf("registration: %v", err)
-		}
-	}
+	srv, paths, _ := setupProtocol(t, sandbox.ProtocolExtended, sandbox.Options{})
 	if !srv.OperatorRegistered() {
 		t.Fatal("sandbox does not see the key as registered")
 	}

@@ -31,6 +31,19 @@ func e2eSandbox(t *testing.T) (srv *sandbox.Server, url, ws, kid, sec string) {
 // "EC fingerprint …").
 func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup string) (blsFP, ecFP string) {
 	t.Helper()
+	blsFP, ecFP = wizardToRegister(t, tm, url, ws, kid, sec)
+	tm.waitFor(60*time.Second, "step 6 of 6: Backup", "approved with the new key")
+	tm.line(backup)
+	tm.waitFor(30*time.Second, "Backup written")
+	tm.keys("Enter")
+	return blsFP, ecFP
+}
+
+// wizardToRegister drives the wizard on screen in tm through steps 1 to 5
+// (profile, keys, passphrase, store, register) and returns the
+// fingerprints it showed at step 2.
+func wizardToRegister(t *testing.T, tm *tmuxTerm, url, ws, kid, sec string) (blsFP, ecFP string) {
+	t.Helper()
 	tm.waitFor(30*time.Second, "step 1 of 6: Profile")
 	tm.line(url)
 	tm.line(ws)
@@ -44,10 +57,6 @@ func registerThroughWizard(t *testing.T, tm *tmuxTerm, url, ws, kid, sec, backup
 	tm.line(e2ePass)
 	// Real scrypt: one run to seal and one to prove the round trip.
 	tm.waitFor(60*time.Second, "Encrypted, saved and read back")
-	tm.keys("Enter")
-	tm.waitFor(60*time.Second, "step 6 of 6: Backup", "approved with the new key")
-	tm.line(backup)
-	tm.waitFor(30*time.Second, "Backup written")
 	tm.keys("Enter")
 	return blsFP, ecFP
 }
