@@ -21,7 +21,7 @@ failed=0
 fail() { echo "release-check: FAIL: $*"; failed=1; }
 skip() { echo "release-check: skip: $*"; }
 
-sh scripts/test-deps.sh release
+sh scripts/test-deps.sh release || echo "release-check: could not install the release tools; what needs them skips"
 
 targets=linux/amd64
 if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && [ -e /usr/aarch64-linux-gnu/include/stdio.h ]; then
