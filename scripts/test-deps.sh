@@ -2,21 +2,35 @@
 # Brings what `make test` needs from Debian when it is missing: as root it
 # installs the packages with apt-get; otherwise it says which are missing
 # (the tests that need them then say so in one line and skip).
+# `test-deps.sh release` brings what `make release` and `make release-check`
+# need instead: the cross compilers for linux/arm64 and windows/amd64 and
+# qemu-user to run the arm64 binary.
 set -eu
 
 need=""
-command -v gnome-keyring-daemon >/dev/null 2>&1 || need="$need gnome-keyring"
-command -v dbus-run-session >/dev/null 2>&1 || need="$need dbus"
-command -v tmux >/dev/null 2>&1 || need="$need tmux"
-command -v gcc >/dev/null 2>&1 || need="$need gcc"
+what="the tests"
+if [ "${1:-}" = release ]; then
+	what="the release build"
+	command -v gcc >/dev/null 2>&1 || need="$need gcc"
+	command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need="$need gcc-aarch64-linux-gnu"
+	[ -e /usr/aarch64-linux-gnu/include/stdio.h ] || need="$need libc6-dev-arm64-cross"
+	command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need="$need gcc-mingw-w64-x86-64"
+	command -v x86_64-w64-mingw32-g++ >/dev/null 2>&1 || need="$need g++-mingw-w64-x86-64"
+	command -v qemu-aarch64 >/dev/null 2>&1 || need="$need qemu-user"
+else
+	command -v gnome-keyring-daemon >/dev/null 2>&1 || need="$need gnome-keyring"
+	command -v dbus-run-session >/dev/null 2>&1 || need="$need dbus"
+	command -v tmux >/dev/null 2>&1 || need="$need tmux"
+	command -v gcc >/dev/null 2>&1 || need="$need gcc"
+fi
 [ -z "$need" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "installing for the tests:$need"
+	echo "installing for $what:$need"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $need >/dev/null
 else
-	echo "missing for some tests:$need (as root, make test installs them; those tests skip with a reason)"
+	echo "missing for $what:$need (as root, this script installs them; what needs them skips with a reason)"
 fi

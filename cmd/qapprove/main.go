@@ -28,8 +28,12 @@ const (
 	exitUsage = 2 // bad usage or an unusable environment
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
+// version and commit are set at build time with
+// -ldflags "-X main.version=… -X main.commit=…" (see the Makefile).
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
 
 // Env is what every sub-command receives: the global options and the
 // standard streams (tests replace them). run wraps Stdout and Stderr with
@@ -184,21 +188,6 @@ func (c *cli) setUp(cmd *cobra.Command, _ []string) error {
 		return fmt.Errorf("--keystore must be keychain or file, not %q", env.Keystore)
 	}
 	return nil
-}
-
-func versionCmd(c *cli) *cobra.Command {
-	return &cobra.Command{
-		Use:               "version",
-		Short:             "print the version",
-		Long:              "Version prints \"qapprove\" and the version of this build (as --version does).",
-		Example:           "  qapprove version",
-		Args:              noArgs,
-		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: c.do(func([]string) int {
-			fmt.Fprintf(c.env.Stdout, "qapprove %s\n", version)
-			return exitOK
-		}),
-	}
 }
 
 // configuredKeystore is the keystore config.toml sets for the profile
