@@ -81,15 +81,12 @@ func (e *Engine) checkpoint(reason string) {
 func (e *Engine) onSessionEvent(ev secrets.Event) {
 	switch ev.Kind {
 	case secrets.EventUnlock:
-		e.mu.Lock()
-		e.failures = 0
-		e.mu.Unlock()
 		if _, err := e.jr.AppendSigned(journal.KindUnlock, journal.UnlockBody{}, e.signer()); err != nil {
 			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
 		e.emit(LockChanged{Locked: false, Until: e.sess.UnlockedUntil()})
 	case secrets.EventUnlockFailed:
-		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.failedAttempt(), Backoff: e.sess.Backoff().Round(time.Second).String()}); err != nil {
+		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.sess.Failures(), Backoff: e.sess.Backoff().Round(time.Second).String()}); err != nil {
 			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
 	case secrets.EventLock:
@@ -126,11 +123,4 @@ func (s sessionSigner) Sign(msg []byte) (qbls.Signature, error) {
 	var sig qbls.Signature
 	err := s.s.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil })
 	return sig, err
-}
-
-func (e *Engine) failedAttempt() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.failures++
-	return e.failures
 }

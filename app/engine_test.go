@@ -84,13 +84,18 @@ func TestDecideEndToEnd(t *testing.T) {
 	if e.UnlockBackoff() <= 0 {
 		t.Fatal("no back-off after a wrong passphrase")
 	}
-	// Let the back-off pass without sleeping: a fresh engine has none, but
-	// the failure is in the journal already; reopen.
+	// The back-off survives a restart (a new process must not reset it):
+	// reopen, see it still holds, and wait it out.
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
 	e = open(t, paths)
 	defer e.Close()
+	wait := e.UnlockBackoff()
+	if wait <= 0 {
+		t.Fatal("a reopened engine forgot the back-off")
+	}
+	time.Sleep(wait)
 	connect(t, e)
 	items := e.Pending()
 	if len(items) == 0 {

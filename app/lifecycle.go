@@ -87,7 +87,6 @@ type Engine struct {
 	lockLogged bool      // Lock journaled the lock (signed) before the session locked
 	feedOnly   bool      // the API has no list endpoint: the list is the feed's
 	asOf       time.Time // when the list was last known complete
-	failures   int
 	connecting bool
 	started    bool
 	ctx        context.Context
@@ -152,7 +151,8 @@ func Open(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("audit journal: %w", err)
 	}
 	idle, abs := prof.LockTimeouts()
-	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent, KDF: o.KDF})
+	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent, KDF: o.KDF,
+		Attempts: secrets.FileAttempts(o.Paths.AttemptsFile(o.Profile))})
 	hc := o.HTTP
 	hc.BaseURL, hc.WorkspaceID, hc.APIKeyID = prof.APIBaseURL, prof.WorkspaceID, prof.APIKeyID
 	hc.Credentials = sessionCredentials{e.sess}

@@ -58,6 +58,12 @@ func (p Paths) KeystoreFile(profile string) string {
 	return filepath.Join(p.Data, profile+".keystore.json")
 }
 
+// AttemptsFile keeps one profile's wrong-passphrase count and back-off
+// across processes.
+func (p Paths) AttemptsFile(profile string) string {
+	return filepath.Join(p.ProfileDir(profile), "unlock-attempts.json")
+}
+
 // CacheFile is the pending-action cache of one profile.
 func (p Paths) CacheFile(profile string) string {
 	return filepath.Join(p.ProfileDir(profile), "pending-cache.json")

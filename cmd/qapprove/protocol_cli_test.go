@@ -191,3 +191,28 @@ func TestCLIHostileTextAndCachedAge(t *testing.T) {
 		t.Fatalf("pending --cached: exit %d\n%s", code, out)
 	}
 }
+
+// The wrong-passphrase back-off survives across command-line runs, and
+// the journal numbers the failed attempts across them.
+func TestCLIBackoffAcrossRuns(t *testing.T) {
+	_, home, _ := cliSandbox(t, sandbox.ProtocolExtended)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	if err := os.WriteFile(wrong, []byte("not the passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := qa(t, home, "p", "pending", "--passphrase-file", wrong)
+	if code != exitFail || !strings.Contains(errs, "wrong passphrase") {
+		t.Fatalf("first wrong passphrase: exit %d %s", code, errs)
+	}
+	code, _, errs = qa(t, home, "p", "pending", "--passphrase-file", wrong)
+	if code != exitFail || !strings.Contains(errs, "wait") {
+		t.Fatalf("a second run right away is not held back: exit %d %s", code, errs)
+	}
+	j, err := os.ReadFile(storage.ResolvePaths(home).JournalFile("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(j), `"kind":"unlock-failed"`) || !strings.Contains(string(j), `"attempt":1`) {
+		t.Fatalf("the failed unlock is not journaled with its attempt number")
+	}
+}

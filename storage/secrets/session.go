@@ -52,6 +52,9 @@ type SessionOptions struct {
 	Now      func() time.Time // clock (default time.Now); tests inject one
 	OnEvent  func(Event)      // called after each unlock, failed unlock and lock, outside any lock
 	KDF      KDF              // policy Unlock opens the bundle with (zero: production)
+	// Attempts, when set, keeps the wrong-passphrase count and the next
+	// allowed time across processes (nil: this process only).
+	Attempts AttemptStore
 }
 
 // Session holds the secrets of one bundle while unlocked, in memguard
@@ -86,7 +89,34 @@ func NewSession(b *Bundle, opts SessionOptions) *Session {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Session{bundle: b, opts: opts}
+	s := &Session{bundle: b, opts: opts}
+	if opts.Attempts != nil {
+		// What an earlier process left; a wait longer than the longest
+		// back-off is not believed (the file is not authenticated).
+		if a, err := opts.Attempts.Load(); err == nil {
+			s.failures = a.Failures
+			s.retryAt = a.RetryAt
+			if limit := opts.Now().Add(MaxBackoff); s.retryAt.After(limit) {
+				s.retryAt = limit
+			}
+		}
+	}
+	return s
+}
+
+// Failures is the number of wrong passphrases in a row, across processes
+// when SessionOptions.Attempts is set.
+func (s *Session) Failures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failures
+}
+
+// saveAttemptsLocked records the wrong-passphrase state (s.mu held).
+func (s *Session) saveAttemptsLocked() {
+	if s.opts.Attempts != nil {
+		_ = s.opts.Attempts.Save(Attempts{Failures: s.failures, RetryAt: s.retryAt}) // best effort: the in-memory state still holds
+	}
 }
 
 // kdf is the policy of Unlock.
@@ -138,6 +168,7 @@ func (s *Session) Unlock(passphrase []byte) error {
 			s.mu.Lock()
 			s.failures++
 			s.retryAt = s.opts.Now().Add(backoffFor(s.failures))
+			s.saveAttemptsLocked()
 			s.mu.Unlock()
 		}
 		s.emit(Event{Kind: EventUnlockFailed, Reason: reason})
@@ -152,7 +183,10 @@ func (s *Session) Unlock(passphrase []byte) error {
 	s.buf = buf
 	now := s.opts.Now()
 	s.unlockedAt, s.lastUse = now, now
-	s.failures, s.retryAt = 0, time.Time{}
+	if s.failures > 0 || !s.retryAt.IsZero() {
+		s.failures, s.retryAt = 0, time.Time{}
+		s.saveAttemptsLocked()
+	}
 	s.armTimerLocked()
 	s.mu.Unlock()
 	s.secMu.Unlock()
