@@ -96,12 +96,6 @@ func (e *Engine) Lookup(ctx context.Context, id string) (*client.Action, error) 
 	return a, nil
 }
 
-// FeedOnly reports whether the API turned out to have no list endpoint.
-func (e *Engine) FeedOnly() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.feedOnly
-}
 
 // AsOf is when the pending list was last known complete: the last list
 // or feed connection, or the time the cache was saved (zero: never).
