@@ -96,7 +96,6 @@ func (e *Engine) Lookup(ctx context.Context, id string) (*client.Action, error) 
 	return a, nil
 }
 
-
 // AsOf is when the pending list was last known complete: the last list
 // or feed connection, or the time the cache was saved (zero: never).
 func (e *Engine) AsOf() time.Time {
