@@ -22,6 +22,11 @@ else
 	command -v dbus-run-session >/dev/null 2>&1 || need="$need dbus"
 	command -v tmux >/dev/null 2>&1 || need="$need tmux"
 	command -v gcc >/dev/null 2>&1 || need="$need gcc"
+	command -v softhsm2-util >/dev/null 2>&1 || need="$need softhsm2"
+	command -v rsyslogd >/dev/null 2>&1 || need="$need rsyslog"
+	[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ] || [ -e /usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so ] || need="$need rsyslog-gnutls"
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || need="$need postgresql"
+	command -v openssl >/dev/null 2>&1 || need="$need openssl"
 fi
 [ -z "$need" ] && exit 0
 
