@@ -26,6 +26,13 @@ func ExportBundle(be secrets.Backend, profile, path string, force bool) error {
 	if err != nil {
 		return err
 	}
+	return writeNew(path, append(data, '\n'), force, "backup")
+}
+
+// writeNew writes data to path as a 0600 file, synced, through a
+// temporary file in the same folder. It refuses to replace an existing
+// file unless force is set; what names the file in errors.
+func writeNew(path string, data []byte, force bool, what string) error {
 	if !force {
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("%s already exists: choose another name (or --force)", path)
@@ -34,10 +41,10 @@ func ExportBundle(be secrets.Backend, profile, path string, force bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("cannot write the backup in %s: %w", dir, err)
+		return fmt.Errorf("cannot write the %s in %s: %w", what, dir, err)
 	}
 	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(data, '\n'))
+	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(0o600)
 	}
@@ -48,12 +55,12 @@ func ExportBundle(be secrets.Backend, profile, path string, force bool) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write the backup: %w", err)
+		return fmt.Errorf("write the %s: %w", what, err)
 	}
 	if !force {
 		// Link fails if the name appeared meanwhile; never overwrite.
 		if err := os.Link(tmp.Name(), path); err != nil {
-			return fmt.Errorf("write the backup to %s: %w", path, err)
+			return fmt.Errorf("write the %s to %s: %w", what, path, err)
 		}
 		return nil
 	}

@@ -40,6 +40,7 @@ const (
 	KindRecovery      Kind = "recovery"       // unsigned: a torn tail was cut
 	KindAbandoned     Kind = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
 	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
+	KindBackupDrill   Kind = "backup-drill"   // a disaster-recovery drill: signed by the restored key when passed, unsigned when failed
 )
 
 // mustSign lists the kinds that are invalid without a signature.
@@ -171,6 +172,25 @@ type AbandonedBody struct {
 type ReboundBody struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+}
+
+// Results of a backup drill.
+const (
+	DrillPassed = "passed"
+	DrillFailed = "failed"
+)
+
+// BackupDrillBody records a disaster-recovery drill: a backup (or K share
+// files) restored in memory only and checked against the profile's keys.
+type BackupDrillBody struct {
+	Result      string `json:"result"`                // passed or failed
+	Source      string `json:"source"`                // "backup" or "shares"
+	Set         string `json:"set,omitempty"`         // the share set's ID
+	Shares      int    `json:"shares,omitempty"`      // share files given
+	Threshold   int    `json:"threshold,omitempty"`   // shares the set needs
+	Total       int    `json:"total,omitempty"`       // shares in the set
+	Fingerprint string `json:"fingerprint,omitempty"` // BLS fingerprint of the restored key
+	Reason      string `json:"reason,omitempty"`      // why it failed
 }
 
 // UnlockBody records a successful unlock.
