@@ -34,7 +34,7 @@ in the OS keychain (or the file keystore with --keystore file).`,
 		`  qapprove keys register
   qapprove keys show --json
   qapprove keys export ~/backup/qapprove-default.json`,
-		keysRegisterCmd(c), keysShowCmd(c), keysExportCmd(c), keysImportCmd(c), keysRemoveCmd(c), keysRebindCmd(c))
+		keysRegisterCmd(c), keysShowCmd(c), keysExportCmd(c), keysImportCmd(c), keysDrillCmd(c), keysRemoveCmd(c), keysRebindCmd(c))
 }
 
 // registerOptions are the flags of `qapprove keys register`.
@@ -313,6 +313,7 @@ type keyStatus struct {
 	Registered     *time.Time `json:"registered,omitempty"`
 	AwaitingAdmin  string     `json:"awaiting_admin,omitempty"` // key-update action awaiting the Admin Policy
 	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
+	BackupDrill    *drillInfo `json:"backup_drill"`
 }
 
 func keysShowCmd(c *cli) *cobra.Command {
@@ -351,6 +352,8 @@ func runKeysShow(env *Env, asJSON bool) int {
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
 	}
+	now := time.Now()
+	st.BackupDrill = backupDrill(paths.JournalFile(env.Profile), b.Created, now)
 	if asJSON {
 		return writeJSON(env, st)
 	}
@@ -370,6 +373,7 @@ func runKeysShow(env *Env, asJSON bool) int {
 	} else {
 		fmt.Fprintf(w, "last unlock:     never\n")
 	}
+	printDrill(w, st.BackupDrill, now)
 	return exitOK
 }
 
@@ -395,17 +399,28 @@ func lastUnlock(path string) (time.Time, bool) {
 
 func keysExportCmd(c *cli) *cobra.Command {
 	var force bool
+	var so shareExportOptions
 	cmd := &cobra.Command{
 		Use:   "export FILE",
 		Short: "encrypted backup of the key bundle",
 		Long: `Export writes the profile's key bundle, still encrypted under its passphrase,
 to FILE (0600). Keep it offline: it is only as safe as the passphrase.
-"qapprove keys import" restores it.`,
-		Example: "  qapprove keys export ~/backup/qapprove-default.json",
+"qapprove keys import" restores it.
+
+With --shares N --threshold K, FILE is a folder: the backup is split into N
+share files, each sealed with age for one custodian (--to, or a passphrase),
+any K of which restore it (docs/KEYS.md, "Disaster recovery").`,
+		Example: "  qapprove keys export ~/backup/qapprove-default.json\n  qapprove keys export --shares 5 --threshold 3 --to age1… --to age1… --to age1… --to age1… --to age1… ~/shares",
 		Args:    argsBetween(1, 1),
-		RunE:    c.do(func(args []string) int { return runKeysExport(c.env, args[0], force) }),
+		RunE: c.do(func(args []string) int {
+			if so.active() {
+				return runKeysExportShares(c.env, args[0], force, so)
+			}
+			return runKeysExport(c.env, args[0], force)
+		}),
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite FILE if it exists")
+	addShareExportFlags(cmd, &so)
 	return cmd
 }
 
@@ -450,6 +465,7 @@ func readPassphrase(env *Env, file, prompt string) ([]byte, error) {
 type importOptions struct {
 	force    bool
 	passFile string
+	shares   shareImportOptions
 }
 
 func keysImportCmd(c *cli) *cobra.Command {
@@ -460,11 +476,19 @@ func keysImportCmd(c *cli) *cobra.Command {
 		Long: `Import restores a backup made by "qapprove keys export" into the profile,
 after checking that the passphrase opens it. On a new machine it also writes
 the profile's settings from the backup and starts the audit journal.
-A profile that holds a different key is refused without --force.`,
-		Example: "  qapprove keys import ~/backup/qapprove-default.json\n  qapprove --profile desk keys import backup.json --passphrase-file pass.txt",
-		Args:    argsBetween(1, 1),
-		RunE:    c.do(func(args []string) int { return runKeysImport(c.env, args[0], o) }),
+A profile that holds a different key is refused without --force.
+With --shares, FILE… are K share files of one set, opened with --identity
+(or their passphrases), recombined into the backup.`,
+		Example: "  qapprove keys import ~/backup/qapprove-default.json\n  qapprove --profile desk keys import backup.json --passphrase-file pass.txt\n  qapprove keys import --shares --identity me.key share-1.txt share-2.txt share-4.txt",
+		Args:    importArgs(&o),
+		RunE: c.do(func(args []string) int {
+			if o.shares.on {
+				return runKeysImportShares(c.env, args, o)
+			}
+			return runKeysImport(c.env, args[0], o)
+		}),
 	}
+	addShareImportFlags(cmd, &o.shares)
 	cmd.Flags().BoolVar(&o.force, "force", false, "replace a different key the profile holds (export it first)")
 	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the backup's passphrase from `FILE` (default: ask on the terminal)")
 	return cmd
@@ -475,6 +499,11 @@ func runKeysImport(env *Env, file string, o importOptions) int {
 	if err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
+	return importBackup(env, file, data, o)
+}
+
+// importBackup restores the backup data (read from file) into the profile.
+func importBackup(env *Env, file string, data []byte, o importOptions) int {
 	b, err := secrets.ParseBundle(bytes.TrimSpace(data))
 	if err != nil {
 		return env.Errf(exitFail, "%s: %v", file, err)

@@ -417,3 +417,7 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// IsShareFile reports whether file starts like a share file (it may still
+// be malformed).
+func IsShareFile(file []byte) bool { return bytes.HasPrefix(file, []byte(magic)) }
