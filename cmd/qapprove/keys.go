@@ -482,7 +482,7 @@ With --shares, FILE… are K share files of one set, opened with --identity
 		Example: "  qapprove keys import ~/backup/qapprove-default.json\n  qapprove --profile desk keys import backup.json --passphrase-file pass.txt\n  qapprove keys import --shares --identity me.key share-1.txt share-2.txt share-4.txt",
 		Args:    importArgs(&o),
 		RunE: c.do(func(args []string) int {
-			if o.shares.on {
+			if o.shares.on || isShareFile(args[0]) {
 				return runKeysImportShares(c.env, args, o)
 			}
 			return runKeysImport(c.env, args[0], o)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -68,10 +69,10 @@ func addShareImportFlags(cmd *cobra.Command, o *shareImportOptions) {
 }
 
 // importArgs checks the arguments of `keys import`: one backup, or with
-// --shares the share files.
+// --shares (or when the first file is a share) the share files.
 func importArgs(o *importOptions) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if o.shares.on {
+		if o.shares.on || (len(args) > 0 && isShareFile(args[0])) {
 			return argsBetween(1, shamirMax)(cmd, args)
 		}
 		if len(o.shares.identities) > 0 || len(o.shares.passFiles) > 0 {
@@ -82,6 +83,20 @@ func importArgs(o *importOptions) cobra.PositionalArgs {
 }
 
 const shamirMax = 255
+
+// isShareFile reports whether the file at path starts like a share file
+// (so `keys import SHARE` says what a share needs rather than failing on
+// its size).
+func isShareFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	return shares.IsShareFile(head[:n])
+}
 
 func runKeysExportShares(env *Env, dir string, force bool, o shareExportOptions) int {
 	switch {

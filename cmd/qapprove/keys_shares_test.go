@@ -157,7 +157,8 @@ func TestKeysImportSharesRefusals(t *testing.T) {
 			"--identity", idFiles[1], "--identity", idFiles[4], files[0], files[1], files[2]}, exitFail,
 			app.ShareFileName("p", 3, 5) + ": none of the identities given opens this share"},
 		{"no identity", []string{"keys", "import", "--shares", files[0], files[1], files[2]}, exitUsage, "give its custodian's --identity FILE"},
-		{"identity without --shares", []string{"keys", "import", "--identity", idFiles[0], files[0]}, exitUsage, "go with --shares"},
+		{"identity with a backup", []string{"keys", "import", "--identity", idFiles[0], s.passFile}, exitUsage, "go with --shares"},
+		{"one share, no --shares", []string{"keys", "import", "--identity", idFiles[0], files[0]}, exitFail, "too few shares: 1 given"},
 	} {
 		code, errs := run(c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
