@@ -82,7 +82,7 @@ func ExportShares(x ShareExport) ([]string, []shares.Header, error) {
 	for i, f := range files {
 		if err := writeNew(paths[i], f, x.Force, "share file"); err != nil {
 			for _, p := range paths[:i] {
-				os.Remove(p)
+				_ = os.Remove(p) // best effort: a partial set is useless
 			}
 			return nil, nil, err
 		}

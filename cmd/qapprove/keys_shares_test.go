@@ -169,7 +169,9 @@ func TestKeysImportSharesRefusals(t *testing.T) {
 	data, _ := os.ReadFile(files[1])
 	dir := t.TempDir()
 	edited := filepath.Join(dir, "edited.txt")
-	os.WriteFile(edited, bytes.Replace(data, []byte("share:       2 of 5"), []byte("share:       4 of 5"), 1), 0o600)
+	if err := os.WriteFile(edited, bytes.Replace(data, []byte("share:       2 of 5"), []byte("share:       4 of 5"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, errs := run("keys", "import", "--shares", "--identity", idFiles[0], "--identity", idFiles[1], "--identity", idFiles[2], files[0], edited, files[2])
 	if code != exitFail || !strings.Contains(errs, "altered") {
 		t.Errorf("edited header: exit %d %q", code, errs)
@@ -181,7 +183,9 @@ func TestKeysImportSharesRefusals(t *testing.T) {
 		flipped[i-8] = 'A'
 	}
 	bad := filepath.Join(dir, "flipped.txt")
-	os.WriteFile(bad, flipped, 0o600)
+	if err := os.WriteFile(bad, flipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, errs = run("keys", "import", "--shares", "--identity", idFiles[0], "--identity", idFiles[1], "--identity", idFiles[2], files[0], bad, files[2])
 	if code != exitFail || !strings.Contains(errs, "flipped.txt") {
 		t.Errorf("flipped ciphertext: exit %d %q", code, errs)
@@ -275,7 +279,9 @@ func drills(t *testing.T, home string) []string {
 		}
 		if e.Kind == journal.KindBackupDrill {
 			var b journal.BackupDrillBody
-			json.Unmarshal(e.Body, &b)
+			if err := json.Unmarshal(e.Body, &b); err != nil {
+				t.Fatal(err)
+			}
 			out = append(out, b.Result+"/"+b.Source)
 		}
 	}

@@ -109,7 +109,7 @@ func Split(secret []byte, n, k int, rnd io.Reader) ([]Share, error) {
 			}
 			v[p] = mul(y, x) ^ s
 		}
-		shares[i] = Share{Index: x, Threshold: byte(k), Value: v}
+		shares[i] = Share{Index: x, Threshold: byte(k), Value: v} //nolint:gosec // G115: 2 ≤ k ≤ n ≤ 255 checked above
 	}
 	return shares, nil
 }

@@ -94,9 +94,9 @@ func TestEveryCombination(t *testing.T) {
 }
 
 func ids(s []Share) string {
-	b := make([]byte, len(s))
+	b := make([]int, len(s))
 	for i := range s {
-		b[i] = s[i].Index
+		b[i] = int(s[i].Index)
 	}
 	return fmt.Sprint(b)
 }
@@ -222,7 +222,7 @@ func cloneShares(s []Share) []Share {
 
 func FuzzCombine(f *testing.F) {
 	f.Add([]byte{1, 2, 3, 4}, []byte{5, 6, 7, 8}, byte(2))
-	f.Fuzz(func(t *testing.T, a, b []byte, k byte) {
+	f.Fuzz(func(_ *testing.T, a, b []byte, k byte) {
 		_, _ = Combine([]Share{{Index: 1, Threshold: k, Value: a}, {Index: 2, Threshold: k, Value: b}})
 	})
 }

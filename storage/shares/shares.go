@@ -379,6 +379,7 @@ func Combine(shares []*Share) ([]byte, error) {
 			return nil, fmt.Errorf("%w: share %d of %d", ErrDuplicate, h.Index, h.Total)
 		}
 		seen[h.Index] = true
+		//nolint:gosec // G115: Header.validate bounds Index and Threshold to 1..255
 		parts = append(parts, shamir.Share{Index: byte(h.Index), Threshold: byte(h.Threshold), Value: s.value})
 	}
 	if len(shares) < first.Threshold {

@@ -33,14 +33,6 @@ func custodians(t testing.TB, n int) ([]Custodian, []*age.X25519Identity) {
 	return cs, ids
 }
 
-func allIDs(ids []*age.X25519Identity) []age.Identity {
-	out := make([]age.Identity, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
-}
-
 func split(t *testing.T, n, k int) ([][]byte, []*age.X25519Identity) {
 	t.Helper()
 	cs, ids := custodians(t, n)
