@@ -134,13 +134,19 @@ func runKeysExportShares(env *Env, dir string, force bool, o shareExportOptions)
 
 // shareCustodians builds the custodians in order: the --to recipients,
 // the --share-passphrase-file passphrases, then those asked at the
-// terminal. Two shares under one passphrase are refused.
+// terminal. Two shares for one recipient or under one passphrase are
+// refused.
 func shareCustodians(env *Env, o shareExportOptions) ([]shares.Custodian, int) {
 	var cs []shares.Custodian
 	for _, r := range o.to {
 		c, err := shares.X25519(r)
 		if err != nil {
 			return nil, env.Errf(exitUsage, "--to: %v", err)
+		}
+		for _, d := range cs {
+			if d.Label() == c.Label() {
+				return nil, env.Errf(exitUsage, "--to %s is given twice: one custodian would hold two shares", c.Label())
+			}
 		}
 		cs = append(cs, c)
 	}

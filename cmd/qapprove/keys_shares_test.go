@@ -255,6 +255,7 @@ func TestKeysExportSharesUsage(t *testing.T) {
 		{[]string{"--shares", "256", "--threshold", "2"}, "--shares must be 2 to 255"},
 		{[]string{"--shares", "3", "--threshold", "2", "--to", r[0]}, "3 shares need 3 custodians"},
 		{[]string{"--shares", "2", "--threshold", "2", "--to", r[0], "--to", "age1nope"}, "not an age X25519 recipient"},
+		{[]string{"--shares", "2", "--threshold", "2", "--to", r[1], "--to", r[1]}, "given twice"},
 		{[]string{"--shares", "3", "--threshold", "2", "--to", r[0], "--passphrase-shares"}, "no terminal"},
 	} {
 		code, _, errs := qa(t, home, "p", append(append([]string{"keys", "export"}, c.args...), t.TempDir())...)
