@@ -240,7 +240,7 @@ func readShareFiles(env *Env, names []string, o shareImportOptions) ([]app.Share
 		if err != nil {
 			return nil, env.Errf(exitUsage, "%v", err)
 		}
-		id, err := age.NewScryptIdentity(string(p))
+		id, err := shares.PassphraseIdentity(string(p))
 		clear(p)
 		if err != nil {
 			return nil, env.Errf(exitUsage, "%v", err)
@@ -265,7 +265,7 @@ func readShareFiles(env *Env, names []string, o shareImportOptions) ([]app.Share
 			if err != nil {
 				return nil, env.Errf(exitUsage, "%s is sealed with a passphrase: %v (or --share-passphrase-file F)", files[i].Name, err)
 			}
-			id, err := age.NewScryptIdentity(string(p))
+			id, err := shares.PassphraseIdentity(string(p))
 			clear(p)
 			if err != nil {
 				return nil, env.Errf(exitUsage, "%v", err)

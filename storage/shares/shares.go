@@ -54,6 +54,10 @@ const (
 	MaxFileSize = 32 << 10
 	// PassphraseLabel is the sealed-for value of a passphrase share.
 	PassphraseLabel = "passphrase"
+	// MaxWorkFactor is the largest age scrypt work factor (log2 N) a
+	// passphrase share is sealed or opened with: age's default, 18
+	// (256 MiB of memory); a hostile file cannot ask for more.
+	MaxWorkFactor = 18
 )
 
 const (
@@ -111,12 +115,23 @@ func Passphrase(pass string, workFactor int) (Custodian, error) {
 		return Custodian{}, errors.New("a share passphrase cannot be empty")
 	}
 	if workFactor != 0 {
-		if workFactor < 1 || workFactor > 30 {
+		if workFactor < 1 || workFactor > MaxWorkFactor {
 			return Custodian{}, fmt.Errorf("scrypt work factor %d is out of range", workFactor)
 		}
 		r.SetWorkFactor(workFactor)
 	}
 	return Custodian{recipient: r, label: PassphraseLabel}, nil
+}
+
+// PassphraseIdentity opens passphrase shares sealed with pass, refusing
+// a work factor over MaxWorkFactor.
+func PassphraseIdentity(pass string) (age.Identity, error) {
+	id, err := age.NewScryptIdentity(pass)
+	if err != nil {
+		return nil, errors.New("a share passphrase cannot be empty")
+	}
+	id.SetMaxWorkFactor(MaxWorkFactor)
+	return id, nil
 }
 
 // Split splits secret into one share file per custodian (in order: share

@@ -3,11 +3,13 @@ package shares
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
+	"filippo.io/age/armor"
 )
 
 const fp = "1a2b:3c4d:5e6f:7a8b"
@@ -162,7 +164,7 @@ func TestPassphraseShares(t *testing.T) {
 		t.Fatalf("header: %s", files[0])
 	}
 	id := func(p string) age.Identity {
-		i, err := age.NewScryptIdentity(p)
+		i, err := PassphraseIdentity(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,4 +217,46 @@ func FuzzParseHeader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHostileWorkFactorRefused: a passphrase share whose age stanza asks
+// for more scrypt work than MaxWorkFactor is refused before scrypt runs.
+func TestHostileWorkFactorRefused(t *testing.T) {
+	c, err := Passphrase("custodian pass", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := Split(secret, 2, fp, []Custodian{c, c}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the stanza's work factor from 10 to 30 (the header MAC no
+	// longer matches, but the cap is checked first).
+	head, body, _ := bytes.Cut(files[0], []byte("\n\n"))
+	raw, err := io.ReadAll(armor.NewReader(bytes.NewReader(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := bytes.Cut(raw[bytes.Index(raw, []byte("-> scrypt ")):], []byte("\n"))
+	if !bytes.HasSuffix(line, []byte(" 10")) {
+		t.Fatalf("unexpected stanza %q", line)
+	}
+	raw = bytes.Replace(raw, line, append(bytes.TrimSuffix(line, []byte("10")), "30"...), 1)
+	var out bytes.Buffer
+	out.Write(head)
+	out.WriteString("\n\n")
+	w := armor.NewWriter(&out)
+	if _, err := w.Write(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := PassphraseIdentity("custodian pass")
+	if _, err := Open(out.Bytes(), []age.Identity{id}); err == nil || !strings.Contains(err.Error(), "work factor") {
+		t.Fatalf("a share over the work-factor cap: %v", err)
+	}
+	if _, err := Passphrase("custodian pass", MaxWorkFactor+1); err == nil {
+		t.Error("sealing over the cap accepted")
+	}
 }
