@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/crypto/shamir"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/shares"
 	"github.com/qapprove/qapprove/ui/journalview"
@@ -73,7 +74,7 @@ func addShareImportFlags(cmd *cobra.Command, o *shareImportOptions) {
 func importArgs(o *importOptions) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if o.shares.on || (len(args) > 0 && isShareFile(args[0])) {
-			return argsBetween(1, shamirMax)(cmd, args)
+			return argsBetween(1, shamir.MaxShares)(cmd, args)
 		}
 		if len(o.shares.identities) > 0 || len(o.shares.passFiles) > 0 {
 			return errors.New("--identity and --share-passphrase-file go with --shares")
@@ -81,8 +82,6 @@ func importArgs(o *importOptions) cobra.PositionalArgs {
 		return argsBetween(1, 1)(cmd, args)
 	}
 }
-
-const shamirMax = 255
 
 // isShareFile reports whether the file at path starts like a share file
 // (so `keys import SHARE` says what a share needs rather than failing on
@@ -100,23 +99,27 @@ func isShareFile(path string) bool {
 
 func runKeysExportShares(env *Env, dir string, force bool, o shareExportOptions) int {
 	switch {
-	case o.n < 2 || o.n > shamirMax:
-		return env.Errf(exitUsage, "--shares must be 2 to %d, not %d", shamirMax, o.n)
+	case o.n < 2 || o.n > shamir.MaxShares:
+		return env.Errf(exitUsage, "--shares must be 2 to %d, not %d", shamir.MaxShares, o.n)
 	case o.k < 2 || o.k > o.n:
 		return env.Errf(exitUsage, "--threshold must be 2 to --shares (%d), not %d", o.n, o.k)
 	}
 	fixed := len(o.to) + len(o.passFiles)
-	if fixed > o.n || (!o.askPass && fixed != o.n) || (o.askPass && fixed == o.n) {
-		return env.Errf(exitUsage, "%d shares need %d custodians: got %d --to and %d --share-passphrase-file%s",
-			o.n, o.n, len(o.to), len(o.passFiles), map[bool]string{true: " and --passphrase-shares with none left to ask", false: ""}[o.askPass && fixed == o.n])
+	switch {
+	case o.askPass && fixed >= o.n:
+		return env.Errf(exitUsage, "%d shares need %d custodians: got %d --to and %d --share-passphrase-file, and none left for --passphrase-shares",
+			o.n, o.n, len(o.to), len(o.passFiles))
+	case !o.askPass && fixed != o.n:
+		return env.Errf(exitUsage, "%d shares need %d custodians: got %d --to and %d --share-passphrase-file",
+			o.n, o.n, len(o.to), len(o.passFiles))
+	}
+	be, _, code := loadProfileKey(env) // before asking any share passphrase
+	if code != exitOK {
+		return code
 	}
 	custodians, code := shareCustodians(env, o)
 	if code != exitOK {
 		return code
-	}
-	be, err := openBackend(env)
-	if err != nil {
-		return env.Errf(exitUsage, "%v", err)
 	}
 	paths, heads, err := app.ExportShares(app.ShareExport{Backend: be, Profile: env.Profile, Dir: dir,
 		Threshold: o.k, Custodians: custodians, Force: force})
@@ -156,34 +159,43 @@ func shareCustodians(env *Env, o shareExportOptions) ([]shares.Custodian, int) {
 			clear(p)
 		}
 	}()
+	add := func(p []byte) error {
+		n := len(cs) + len(passes) + 1
+		passes = append(passes, p)
+		if s := wizard.Estimate(p); !s.OK {
+			return fmt.Errorf("the passphrase of share %d is too weak (%.0f bits, %d characters; need %d+ characters and %d+ bits)",
+				n, s.Bits, s.Length, wizard.MinLength, wizard.MinBits)
+		}
+		for _, q := range passes[:len(passes)-1] {
+			if bytes.Equal(p, q) {
+				return errors.New("two shares have the same passphrase: each custodian needs their own")
+			}
+		}
+		return nil
+	}
 	for _, f := range o.passFiles {
 		p, err := readSecretFile(f, "share passphrase")
 		if err != nil {
 			return nil, env.Errf(exitUsage, "%v", err)
 		}
-		passes = append(passes, p)
+		if err := add(p); err != nil {
+			return nil, env.Errf(exitFail, "%v", err)
+		}
 	}
 	for i := len(cs) + len(passes); o.askPass && i < o.n; i++ {
 		p, err := askNewPassphrase(env, fmt.Sprintf("share %d of %d", i+1, o.n))
 		if err != nil {
 			return nil, env.Errf(exitUsage, "%v", err)
 		}
-		passes = append(passes, p)
+		if err := add(p); err != nil {
+			return nil, env.Errf(exitFail, "%v", err)
+		}
 	}
 	wf := 0
 	if env.KDF.AllowWeak {
 		wf = testAgeWorkFactor
 	}
-	for i, p := range passes {
-		if s := wizard.Estimate(p); !s.OK {
-			return nil, env.Errf(exitFail, "the passphrase of share %d is too weak (%.0f bits, %d characters; need %d+ characters and %d+ bits)",
-				len(cs)+1, s.Bits, s.Length, wizard.MinLength, wizard.MinBits)
-		}
-		for _, q := range passes[:i] {
-			if bytes.Equal(p, q) {
-				return nil, env.Errf(exitFail, "two shares have the same passphrase: each custodian needs their own")
-			}
-		}
+	for _, p := range passes {
 		c, err := shares.Passphrase(string(p), wf)
 		if err != nil {
 			return nil, env.Errf(exitUsage, "%v", err)
@@ -309,7 +321,7 @@ restored key) or "failed" with the reason. "keys show" shows the last drill
 and warns when none passed in 90 days.`,
 		Example: `  qapprove keys drill ~/backup/qapprove-default.json
   qapprove keys drill --identity alice.key --identity bob.key --identity carol.key share-1.txt share-3.txt share-4.txt`,
-		Args: argsBetween(1, shamirMax),
+		Args: argsBetween(1, shamir.MaxShares),
 		RunE: c.do(func(args []string) int { return runKeysDrill(c.env, args, o) }),
 	}
 	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the key's passphrase from `FILE` (default: ask on the terminal)")
