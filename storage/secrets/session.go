@@ -215,13 +215,14 @@ func (s *Session) Unlock(passphrase []byte) error {
 // unwrap opens the bundle's wrap (no passphrase needed yet); a refusal is
 // reported as a failed unlock that does not count as a wrong passphrase.
 func (s *Session) unwrap() (*Bundle, *wrap.Use, error) {
-	if !s.bundle.Wrapped() {
-		return s.bundle, nil, nil
+	b, w := s.current()
+	if !b.Wrapped() {
+		return b, nil, nil
 	}
-	inner, use, err := UnwrapBundle(context.Background(), s.bundle, s.opts.Wrapper)
+	inner, use, err := UnwrapBundle(context.Background(), b, w)
 	if err != nil {
 		ev := Event{Kind: EventUnlockFailed, Reason: ReasonWrapRefused, WrapReason: wrap.ReasonOf(err)}
-		if w := s.bundle.Wrap; w != nil {
+		if w := b.Wrap; w != nil {
 			ev.Wrap = &wrap.Use{Kind: w.Kind, KeyARN: w.KeyARN, Token: w.Token, Label: w.Label}
 		}
 		s.emit(ev)
@@ -234,8 +235,28 @@ func (s *Session) unwrap() (*Bundle, *wrap.Use, error) {
 // it), so a revoked KMS key or a removed token is noticed before a
 // decision; nil for an unwrapped bundle. Each wrap call has its timeout.
 func (s *Session) CheckWrap(ctx context.Context) error {
-	_, err := CheckWrap(ctx, s.bundle, s.opts.Wrapper)
+	b, w := s.current()
+	_, err := CheckWrap(ctx, b, w)
 	return err
+}
+
+// current is the bundle and its wrapper (Rewrap may change them).
+func (s *Session) current() (*Bundle, wrap.Wrapper) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bundle, s.opts.Wrapper
+}
+
+// Rewrap makes the session use b, the same keys under another wrap, and
+// w, its wrapper (nil for none), after `keys rewrap` saved it.
+func (s *Session) Rewrap(b *Bundle, w wrap.Wrapper) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b == nil || b.BLSPublicKey != s.bundle.BLSPublicKey || b.ECPublicKey != s.bundle.ECPublicKey {
+		return errors.New("a rewrapped bundle must hold the same keys")
+	}
+	s.bundle, s.opts.Wrapper = b, w
+	return nil
 }
 
 // armTimerLocked schedules an expiry check at the current deadline, so the
@@ -412,4 +433,7 @@ func (s *Session) WithAPISecret(fn func(secret []byte) error) error {
 
 // Bundle returns the bundle the session unlocks (public data only is of
 // use without the passphrase).
-func (s *Session) Bundle() *Bundle { return s.bundle }
+func (s *Session) Bundle() *Bundle {
+	b, _ := s.current()
+	return b
+}
