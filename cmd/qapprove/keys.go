@@ -284,6 +284,7 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 		Profile:   env.Profile, Defaults: settings,
 		Where:       whereStored(be, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
+		OfferWrap:   true,
 	})
 	defer w.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
