@@ -55,11 +55,21 @@ func NewPKCS11(o PKCS11Options) (*PKCS11, error) {
 // Kind implements Wrapper.
 func (p *PKCS11) Kind() string { return KindPKCS11 }
 
-// Close implements Wrapper: it logs out of the token.
+// Close implements Wrapper: it logs out of the token. A call still hung
+// in the token (abandoned at its timeout) is not waited for longer than
+// the timeout; the session is then dropped when that call returns.
 func (p *PKCS11) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.dropLocked()
+	done := make(chan struct{})
+	go func() {
+		p.mu.Lock()
+		p.dropLocked()
+		p.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(p.opts.Timeout):
+	}
 	return nil
 }
 

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +185,31 @@ func TestBox(t *testing.T) {
 	}
 	if _, err := wrap.OpenBox(dk, box[:5], []byte("aad")); !errors.Is(err, wrap.ErrBoxAltered) {
 		t.Fatalf("short: %v", err)
+	}
+}
+
+// TestKMSRequestID: the request ID AWS sends (x-amzn-RequestId) is what
+// the journal records; local-kms sends none, so a proxy adds it.
+func TestKMSRequestID(t *testing.T) {
+	s := wraptest.StartKMS(t)
+	arn := s.CreateKey(t)
+	target, _ := url.Parse(s.Endpoint)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(r *http.Response) error {
+		r.Header.Set("X-Amzn-Requestid", "req-0123-abcd")
+		return nil
+	}
+	proxy := httptest.NewServer(rp)
+	defer proxy.Close()
+	k, err := wrap.NewKMS(context.Background(), wrap.KMSOptions{KeyARN: arn, Region: wraptest.Region, Endpoint: proxy.URL, Credentials: wraptest.Credentials()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rec, use, err := k.NewDataKey(context.Background(), testCtx)
+	if err != nil || use.RequestID != "req-0123-abcd" {
+		t.Fatalf("NewDataKey: %v, request ID %q", err, use.RequestID)
+	}
+	if _, use, err = k.Unwrap(context.Background(), rec, testCtx); err != nil || use.RequestID != "req-0123-abcd" {
+		t.Fatalf("Unwrap: %v, request ID %q", err, use.RequestID)
 	}
 }
