@@ -191,7 +191,7 @@ func TestWrapSettings(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !p.CheckEachDecision() || p.Wrap.Timeout() != 3*time.Second || p.KMSKey != c.Profiles["desk"].KMSKey {
+	if !p.CheckEachDecision() || p.Timeout() != 3*time.Second || p.KMSKey != c.Profiles["desk"].KMSKey {
 		t.Fatalf("read back %+v", p.Wrap)
 	}
 	if (Wrap{}).Timeout() != 10*time.Second || (Wrap{}).CheckEachDecision() {

@@ -271,7 +271,7 @@ func (b *Bundle) validate() error {
 	case b.Crypto != nil && b.Wrap != nil:
 		return errors.New("keystore has both a crypto module and a wrap")
 	case b.Wrap != nil:
-		return b.Wrap.validate()
+		return b.Wrap.Validate()
 	case b.Crypto == nil:
 		return errors.New("keystore has no crypto module")
 	}

@@ -36,7 +36,9 @@ const (
 	maxBox      = wrap.BoxOverhead + 1 + 64 + checksumLen + ivLen + fixedSecretLen + MaxAPISecretLen
 )
 
-func (w *Wrapped) validate() error {
+// Validate checks a wrapped module read from outside: the record, the
+// scrypt parameters and the size of the box.
+func (w *Wrapped) Validate() error {
 	if err := w.Record.Validate(); err != nil {
 		return fmt.Errorf("keystore: %w", err)
 	}
@@ -200,7 +202,7 @@ func compactModule(m *eip2335.Module) (n, r, p int, out []byte, err error) {
 	if err := errors.Join(err1, err2, err3, err4); err != nil || len(salt) > 255 || len(sum) != checksumLen || len(iv) != ivLen {
 		return 0, 0, 0, nil, errors.New("keystore: the crypto module cannot be wrapped (unexpected sizes)")
 	}
-	out = append([]byte{byte(len(salt))}, salt...)
+	out = append([]byte{byte(len(salt))}, salt...) //nolint:gosec // G115: len(salt) <= 255 was checked above
 	out = append(append(append(out, sum...), iv...), ct...)
 	return sp.N, sp.R, sp.P, out, nil
 }

@@ -182,7 +182,10 @@ type Error struct {
 	Msg    string
 }
 
-func (e *Error) Error() string        { return e.Msg }
+// Error implements error.
+func (e *Error) Error() string { return e.Msg }
+
+// Is makes every *Error match ErrRefused.
 func (e *Error) Is(target error) bool { return target == ErrRefused }
 
 // ReasonOf returns the Reason of a wrap error ("" when err is not one).

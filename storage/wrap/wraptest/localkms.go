@@ -56,10 +56,10 @@ func localKMSBinary(t testing.TB) string {
 	if err != nil {
 		t.Skip("local-kms is not installed and no go tool to install it: skipping the KMS test")
 	}
-	if err := os.MkdirAll(bin, 0o755); err != nil {
+	if err := os.MkdirAll(bin, 0o700); err != nil {
 		t.Skipf("cannot create %s for local-kms: skipping the KMS test", bin)
 	}
-	cmd := exec.Command(goBin, "install", LocalKMSModule)
+	cmd := exec.Command(goBin, "install", LocalKMSModule) //nolint:gosec // G204: the go tool from PATH installing the pinned module
 	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
 	cmd.Dir = bin
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -75,7 +75,7 @@ func StartKMS(t testing.TB) *KMSServer {
 	exe := localKMSBinary(t)
 	dir := t.TempDir()
 	port := freePort(t)
-	cmd := exec.Command(exe)
+	cmd := exec.Command(exe) //nolint:gosec // G204: the local-kms this helper installed in the user's cache
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "KMS_DATA_PATH="+filepath.Join(dir, "data"),
 		"KMS_SEED_PATH="+filepath.Join(dir, "no-seed.yaml"), "KMS_REGION="+Region)
 	logf, err := os.Create(filepath.Join(dir, "local-kms.log"))
@@ -159,7 +159,11 @@ func freePort(t testing.TB) int {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	a, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("listener address %v is not TCP", l.Addr())
+	}
+	return a.Port
 }
 
 // waitListening waits until something accepts on the loopback port, or

@@ -56,7 +56,8 @@ func StartSoftHSM(t testing.TB) *HSM {
 	}
 	t.Setenv("SOFTHSM2_CONF", conf)
 	h := &HSM{Module: module, Token: "qapprove-test", PIN: "1234", Dir: tokens}
-	cmd := exec.Command(util, "--init-token", "--free", "--label", h.Token, "--pin", h.PIN, "--so-pin", "5678")
+	cmd := exec.Command(util, "--init-token", //nolint:gosec // G204: softhsm2-util from PATH, fixed arguments
+		"--free", "--label", h.Token, "--pin", h.PIN, "--so-pin", "5678")
 	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+conf)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
