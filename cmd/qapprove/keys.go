@@ -27,7 +27,7 @@ import (
 )
 
 func keysCmd(c *cli) *cobra.Command {
-	return groupCmd("keys", "the profile's keys: register, show, back up, restore, remove, rebind",
+	return groupCmd("keys", "the profile's keys: register, show, back up, restore, remove, rebind, rewrap",
 		`Keys manages the approver key of the active profile: a Qredo-scheme BLS key
 and an EC key, encrypted together with the API secret under one passphrase,
 in the OS keychain (or the file keystore with --keystore file).`,
