@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/gofrs/flock"
 )
 
 // LocalKMSModule is the pinned local-kms the tests install.
@@ -49,15 +50,21 @@ func localKMSBinary(t testing.TB) string {
 	}
 	bin := filepath.Join(cache, "qapprove-test", "bin")
 	exe := filepath.Join(bin, "local-kms")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		t.Skipf("cannot create %s for local-kms: skipping the KMS test", bin)
+	}
+	// Test packages run in parallel: one installs, the others wait.
+	lock := flock.New(filepath.Join(bin, ".local-kms.lock"))
+	if err := lock.Lock(); err != nil {
+		t.Skipf("cannot lock %s: skipping the KMS test", bin)
+	}
+	defer func() { _ = lock.Unlock() }()
 	if _, err := os.Stat(exe); err == nil {
 		return exe
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("local-kms is not installed and no go tool to install it: skipping the KMS test")
-	}
-	if err := os.MkdirAll(bin, 0o700); err != nil {
-		t.Skipf("cannot create %s for local-kms: skipping the KMS test", bin)
 	}
 	cmd := exec.Command(goBin, "install", LocalKMSModule) //nolint:gosec // G204: the go tool from PATH installing the pinned module
 	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
