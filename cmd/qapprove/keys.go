@@ -325,6 +325,7 @@ type keyStatus struct {
 	WrapToken      string     `json:"wrap_token,omitempty"`     // the PKCS#11 token label
 	WrapKeyLabel   string     `json:"wrap_key_label,omitempty"` // the token key's label
 	Protection     string     `json:"protection"`               // in words
+	WrapCheck      string     `json:"wrap_check,omitempty"`     // unlock or decision (wrapped keys)
 }
 
 func keysShowCmd(c *cli) *cobra.Command {
@@ -362,6 +363,10 @@ func runKeysShow(env *Env, asJSON bool) int {
 		AwaitingAdmin: b.AwaitingAdmin, Wrap: b.WrapKind(), Protection: b.DescribeWrap()}
 	if b.Wrap != nil {
 		st.WrapKMSKey, st.WrapToken, st.WrapKeyLabel = b.Wrap.KeyARN, b.Wrap.Token, b.Wrap.Label
+		st.WrapCheck = storage.WrapCheckUnlock
+		if w, err := profileWrap(env); err == nil && w.CheckEachDecision() {
+			st.WrapCheck = storage.WrapCheckDecision
+		}
 	}
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
@@ -372,7 +377,14 @@ func runKeysShow(env *Env, asJSON bool) int {
 	w := env.Stdout
 	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
 	fmt.Fprintf(w, "BLS public key:  %s\nBLS fingerprint: %s\nEC public key:   %s\nEC fingerprint:  %s\n", st.BLSPublicKey, st.BLSFingerprint, st.ECPublicKey, st.ECFingerprint)
-	fmt.Fprintf(w, "stored in:       %s\nprotected by:    %s\ncreated:         %s\n", st.Location, st.Protection, st.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "stored in:       %s\nprotected by:    %s\n", st.Location, st.Protection)
+	switch st.WrapCheck {
+	case storage.WrapCheckDecision:
+		fmt.Fprintf(w, "wrap asked:      at each unlock and before each decision (wrap_check = \"decision\")\n")
+	case storage.WrapCheckUnlock:
+		fmt.Fprintf(w, "wrap asked:      at each unlock (wrap_check = \"decision\" also asks before each decision)\n")
+	}
+	fmt.Fprintf(w, "created:         %s\n", st.Created.UTC().Format(time.RFC3339))
 	if st.AwaitingAdmin != "" {
 		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus("", st.AwaitingAdmin))
 	} else if st.Registered != nil {

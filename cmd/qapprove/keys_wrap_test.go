@@ -40,7 +40,7 @@ func TestKeysWrapCLI(t *testing.T) {
 	}
 	code, out, _ = qa(t, home, "p", "keys", "show", "--json")
 	var st keyStatus
-	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Wrap != wrap.KindKMS || st.WrapKMSKey != arn {
+	if code != exitOK || json.Unmarshal([]byte(out), &st) != nil || st.Wrap != wrap.KindKMS || st.WrapKMSKey != arn || st.WrapCheck != storage.WrapCheckUnlock {
 		t.Fatalf("keys show --json: exit %d %s", code, out)
 	}
 
