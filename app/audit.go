@@ -81,12 +81,13 @@ func (e *Engine) checkpoint(reason string) {
 func (e *Engine) onSessionEvent(ev secrets.Event) {
 	switch ev.Kind {
 	case secrets.EventUnlock:
-		if _, err := e.jr.AppendSigned(journal.KindUnlock, journal.UnlockBody{}, e.signer()); err != nil {
+		if _, err := e.jr.AppendSigned(journal.KindUnlock, journal.UnlockBody{WrapUse: useBody(ev.Wrap)}, e.signer()); err != nil {
 			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
 		e.emit(LockChanged{Locked: false, Until: e.sess.UnlockedUntil()})
 	case secrets.EventUnlockFailed:
-		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.sess.Failures(), Backoff: e.sess.Backoff().Round(time.Second).String()}); err != nil {
+		if _, err := e.jr.Append(journal.KindUnlockFailed, journal.UnlockFailedBody{Attempt: e.sess.Failures(), Backoff: e.sess.Backoff().Round(time.Second).String(),
+			WrapRefused: string(ev.WrapReason), WrapUse: useBody(ev.Wrap)}); err != nil {
 			e.emit(Notice{Text: "journal: " + err.Error()})
 		}
 	case secrets.EventLock:

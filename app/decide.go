@@ -55,6 +55,9 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if e.sess.Locked() {
 		return refuse(secrets.ErrLocked, "%v", secrets.ErrLocked)
 	}
+	if err := e.checkWrapBeforeDecision(ctx); err != nil {
+		return refuse(ErrWrapRefused, "%v", err)
+	}
 	if p, ok := e.hist.prior(d.ActionID); ok {
 		return refuse(ErrAlreadyDecided, "%s: nothing was signed", p.describe(d.ActionID))
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/wrap"
 )
 
 // ErrNoProfile is returned by Open when config.toml has no such profile.
@@ -48,6 +49,9 @@ type Options struct {
 	// Rebinding opens a profile whose settings differ from the ones its
 	// key is bound to, for `keys rebind` (Rebind) only.
 	Rebinding bool
+	// WrapPIN asks for the PKCS#11 token PIN of a bundle wrapped on a
+	// token when config.toml names no pkcs11_pin_file (nil: no terminal).
+	WrapPIN PINFunc
 }
 
 // Engine is the console's backend. Create it with Open, call Start to
@@ -62,6 +66,7 @@ type Engine struct {
 	bundle   *secrets.Bundle
 	pk       qbls.PublicKey
 	sess     *secrets.Session
+	wrapper  wrap.Wrapper // opens the bundle's wrap (nil when not wrapped)
 	rules    *governance.RuleSet
 	jr       *journal.Journal
 	recovery *journal.Recovery
@@ -131,6 +136,9 @@ func Open(o Options) (*Engine, error) {
 	if err := checkBinding(o.Profile, prof, e.bundle); err != nil && !o.Rebinding {
 		return nil, err
 	}
+	if e.wrapper, err = WrapperFor(context.Background(), e.bundle, prof.Wrap, o.WrapPIN); err != nil {
+		return nil, err
+	}
 	if f := prof.RulesPath(o.Paths); f != "" {
 		e.rules, err = governance.LoadFile(f)
 		if err != nil {
@@ -152,7 +160,7 @@ func Open(o Options) (*Engine, error) {
 	}
 	idle, abs := prof.LockTimeouts()
 	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent, KDF: o.KDF,
-		Attempts: secrets.FileAttempts(o.Paths.AttemptsFile(o.Profile))})
+		Attempts: secrets.FileAttempts(o.Paths.AttemptsFile(o.Profile)), Wrapper: e.wrapper})
 	hc := o.HTTP
 	hc.BaseURL, hc.WorkspaceID, hc.APIKeyID = prof.APIBaseURL, prof.WorkspaceID, prof.APIKeyID
 	hc.Credentials = sessionCredentials{e.sess}
@@ -275,6 +283,9 @@ func (e *Engine) Close() error {
 	e.wg.Wait()
 	e.out.close()
 	e.saveCacheIfDirty(true)
+	if e.wrapper != nil {
+		_ = e.wrapper.Close() // logging out of the token: nothing to report
+	}
 	return e.jr.Close()
 }
 

@@ -28,6 +28,9 @@ type Registration struct {
 	Backend  secrets.Backend // where the bundle goes
 	HTTP     client.Config   // optional overrides (HTTP client, timeouts); URL/IDs come from Settings
 	KDF      secrets.KDF     // the key-derivation policy (zero: production)
+	// WrapPIN asks for the PKCS#11 token PIN when Settings.WrapKind is
+	// "pkcs11" and no pkcs11_pin_file is set.
+	WrapPIN PINFunc
 
 	apiSecret []byte
 	sec       *secrets.Secrets
@@ -95,8 +98,9 @@ func (r *Registration) PublicKeys() (qbls.PublicKey, eckey.PublicKey, bool) {
 	return r.sec.BLS.Public(), r.sec.EC.Public(), true
 }
 
-// Store seals the secrets under passphrase, saves the bundle and reads it
-// back and decrypts it to prove the round trip (step 4).
+// Store seals the secrets under passphrase, wraps the bundle when
+// Settings.WrapKind asks for a KMS or PKCS#11 wrap, saves it and reads it
+// back and decrypts it (through the wrap) to prove the round trip (step 4).
 func (r *Registration) Store(passphrase []byte) error {
 	if r.sec == nil {
 		return errors.New("no keys generated yet")
@@ -112,6 +116,17 @@ func (r *Registration) Store(passphrase []byte) error {
 	if err != nil {
 		return err
 	}
+	ctx := context.Background()
+	w, err := NewWrapper(ctx, r.Settings.WrapKind, r.Settings.Wrap, r.WrapPIN)
+	if err != nil {
+		return err
+	}
+	if w != nil {
+		defer w.Close()
+		if b, _, err = secrets.WrapBundle(ctx, b, w); err != nil {
+			return err
+		}
+	}
 	if err := secrets.SaveBundle(r.Backend, r.Profile, b); err != nil {
 		return err
 	}
@@ -120,7 +135,11 @@ func (r *Registration) Store(passphrase []byte) error {
 	if err != nil {
 		return fmt.Errorf("the key was saved but could not be read back: %w", err)
 	}
-	s, err := r.KDF.Open(back, passphrase)
+	inner, _, err := secrets.UnwrapBundle(ctx, back, w)
+	if err != nil {
+		return fmt.Errorf("the key was saved but its wrap does not open again: %w", err)
+	}
+	s, err := r.KDF.Open(inner, passphrase)
 	if err != nil {
 		return fmt.Errorf("the key was saved but could not be decrypted again: %w", err)
 	}

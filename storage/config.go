@@ -34,6 +34,72 @@ type Profile struct {
 	Bell               bool              `toml:"bell,omitempty"`           // ring the terminal bell on notices
 	ExpiryWarning      string            `toml:"expiry_warning,omitempty"` // notice this long before expiry ("" = 2m, "0" = off)
 	DesktopNotify      *bool             `toml:"desktop_notify,omitempty"` // desktop notifications (nil = true)
+	Wrap
+}
+
+// Wrap are the settings of the envelope wrap of the key bundle
+// (docs/KEYS.md). The bundle itself records which wrap it is under; these
+// say how to reach it from this machine. Nothing here is secret: the PIN
+// is read from pkcs11_pin_file or the terminal.
+type Wrap struct {
+	// WrapKind is the wrap a registration or import applies: "" or
+	// "none", "kms", "pkcs11".
+	WrapKind     string `toml:"wrap,omitempty"`
+	KMSKey       string `toml:"kms_key,omitempty"`         // KMS key ARN for new data keys
+	KMSRegion    string `toml:"kms_region,omitempty"`      // "" = from the key ARN or the AWS chain
+	KMSEndpoint  string `toml:"kms_endpoint,omitempty"`    // "" = AWS's; a private (VPC) endpoint or a test server
+	PKCS11Module string `toml:"pkcs11_module,omitempty"`   // path of the PKCS#11 library
+	PKCS11Token  string `toml:"pkcs11_token,omitempty"`    // token label
+	PKCS11Label  string `toml:"pkcs11_label,omitempty"`    // label of the AES wrapping key on the token
+	PKCS11PIN    string `toml:"pkcs11_pin_file,omitempty"` // file holding the token PIN ("" = ask on the terminal)
+	// WrapCheck is "unlock" (default: the wrap is asked at each unlock)
+	// or "decision" (asked again before each decision, so a revocation
+	// takes effect at once).
+	WrapCheck   string `toml:"wrap_check,omitempty"`
+	WrapTimeout string `toml:"wrap_timeout,omitempty"` // per KMS or token call ("" = 10s)
+}
+
+// Values of wrap_check.
+const (
+	WrapCheckUnlock   = "unlock"
+	WrapCheckDecision = "decision"
+)
+
+// CheckEachDecision reports whether the wrap is asked before each decision.
+func (w Wrap) CheckEachDecision() bool { return w.WrapCheck == WrapCheckDecision }
+
+// Timeout is wrap_timeout, 10 s by default.
+func (w Wrap) Timeout() time.Duration {
+	if v, err := time.ParseDuration(w.WrapTimeout); err == nil && v > 0 {
+		return v
+	}
+	return 10 * time.Second
+}
+
+// Validate checks the wrap settings.
+func (w Wrap) Validate() error {
+	switch w.WrapKind {
+	case "", "none", "kms", "pkcs11":
+	default:
+		return fmt.Errorf("config: wrap must be \"none\", \"kms\" or \"pkcs11\", not %q", clipValue(w.WrapKind))
+	}
+	switch w.WrapCheck {
+	case "", WrapCheckUnlock, WrapCheckDecision:
+	default:
+		return fmt.Errorf("config: wrap_check must be \"unlock\" or \"decision\", not %q", clipValue(w.WrapCheck))
+	}
+	if w.WrapTimeout != "" {
+		if v, err := time.ParseDuration(w.WrapTimeout); err != nil || v <= 0 || v > 2*time.Minute {
+			return fmt.Errorf("config: wrap_timeout %q is not a duration from 1ms to 2m", clipValue(w.WrapTimeout))
+		}
+	}
+	if w.KMSEndpoint != "" {
+		u, err := url.Parse(w.KMSEndpoint)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("config: kms_endpoint %q is not an http(s) URL", clipValue(w.KMSEndpoint))
+		}
+	}
+	return nil
 }
 
 // Defaults of the profile settings (DESIGN.md "Secrets").
@@ -144,6 +210,9 @@ func (p Profile) Validate() error {
 // validateNotices checks keystore, strong_confirm_above and expiry_warning.
 func (p Profile) validateNotices() error {
 	if err := validKeystore(p.Keystore); err != nil {
+		return err
+	}
+	if err := p.Wrap.Validate(); err != nil {
 		return err
 	}
 	for asset, limit := range p.StrongConfirmAbove {

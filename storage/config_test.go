@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigRoundTripAndErrors(t *testing.T) {
@@ -172,5 +173,40 @@ api_key_id = "k"
 	c.Keystore = "vault"
 	if _, err := c.KeystoreFor("plain"); err == nil || !strings.Contains(err.Error(), "keychain") {
 		t.Errorf("top-level keystore vault: %v", err)
+	}
+}
+
+func TestWrapSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	c := &Config{Profiles: map[string]Profile{"desk": {APIBaseURL: "https://api.example/api/v2", WorkspaceID: "w", APIKeyID: "k",
+		Wrap: Wrap{WrapKind: "kms", KMSKey: "arn:aws:kms:eu-west-2:111122223333:key/k", KMSEndpoint: "https://kms.internal:8443", WrapCheck: WrapCheckDecision, WrapTimeout: "3s"}}}}
+	if err := SaveConfig(path, c); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := back.Profiles["desk"]
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !p.CheckEachDecision() || p.Timeout() != 3*time.Second || p.KMSKey != c.Profiles["desk"].KMSKey {
+		t.Fatalf("read back %+v", p.Wrap)
+	}
+	if (Wrap{}).Timeout() != 10*time.Second || (Wrap{}).CheckEachDecision() {
+		t.Fatal("defaults")
+	}
+	for name, w := range map[string]Wrap{
+		"kind":     {WrapKind: "gpg"},
+		"check":    {WrapCheck: "always"},
+		"timeout":  {WrapTimeout: "1h"},
+		"endpoint": {KMSEndpoint: "kms.internal"},
+	} {
+		q := p
+		q.Wrap = w
+		if err := q.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -96,7 +96,7 @@ terminal or --passphrase-file.`,
 // openEngine opens the engine for the active profile, turning the usual
 // set-up problems into one clear line and the right exit code.
 func openEngine(env *Env) (*app.Engine, int) {
-	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version, KDF: env.KDF})
+	e, err := app.Open(app.Options{Paths: env.Paths(), Profile: env.Profile, Keystore: env.Keystore, Version: version, KDF: env.KDF, WrapPIN: terminalPIN(env)})
 	if err != nil {
 		return nil, engineError(env, err)
 	}

@@ -27,20 +27,21 @@ import (
 )
 
 func keysCmd(c *cli) *cobra.Command {
-	return groupCmd("keys", "the profile's keys: register, show, back up, restore, remove, rebind",
+	return groupCmd("keys", "the profile's keys: register, show, back up, restore, remove, rebind, rewrap",
 		`Keys manages the approver key of the active profile: a Qredo-scheme BLS key
 and an EC key, encrypted together with the API secret under one passphrase,
 in the OS keychain (or the file keystore with --keystore file).`,
 		`  qapprove keys register
   qapprove keys show --json
   qapprove keys export ~/backup/qapprove-default.json`,
-		keysRegisterCmd(c), keysShowCmd(c), keysExportCmd(c), keysImportCmd(c), keysDrillCmd(c), keysRemoveCmd(c), keysRebindCmd(c))
+		keysRegisterCmd(c), keysShowCmd(c), keysExportCmd(c), keysImportCmd(c), keysDrillCmd(c), keysRemoveCmd(c), keysRebindCmd(c), keysRewrapCmd(c))
 }
 
 // registerOptions are the flags of `qapprove keys register`.
 type registerOptions struct {
 	nonInteractive, keep                           bool
 	passFile, apiURL, workspace, keyID, secretFile string
+	wrap                                           wrapFlags
 }
 
 func keysRegisterCmd(c *cli) *cobra.Command {
@@ -70,6 +71,7 @@ under a new profile (docs/KEYS.md).`,
 	f.StringVar(&o.keyID, "api-key-id", "", "API key `ID`")
 	f.StringVar(&o.secretFile, "api-secret-file", "", "read the API secret from `FILE`")
 	f.BoolVar(&o.keep, "keep-on-failure", false, "keep the generated key in the keystore when registering fails")
+	o.wrap.add(f, "wrap", "also protect the key with `none`, kms (AWS KMS) or pkcs11 (an HSM token); see docs/KEYS.md")
 	for _, n := range []string{"api-url", "workspace", "api-key-id"} {
 		c.completeFlag(cmd, n)
 	}
@@ -136,6 +138,7 @@ func saveProfile(paths storage.Paths, name string, p storage.Profile) error {
 	}
 	old := cfg.Profiles[name]
 	old.APIBaseURL, old.WorkspaceID, old.APIKeyID = p.APIBaseURL, p.WorkspaceID, p.APIKeyID
+	old.Wrap = p.Wrap
 	cfg.Profiles[name] = old
 	return storage.SaveConfig(paths.ConfigFile(), cfg)
 }
@@ -171,6 +174,9 @@ func runKeysRegister(env *Env, o registerOptions) int {
 			*f.dst = f.v
 		}
 	}
+	if settings.Wrap, err = o.wrap.apply(settings.Wrap); err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
 	be, err := openBackend(env)
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
@@ -205,7 +211,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be, KDF: env.KDF}
+	reg := &app.Registration{Paths: paths, Profile: env.Profile, Settings: settings, Backend: be, KDF: env.KDF, WrapPIN: terminalPIN(env)}
 	defer reg.Close()
 	reg.SetAPISecret(secret)
 	step := func(name string, err error) int {
@@ -242,7 +248,7 @@ func runKeysRegister(env *Env, o registerOptions) int {
 	blsPub, ecPub, _ := reg.PublicKeys()
 	printRegistered(env, settings.APIKeyID, reg.ActionID(), reg.AwaitingAdmin())
 	printKeys(env.Stdout, blsPub, ecPub)
-	fmt.Fprintf(env.Stdout, "stored in: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, env.Profile), env.Profile)
+	fmt.Fprintf(env.Stdout, "stored in: %s\nprotected by: %s\nback it up: qapprove --profile %s keys export FILE\n", whereStored(be, env.Profile), describeWrapSettings(settings.Wrap), env.Profile)
 	return exitOK
 }
 
@@ -278,6 +284,7 @@ func runWizard(env *Env, be secrets.Backend, settings storage.Profile) int {
 		Profile:   env.Profile, Defaults: settings,
 		Where:       whereStored(be, env.Profile),
 		SaveProfile: func(p storage.Profile) error { return saveProfile(paths, env.Profile, p) },
+		OfferWrap:   true,
 	})
 	defer w.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -314,6 +321,12 @@ type keyStatus struct {
 	AwaitingAdmin  string     `json:"awaiting_admin,omitempty"` // key-update action awaiting the Admin Policy
 	LastUnlock     *time.Time `json:"last_unlock,omitempty"`
 	BackupDrill    *drillInfo `json:"backup_drill"`
+	Wrap           string     `json:"wrap"`                     // none, kms or pkcs11
+	WrapKMSKey     string     `json:"wrap_kms_key,omitempty"`   // the KMS key ARN
+	WrapToken      string     `json:"wrap_token,omitempty"`     // the PKCS#11 token label
+	WrapKeyLabel   string     `json:"wrap_key_label,omitempty"` // the token key's label
+	Protection     string     `json:"protection"`               // in words
+	WrapCheck      string     `json:"wrap_check,omitempty"`     // unlock or decision (wrapped keys)
 }
 
 func keysShowCmd(c *cli) *cobra.Command {
@@ -348,7 +361,14 @@ func runKeysShow(env *Env, asJSON bool) int {
 		BLSPublicKey: hex.EncodeToString(blsPub[:]), BLSFingerprint: qbls.Fingerprint(blsPub),
 		ECPublicKey: hex.EncodeToString(ecPub[:]), ECFingerprint: wizard.ECFingerprint(ecPub),
 		Keystore: be.Kind(), Location: whereStored(be, env.Profile), Created: b.Created, Registered: b.Registered,
-		AwaitingAdmin: b.AwaitingAdmin}
+		AwaitingAdmin: b.AwaitingAdmin, Wrap: b.WrapKind(), Protection: b.DescribeWrap()}
+	if b.Wrap != nil {
+		st.WrapKMSKey, st.WrapToken, st.WrapKeyLabel = b.Wrap.KeyARN, b.Wrap.Token, b.Wrap.Label
+		st.WrapCheck = storage.WrapCheckUnlock
+		if w, err := profileWrap(env); err == nil && w.CheckEachDecision() {
+			st.WrapCheck = storage.WrapCheckDecision
+		}
+	}
 	if t, ok := lastUnlock(paths.JournalFile(env.Profile)); ok {
 		st.LastUnlock = &t
 	}
@@ -360,7 +380,14 @@ func runKeysShow(env *Env, asJSON bool) int {
 	w := env.Stdout
 	fmt.Fprintf(w, "profile:         %s\nAPI:             %s (workspace %s)\nAPI key ID:      %s\n", st.Profile, st.APIBaseURL, st.WorkspaceID, st.APIKeyID)
 	fmt.Fprintf(w, "BLS public key:  %s\nBLS fingerprint: %s\nEC public key:   %s\nEC fingerprint:  %s\n", st.BLSPublicKey, st.BLSFingerprint, st.ECPublicKey, st.ECFingerprint)
-	fmt.Fprintf(w, "stored in:       %s\ncreated:         %s\n", st.Location, st.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(w, "stored in:       %s\nprotected by:    %s\n", st.Location, st.Protection)
+	switch st.WrapCheck {
+	case storage.WrapCheckDecision:
+		fmt.Fprintf(w, "wrap asked:      at each unlock and before each decision (wrap_check = \"decision\")\n")
+	case storage.WrapCheckUnlock:
+		fmt.Fprintf(w, "wrap asked:      at each unlock (wrap_check = \"decision\" also asks before each decision)\n")
+	}
+	fmt.Fprintf(w, "created:         %s\n", st.Created.UTC().Format(time.RFC3339))
 	if st.AwaitingAdmin != "" {
 		fmt.Fprintf(w, "registration:    %s\n", wizard.RegistrationStatus("", st.AwaitingAdmin))
 	} else if st.Registered != nil {
@@ -466,6 +493,7 @@ type importOptions struct {
 	force    bool
 	passFile string
 	shares   shareImportOptions
+	wrap     wrapFlags
 }
 
 func keysImportCmd(c *cli) *cobra.Command {
@@ -491,6 +519,7 @@ With --shares, FILE… are K share files of one set, opened with --identity
 	addShareImportFlags(cmd, &o.shares)
 	cmd.Flags().BoolVar(&o.force, "force", false, "replace a different key the profile holds (export it first)")
 	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the backup's passphrase from `FILE` (default: ask on the terminal)")
+	o.wrap.add(cmd.Flags(), "wrap", "store the key under `none`, kms or pkcs11 (default: the backup's wrap)")
 	return cmd
 }
 
@@ -529,18 +558,32 @@ func importBackup(env *Env, file string, data []byte, o importOptions) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	s, err := env.KDF.Open(b, pass)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	inner, out, err := importWrap(ctx, env, b, o.wrap)
+	if err != nil {
+		clear(pass)
+		return env.Errf(exitFail, "%v", err)
+	}
+	s, err := env.KDF.Open(inner, pass)
 	clear(pass)
 	if err != nil {
 		return env.Errf(exitFail, "the backup cannot be opened: %v", err)
 	}
 	defer s.Zero()
-	b.Profile = env.Profile
+	b = out
 	if err := secrets.SaveBundle(be, env.Profile, b); err != nil {
 		return env.Errf(exitFail, "%v", err)
 	}
-	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s)\n", fingerprintOf(b), env.Profile, whereStored(be, env.Profile))
-	return setUpImported(env, be, b, s)
+
+	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s; protected by %s)\n", fingerprintOf(b), env.Profile, whereStored(be, env.Profile), b.DescribeWrap())
+	code := setUpImported(env, be, b, s)
+	if code == exitOK && o.wrap != (wrapFlags{}) {
+		if err := saveImportedWrap(env, o.wrap); err != nil {
+			return env.Errf(exitFail, "key imported, but its wrap settings could not be written to config.toml: %v", err)
+		}
+	}
+	return code
 }
 
 // setUpImported makes an imported key usable on a new machine: it writes

@@ -225,7 +225,7 @@ func TestUsageErrorsSayWhat(t *testing.T) {
 		"qapprove: missing FILE: usage: qapprove keys export FILE [flags] (see qapprove keys export --help)\n":                      {"keys", "export"},
 		"qapprove: unexpected argument \"b\" for `qapprove rules check` (see qapprove rules check --help)\n":                        {"rules", "check", "a", "b"},
 		"qapprove: missing --actions: usage: qapprove rules test FILE --actions ACTIONS [flags] (see qapprove rules test --help)\n": {"rules", "test", rules},
-		"qapprove: usage: qapprove keys register|show|export|import|drill|remove|rebind (see qapprove keys --help)\n":               {"keys"},
+		"qapprove: usage: qapprove keys register|show|export|import|drill|remove|rebind|rewrap (see qapprove keys --help)\n":        {"keys"},
 		"qapprove: usage: qapprove rules check|test (see qapprove rules --help)\n":                                                  {"rules"},
 		"qapprove: unknown command \"bogus\" for `qapprove keys` (see qapprove keys --help)\n":                                      {"keys", "bogus"},
 		"qapprove: unknown command \"pendng\" for `qapprove`; did you mean qapprove pending? (see qapprove --help)":                 {"pendng"},

@@ -55,6 +55,8 @@ func wizardToRegister(t *testing.T, tm *tmuxTerm, url, ws, kid, sec string) (bls
 	tm.waitFor(10*time.Second, "step 3 of 6: Passphrase")
 	tm.line(e2ePass)
 	tm.line(e2ePass)
+	tm.waitFor(10*time.Second, "Passphrase — protection", "(•) passphrase only")
+	tm.keys("Enter")
 	// Real scrypt: one run to seal and one to prove the round trip.
 	tm.waitFor(60*time.Second, "Encrypted, saved and read back")
 	tm.keys("Enter")

@@ -41,12 +41,14 @@ const (
 	KindAbandoned     Kind = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
 	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
 	KindBackupDrill   Kind = "backup-drill"   // a disaster-recovery drill: signed by the restored key when passed, unsigned when failed
+	KindRewrapped     Kind = "rewrapped"      // signed: the key bundle was moved to another wrap (none, KMS, PKCS#11)
 )
 
 // mustSign lists the kinds that are invalid without a signature.
 var mustSign = map[Kind]bool{
 	KindGenesis: true, KindUnlock: true, KindDecision: true,
 	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true,
+	KindRewrapped: true,
 }
 
 // RequiresSignature reports whether entries of kind must be signed.
@@ -196,12 +198,38 @@ type BackupDrillBody struct {
 // UnlockBody records a successful unlock.
 type UnlockBody struct {
 	Method string `json:"method,omitempty"` // e.g. "passphrase"
+	WrapUse
 }
 
-// UnlockFailedBody records a wrong passphrase and the back-off applied.
+// WrapUse names the KMS or token call of an unlock (all empty when the
+// bundle is not wrapped).
+type WrapUse struct {
+	Wrap         string `json:"wrap,omitempty"`           // "kms" or "pkcs11"
+	KMSKeyARN    string `json:"kms_key_arn,omitempty"`    // the KMS key
+	KMSRequestID string `json:"kms_request_id,omitempty"` // the KMS request ID (CloudTrail)
+	Token        string `json:"token,omitempty"`          // the PKCS#11 token label
+	KeyLabel     string `json:"key_label,omitempty"`      // the token key's label
+}
+
+// UnlockFailedBody records a wrong passphrase and the back-off applied,
+// or a wrap that refused the data key.
 type UnlockFailedBody struct {
 	Attempt int    `json:"attempt"`
 	Backoff string `json:"backoff"` // Go duration, e.g. "4s"
+	// WrapRefused is why the wrap refused (disabled, denied, context,
+	// key-deleted, unreachable, token-absent, wrong-pin, config).
+	WrapRefused string `json:"wrap_refused,omitempty"`
+	WrapUse
+}
+
+// RewrappedBody records a move of the key bundle from one wrap to another
+// ("none", "kms", "pkcs11"); From and To describe the keys.
+type RewrappedBody struct {
+	FromKind string `json:"from_kind"`
+	From     string `json:"from"`
+	ToKind   string `json:"to_kind"`
+	To       string `json:"to"`
+	WrapUse         // the call that made the new data key
 }
 
 // LockBody records why the key was locked.

@@ -86,11 +86,13 @@ type BundlePublic struct {
 
 // Bundle is the keychain item of a profile: public data in clear and one
 // EIP-2335 crypto module that encrypts the BLS secret, the EC secret and
-// the API secret together (one KDF run per unlock).
+// the API secret together (one KDF run per unlock). A wrapped bundle has
+// no Crypto: its module is sealed inside Wrap (see Wrapped).
 type Bundle struct {
 	Version int `json:"version"`
 	BundlePublic
-	Crypto *eip2335.Module `json:"crypto"`
+	Crypto *eip2335.Module `json:"crypto,omitempty"`
+	Wrap   *Wrapped        `json:"wrap,omitempty"`
 }
 
 // Seal encrypts s under passphrase with the production KDF policy
@@ -265,7 +267,12 @@ func (b *Bundle) validate() error {
 	if err := b.BundlePublic.validate(); err != nil {
 		return err
 	}
-	if b.Crypto == nil {
+	switch {
+	case b.Crypto != nil && b.Wrap != nil:
+		return errors.New("keystore has both a crypto module and a wrap")
+	case b.Wrap != nil:
+		return b.Wrap.Validate()
+	case b.Crypto == nil:
 		return errors.New("keystore has no crypto module")
 	}
 	if err := b.Crypto.Validate(); err != nil {

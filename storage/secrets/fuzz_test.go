@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"bytes"
+	"context"
 	"testing"
 )
 
@@ -19,6 +20,11 @@ func FuzzParseBundle(f *testing.F) {
 	f.Add([]byte(`{"version":1}`))
 	f.Add(bytes.Replace(good, []byte(`"scrypt"`), []byte(`"pbkdf2"`), 1))
 	f.Add(good[:len(good)/2])
+	if wb, _, err := WrapBundle(context.Background(), b, bigBlobWrapper{arn: "arn:aws:kms:eu-west-2:111122223333:key/k"}); err == nil {
+		wrapped, _ := wb.Marshal()
+		f.Add(wrapped)
+		f.Add(bytes.Replace(wrapped, []byte(`"kind":"kms"`), []byte(`"kind":"pkcs11"`), 1))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ParseBundle(data)
 		if err != nil {

@@ -70,6 +70,9 @@ func (k KDF) openRaw(b *Bundle, passphrase []byte) ([]byte, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
+	if b.Wrapped() {
+		return nil, fmt.Errorf("%w (%s)", ErrWrapped, b.DescribeWrap())
+	}
 	raw, err := eip2335.Decrypt(b.Crypto, passphrase, k.decryptLimits())
 	if errors.Is(err, eip2335.ErrInvalidModule) {
 		return nil, fmt.Errorf("keystore: %w", err)

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/qapprove/qapprove/crypto/eckey"
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage"
+	"github.com/qapprove/qapprove/storage/wrap"
 )
 
 // ErrLocked is returned when secrets are used while the session is locked
@@ -37,12 +39,18 @@ const (
 	ReasonIdle            = "idle timeout"
 	ReasonAbsolute        = "absolute timeout"
 	ReasonWrongPassphrase = "wrong passphrase"
+	ReasonWrapRefused     = "wrap refused" // the KMS or the token did not give the data key
 )
 
 // Event is a session change the caller may journal. It never holds a secret.
 type Event struct {
 	Kind   string // EventUnlock, EventUnlockFailed or EventLock
 	Reason string // why (lock and failed unlock); "" for unlock
+	// Wrap is the KMS or token call that gave the data key (unlock of a
+	// wrapped bundle), or the one that refused it (failed unlock, with
+	// WrapReason set). Nil for an unwrapped bundle.
+	Wrap       *wrap.Use
+	WrapReason wrap.Reason
 }
 
 // SessionOptions configure a Session. Zero values select the defaults.
@@ -55,6 +63,9 @@ type SessionOptions struct {
 	// Attempts, when set, keeps the wrong-passphrase count and the next
 	// allowed time across processes (nil: this process only).
 	Attempts AttemptStore
+	// Wrapper opens the bundle's wrap (KMS or PKCS#11); required to unlock
+	// a wrapped bundle, unused otherwise. The session does not close it.
+	Wrapper wrap.Wrapper
 }
 
 // Session holds the secrets of one bundle while unlocked, in memguard
@@ -160,7 +171,11 @@ func (s *Session) Unlock(passphrase []byte) error {
 	if wait := s.Backoff(); wait > 0 {
 		return fmt.Errorf("%w: wait %s before the next attempt", ErrBackoff, wait.Round(time.Second))
 	}
-	raw, err := s.kdf().openRaw(s.bundle, passphrase)
+	inner, use, err := s.unwrap()
+	if err != nil {
+		return err
+	}
+	raw, err := s.kdf().openRaw(inner, passphrase)
 	if err != nil {
 		reason := err.Error()
 		if errors.Is(err, ErrWrongPassphrase) {
@@ -193,7 +208,54 @@ func (s *Session) Unlock(passphrase []byte) error {
 	if old != nil {
 		old.Destroy()
 	}
-	s.emit(Event{Kind: EventUnlock})
+	s.emit(Event{Kind: EventUnlock, Wrap: use})
+	return nil
+}
+
+// unwrap opens the bundle's wrap (no passphrase needed yet); a refusal is
+// reported as a failed unlock that does not count as a wrong passphrase.
+func (s *Session) unwrap() (*Bundle, *wrap.Use, error) {
+	b, w := s.current()
+	if !b.Wrapped() {
+		return b, nil, nil
+	}
+	inner, use, err := UnwrapBundle(context.Background(), b, w)
+	if err != nil {
+		ev := Event{Kind: EventUnlockFailed, Reason: ReasonWrapRefused, WrapReason: wrap.ReasonOf(err)}
+		if w := b.Wrap; w != nil {
+			ev.Wrap = &wrap.Use{Kind: w.Kind, KeyARN: w.KeyARN, Token: w.Token, Label: w.Label}
+		}
+		s.emit(ev)
+		return nil, nil, err
+	}
+	return inner, &use, nil
+}
+
+// CheckWrap asks the bundle's wrap again for the data key (and forgets
+// it), so a revoked KMS key or a removed token is noticed before a
+// decision; nil for an unwrapped bundle. Each wrap call has its timeout.
+func (s *Session) CheckWrap(ctx context.Context) error {
+	b, w := s.current()
+	_, err := CheckWrap(ctx, b, w)
+	return err
+}
+
+// current is the bundle and its wrapper (Rewrap may change them).
+func (s *Session) current() (*Bundle, wrap.Wrapper) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bundle, s.opts.Wrapper
+}
+
+// Rewrap makes the session use b, the same keys under another wrap, and
+// w, its wrapper (nil for none), after `keys rewrap` saved it.
+func (s *Session) Rewrap(b *Bundle, w wrap.Wrapper) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b == nil || b.BLSPublicKey != s.bundle.BLSPublicKey || b.ECPublicKey != s.bundle.ECPublicKey {
+		return errors.New("a rewrapped bundle must hold the same keys")
+	}
+	s.bundle, s.opts.Wrapper = b, w
 	return nil
 }
 
@@ -371,4 +433,7 @@ func (s *Session) WithAPISecret(fn func(secret []byte) error) error {
 
 // Bundle returns the bundle the session unlocks (public data only is of
 // use without the passphrase).
-func (s *Session) Bundle() *Bundle { return s.bundle }
+func (s *Session) Bundle() *Bundle {
+	b, _ := s.current()
+	return b
+}

@@ -34,7 +34,7 @@ func (w *Wizard) View() string {
 	add := func(s ...string) { out = append(out, s...) }
 	wrap := func(s string) []string { return strings.Split(ansi.Wordwrap(s, width-2, " "), "\n") }
 
-	add(st.Title.Render(fmt.Sprintf("Register keys — step %d of 6: %s", min(w.step+1, 6), stepNames[w.step])) + "  " +
+	add(st.Title.Render(fmt.Sprintf("Register keys — step %d of 6: %s", min(w.step+1, 6), w.stepName())) + "  " +
 		st.Muted.Render("profile "+w.opts.Profile))
 	add(st.Muted.Render(progressBar(w.step)))
 	add("")
@@ -58,6 +58,10 @@ func (w *Wizard) View() string {
 	case StepKeys:
 		add(w.keyLines(width)...)
 	case StepPassphrase:
+		if w.wrap.on {
+			add(w.wrapLines(width)...)
+			break
+		}
 		add(w.field("Passphrase", &w.pass[0], w.focus == 0, width))
 		add(w.field("Again", &w.pass[1], w.focus == 1, width))
 		s := Estimate(w.pass[0].Bytes())
@@ -72,6 +76,9 @@ func (w *Wizard) View() string {
 		}
 	case StepStore:
 		add(st.Label.Render("Where:  ") + w.opts.Where)
+		if k := w.reg.CurrentSettings().WrapKind; k != "" && k != "none" {
+			add(st.Label.Render("Wrap:   ") + wrapChoiceNames[indexOf(wrapKinds, k)])
+		}
 	case StepRegister:
 		add(st.Label.Render("API:    ") + w.reg.CurrentSettings().APIBaseURL)
 		add(st.Label.Render("Key ID: ") + w.reg.CurrentSettings().APIKeyID)
@@ -115,6 +122,9 @@ func (w *Wizard) View() string {
 // explain is the text under the title; the last step says whether the key
 // is registered or still awaiting the Admin Policy.
 func (w *Wizard) explain() string {
+	if w.step == StepPassphrase && w.wrap.on {
+		return "Choose what else an unlock needs besides the passphrase. A KMS or HSM key wraps the encrypted key once more; it never signs. See docs/KEYS.md."
+	}
 	if w.step == StepDone && w.AwaitingAdmin() {
 		return "Your approver key is " + RegistrationStatus("", w.ActionID()) + ": it can approve once an admin approves that action."
 	}
@@ -215,6 +225,9 @@ func (w *Wizard) ShortHelp() []key.Binding {
 		return []key.Binding{b("r", "retry"), b("k", "keep the unregistered key"), b("d", "discard and close")}
 	case w.failed:
 		return []key.Binding{b("r", "choose the passphrase again"), b("d", "discard and close")}
+	}
+	if w.step == StepPassphrase && w.wrap.on {
+		return []key.Binding{b("←/→", "choose"), b("tab", "next field"), b("enter", "encrypt and save"), b("esc", "back")}
 	}
 	switch w.step {
 	case StepProfile:

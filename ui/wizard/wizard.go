@@ -71,6 +71,10 @@ type Options struct {
 	SaveProfile func(storage.Profile) error
 	// Timeout bounds each network step (default 60 s).
 	Timeout time.Duration
+	// OfferWrap adds the protection choice after the passphrase: the
+	// passphrase only, an AWS KMS key or a PKCS#11 token key (prefilled
+	// from Defaults.Wrap). The wrap happens in Registrar.Store.
+	OfferWrap bool
 }
 
 // DoneMsg is returned (as a command) when the operator closes the wizard.
@@ -105,6 +109,7 @@ type Wizard struct {
 	sec   input.Field    // masked API secret
 	pass  [2]input.Field // passphrase twice
 	bkp   input.Field    // backup path
+	wrap  wrapState      // the protection choice (OfferWrap)
 
 	jobs      jobs
 	busy      string // what is running ("" when idle)
@@ -142,6 +147,7 @@ func New(ctx *ui.Context, opts Options) *Wizard {
 	setText(&w.url, opts.Defaults.APIBaseURL)
 	setText(&w.ws, opts.Defaults.WorkspaceID)
 	setText(&w.kid, opts.Defaults.APIKeyID)
+	w.initWrap(opts.Defaults.Wrap)
 	w.now = w.clock()
 	return w
 }
@@ -321,7 +327,7 @@ func (w *Wizard) Update(msg tea.Msg) (ui.Screen, tea.Cmd) {
 		w.blsPub, w.ecPub, w.havePub = w.reg.PublicKeys()
 		w.step, w.focus = StepKeys, 0
 	case storeDoneMsg:
-		w.busy = ""
+		w.busy, w.wrap.on = "", false
 		w.pass[0].Wipe()
 		w.pass[1].Wipe()
 		if msg.err != nil {
@@ -410,6 +416,9 @@ func (w *Wizard) key(msg tea.KeyPressMsg) tea.Cmd {
 			w.step, w.focus = StepProfile, 3
 		}
 	case StepPassphrase:
+		if w.wrap.on {
+			return w.wrapKey(msg)
+		}
 		switch k {
 		case "tab", "down", "shift+tab", "up":
 			w.focus = 1 - w.focus
@@ -504,7 +513,16 @@ func (w *Wizard) tryStore() tea.Cmd {
 		w.pass[1].Wipe()
 		return nil
 	}
-	pass := append([]byte(nil), a...)
+	if w.opts.OfferWrap {
+		w.wrap.on, w.wrap.focus, w.errText = true, 0, ""
+		return nil
+	}
+	return w.startStore()
+}
+
+// startStore seals, wraps if chosen, saves and reads back (step 4).
+func (w *Wizard) startStore() tea.Cmd {
+	pass := append([]byte(nil), w.pass[0].Bytes()...)
 	reg := w.reg
 	w.step = StepStore
 	return w.start("Encrypting the key (scrypt, about a second), saving it and reading it back…", func(context.Context) tea.Msg {
