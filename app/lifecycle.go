@@ -67,6 +67,7 @@ type Engine struct {
 	recovery *journal.Recovery
 	cl       *client.Client
 	hist     *history // what this key already decided (the journal)
+	gov      *govern  // rules hash, calendar, prices
 
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
@@ -131,13 +132,8 @@ func Open(o Options) (*Engine, error) {
 	if err := checkBinding(o.Profile, prof, e.bundle); err != nil && !o.Rebinding {
 		return nil, err
 	}
-	if f := prof.RulesPath(o.Paths); f != "" {
-		e.rules, err = governance.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		e.rules = governance.Default()
+	if e.rules, e.gov, err = loadGovernance(o.Paths, o.Profile, prof); err != nil {
+		return nil, err
 	}
 	e.hist = newHistory()
 	e.jr, e.recovery, err = journal.Open(o.Paths.JournalFile(o.Profile), journal.Options{
@@ -145,7 +141,7 @@ func Open(o Options) (*Engine, error) {
 		ExpectedPublicKey: &e.pk,
 		Profile:           o.Profile,
 		Now:               o.Now,
-		OnEntry:           e.hist.onEntry,
+		OnEntryAt:         e.hist.onEntry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit journal: %w", err)
