@@ -252,10 +252,14 @@ func (e *Engine) runSelftest() {
 }
 
 // Prepare runs the start-up work that Start otherwise does in the
-// background (self-test, cache), for the scripting commands.
+// background (self-test, cache, one read of the prices), for the
+// scripting commands.
 func (e *Engine) Prepare() {
 	e.runSelftest()
 	e.loadCache()
+	if _, err := e.RefreshPrices(context.Background()); err != nil {
+		e.emit(Notice{Text: "prices: " + clipErr(err)})
+	}
 }
 
 // Close writes a signed checkpoint (when unlocked), locks the key, stops
