@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
@@ -27,6 +28,9 @@ type history struct {
 	mu   sync.Mutex
 	seed maphash.Seed
 	m    map[uint64]decided
+	// pend holds the approvals awaiting their outcome: indexed when it
+	// is accepted, dropped otherwise. Small: outcomes follow decisions.
+	pend map[uint64]velocity.Approval
 	vel  *velocity.Index
 }
 
@@ -34,13 +38,10 @@ type history struct {
 type decided struct {
 	approve bool
 	result  string // journal.Outcome*, or "" when no outcome was journaled
-	// pend is the approval to index once its outcome is accepted (nil
-	// for a reject, an approval without a summary, or once indexed).
-	pend *velocity.Approval
 }
 
 func newHistory() *history {
-	return &history{seed: maphash.MakeSeed(), m: map[uint64]decided{}, vel: velocity.New()}
+	return &history{seed: maphash.MakeSeed(), m: map[uint64]decided{}, pend: map[uint64]velocity.Approval{}, vel: velocity.New()}
 }
 
 // decisionEntry is what the history reads of a decision body.
@@ -50,23 +51,140 @@ type decisionEntry struct {
 	Summary  *journal.DecisionSummary `json:"summary"`
 }
 
-// onEntry indexes one journal entry (journal.Options.OnEntryAt).
+// onEntry indexes one journal entry (journal.Options.OnEntryAt). The
+// journal-open pass calls it for every line, so it reads bodies with a
+// fast scanner, falling back to encoding/json for what it cannot walk.
 func (h *history) onEntry(kind journal.Kind, ts time.Time, body []byte) {
 	switch kind {
 	case journal.KindDecision:
-		var d decisionEntry
-		if json.Unmarshal(body, &d) == nil {
-			h.decision(d.ActionID, d.Decision == "approve", approvalOf(ts, d.Summary))
+		d, ok := scanDecision(body)
+		if !ok {
+			var full decisionEntry
+			if json.Unmarshal(body, &full) != nil {
+				return
+			}
+			d = scanned{id: full.ActionID, approve: full.Decision == "approve", sum: full.Summary}
 		}
+		h.decisionK(h.key(d.id, d.rawID), d.approve, approvalOf(ts, d.sum))
 	case journal.KindOutcome:
-		var o struct {
-			ActionID string `json:"action_id"`
-			Result   string `json:"result"`
+		d, ok := scanOutcome(body)
+		if !ok {
+			var o journal.OutcomeBody
+			if json.Unmarshal(body, &o) != nil {
+				return
+			}
+			d = scanned{id: o.ActionID, result: o.Result}
 		}
-		if json.Unmarshal(body, &o) == nil {
-			h.outcome(o.ActionID, o.Result)
-		}
+		h.outcomeK(h.key(d.id, d.rawID), d.result)
 	}
+}
+
+// scanned is what the fast scanner read of a body: the action ID (rawID
+// when it needed no unescaping, else id), and the rest.
+type scanned struct {
+	id      string
+	rawID   []byte
+	approve bool
+	result  string
+	sum     *journal.DecisionSummary
+}
+
+// key hashes an action ID given as a string or as raw bytes.
+func (h *history) key(id string, raw []byte) uint64 {
+	if raw != nil {
+		return maphash.Bytes(h.seed, raw)
+	}
+	return maphash.String(h.seed, id)
+}
+
+// idField reads an action ID value into d without copying when plain.
+func (d *scanned) idField(v []byte) bool {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !bytes.ContainsAny(v[1:len(v)-1], "\\\"") {
+		d.rawID = v[1 : len(v)-1]
+		return true
+	}
+	s, ok := jsonString(v)
+	d.id = s
+	return ok
+}
+
+// Result values as they appear in a body.
+var (
+	rawApprove  = []byte(`"approve"`)
+	rawAccepted = []byte(`"accepted"`)
+	rawRefused  = []byte(`"refused"`)
+	rawUnknown  = []byte(`"unknown"`)
+)
+
+// scanDecision reads what the history needs of a decision body without
+// decoding the rest: it stops after the summary (the recorded input that
+// follows can be kilobytes), or after the decision of a reject.
+func scanDecision(body []byte) (scanned, bool) {
+	var d scanned
+	ok, haveID, haveDecision := true, false, false
+	str := func(v []byte, dst *string) {
+		s, good := jsonString(v)
+		*dst, ok = s, ok && good
+	}
+	walked := jsonObject(body, func(k, v []byte) bool {
+		switch string(k) {
+		case "action_id":
+			ok = ok && d.idField(v)
+			haveID = true
+		case "decision":
+			d.approve, haveDecision = bytes.Equal(v, rawApprove), true
+			return d.approve || !haveID
+		case "summary":
+			var sum journal.DecisionSummary
+			ok = ok && jsonObject(v, func(k, v []byte) bool {
+				switch string(k) {
+				case "amount":
+					str(v, &sum.Amount)
+				case "asset":
+					str(v, &sum.Asset)
+				case "to":
+					str(v, &sum.To)
+				case "network":
+					str(v, &sum.Network)
+				case "chain_id":
+					str(v, &sum.ChainID)
+				}
+				return true
+			})
+			d.sum = &sum
+			return !haveID || !haveDecision
+		}
+		return true
+	})
+	return d, walked && ok && haveID && haveDecision
+}
+
+// scanOutcome reads the action ID and result of an outcome body.
+func scanOutcome(body []byte) (scanned, bool) {
+	var d scanned
+	ok, haveID := true, false
+	walked := jsonObject(body, func(k, v []byte) bool {
+		switch string(k) {
+		case "action_id":
+			ok = ok && d.idField(v)
+			haveID = true
+		case "result":
+			switch {
+			case bytes.Equal(v, rawAccepted):
+				d.result = journal.OutcomeAccepted
+			case bytes.Equal(v, rawRefused):
+				d.result = journal.OutcomeRefused
+			case bytes.Equal(v, rawUnknown):
+				d.result = journal.OutcomeUnknown
+			default:
+				var good bool
+				d.result, good = jsonString(v)
+				ok = ok && good
+			}
+		}
+		return true
+	})
+	return d, walked && ok && haveID
 }
 
 // approvalOf is the approval a decision summary describes at ts (nil
@@ -89,28 +207,38 @@ func approvalOf(ts time.Time, s *journal.DecisionSummary) *velocity.Approval {
 // decision records a decision journaled before it is sent; ap is the
 // approval it would add to the velocity index once accepted.
 func (h *history) decision(id string, approve bool, ap *velocity.Approval) {
+	h.decisionK(maphash.String(h.seed, id), approve, ap)
+}
+
+func (h *history) decisionK(k uint64, approve bool, ap *velocity.Approval) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	d := decided{approve: approve}
-	if approve {
-		d.pend = ap
+	h.m[k] = decided{approve: approve}
+	if approve && ap != nil {
+		h.pend[k] = *ap
+	} else {
+		delete(h.pend, k)
 	}
-	h.m[maphash.String(h.seed, id)] = d
 }
 
 // outcome records what became of the last decision on id; an accepted
 // approval goes into the velocity index.
 func (h *history) outcome(id, result string) {
+	h.outcomeK(maphash.String(h.seed, id), result)
+}
+
+func (h *history) outcomeK(k uint64, result string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	k := maphash.String(h.seed, id)
 	if d, ok := h.m[k]; ok {
 		d.result = result
-		if result == journal.OutcomeAccepted && d.pend != nil {
-			h.vel.Add(*d.pend)
-		}
-		d.pend = nil
 		h.m[k] = d
+	}
+	if ap, ok := h.pend[k]; ok {
+		delete(h.pend, k)
+		if result == journal.OutcomeAccepted {
+			h.vel.Add(ap)
+		}
 	}
 }
 

@@ -62,3 +62,43 @@ func TestHistoryVelocityCountsOnlyAcceptedApprovals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanDecision: the fast scanner never panics on any body, and reads
+// what encoding/json wrote exactly as encoding/json reads it back.
+func FuzzScanDecision(f *testing.F) {
+	f.Add("a\"1", "1.5", "ETH", "0x\\ab", true, []byte(`{"action_id":"x","decision":"reject"}`))
+	f.Add("x", "", "", "", false, []byte(`{"action_id":"x","result":"accepted"}`))
+	f.Fuzz(func(t *testing.T, id, amount, asset, to string, approve bool, raw []byte) {
+		scanDecision(raw) // never panics
+		scanOutcome(raw)
+		dec := map[bool]string{true: "approve", false: "reject"}[approve]
+		b, err := json.Marshal(journal.DecisionBody{ActionID: id, Decision: dec, Verdict: "review",
+			Summary: &journal.DecisionSummary{Amount: amount, Asset: asset, To: to, ChainID: "1"}, Input: json.RawMessage(`{"x":[1,{"y":"}"}]}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want decisionEntry
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		d, ok := scanDecision(b)
+		got := d.id
+		if d.rawID != nil {
+			got = string(d.rawID)
+		}
+		if !ok || got != want.ActionID || d.approve != approve || (approve && (d.sum == nil || *d.sum != *want.Summary)) {
+			t.Fatalf("scanner %q %v %+v (ok %v), json %+v %+v", got, d.approve, d.sum, ok, want, want.Summary)
+		}
+		ob, _ := json.Marshal(journal.OutcomeBody{ActionID: id, Result: amount})
+		var wo journal.OutcomeBody
+		_ = json.Unmarshal(ob, &wo)
+		o, ok := scanOutcome(ob)
+		got = o.id
+		if o.rawID != nil {
+			got = string(o.rawID)
+		}
+		if !ok || got != wo.ActionID || o.result != wo.Result {
+			t.Fatalf("outcome: scanner %q %q, json %+v", got, o.result, wo)
+		}
+	})
+}

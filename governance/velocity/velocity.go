@@ -23,32 +23,39 @@ type Approval struct {
 	Amount      float64
 }
 
-// Index holds accepted approvals by time, per asset, destination and
-// network. The zero value is not usable: call New. Safe for concurrent use.
+// Index holds accepted approvals by time in series per asset, per asset
+// and network, and per asset and destination, each with prefix sums.
+// Counts over all assets add up the asset series (there are few assets).
+// The zero value is not usable: call New. Safe for concurrent use.
 type Index struct {
 	mu     sync.RWMutex
 	series map[string]*series
-	n      int
+	tuples map[tuple][3]*series // the series one (asset, destination, network) adds to
+	// byKey lists the series of every asset for a network or a
+	// destination key ("" lists the per-asset series).
+	byKey map[string][]*series
+	n     int
 }
 
-// series is one time-ordered list with prefix sums: sum[i] is the total
-// of the first i amounts.
+// tuple is a normalized (asset, destination, network).
+type tuple struct{ asset, dest, nw string }
+
+// series is one time-ordered list; sum[i] is the total of the first i amounts.
 type series struct {
 	t   []int64 // unix nanoseconds, ascending
 	sum []float64
 }
 
 // New returns an empty index.
-func New() *Index { return &Index{series: map[string]*series{}} }
+func New() *Index {
+	return &Index{series: map[string]*series{}, tuples: map[tuple][3]*series{}, byKey: map[string][]*series{}}
+}
 
-// Kinds of series: which of asset, destination and network the key names.
+// Kinds of series keys.
 const (
-	kAll = "*"
-	kA   = "a"
-	kD   = "d"
-	kN   = "n"
-	kAD  = "ad"
-	kAN  = "an"
+	kA  = "a"  // asset
+	kAD = "ad" // asset, destination
+	kAN = "an" // asset, network
 )
 
 func key(kind, a, b string) string { return kind + "\x00" + a + "\x00" + b }
@@ -76,22 +83,29 @@ func (x *Index) Add(a Approval) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.n++
-	x.add(key(kAll, "", ""), t, amt)
-	x.add(key(kA, asset, ""), t, amt)
-	x.add(key(kN, nw, ""), t, amt)
-	x.add(key(kAN, asset, nw), t, amt)
-	if dest != "" {
-		x.add(key(kD, dest, ""), t, amt)
-		x.add(key(kAD, asset, dest), t, amt)
+	tu := tuple{asset, dest, nw}
+	ss, ok := x.tuples[tu]
+	if !ok {
+		ss = [3]*series{x.get(key(kA, asset, ""), ""), x.get(key(kAN, asset, nw), "n\x00"+nw), x.get(key(kAD, asset, dest), "d\x00"+dest)}
+		x.tuples[tu] = ss
+	}
+	for _, s := range ss {
+		s.add(t, amt)
 	}
 }
 
-func (x *Index) add(k string, t int64, amt float64) {
+// get returns the series of k, creating it and listing it under group.
+func (x *Index) get(k, group string) *series {
 	s := x.series[k]
 	if s == nil {
 		s = &series{sum: []float64{0}}
 		x.series[k] = s
+		x.byKey[group] = append(x.byKey[group], s)
 	}
+	return s
+}
+
+func (s *series) add(t int64, amt float64) {
 	n := len(s.t)
 	if n == 0 || s.t[n-1] <= t {
 		s.t = append(s.t, t)
@@ -122,8 +136,10 @@ func (x *Index) Len() int {
 	return x.n
 }
 
-// lookup picks the series that answers q.
-func (x *Index) lookup(q governance.Query) *series {
+// lookup picks the series that answer q: one for a query naming an
+// asset, else every asset's series for the destination, the network or
+// all (their counts add up).
+func (x *Index) lookup(q governance.Query) []*series {
 	asset, dest, nw := Normalize(q.Asset, q.Destination, q.Network)
 	var k string
 	switch {
@@ -134,13 +150,16 @@ func (x *Index) lookup(q governance.Query) *series {
 	case asset != "":
 		k = key(kA, asset, "")
 	case dest != "":
-		k = key(kD, dest, "")
+		return x.byKey["d\x00"+dest]
 	case nw != "":
-		k = key(kN, nw, "")
+		return x.byKey["n\x00"+nw]
 	default:
-		k = key(kAll, "", "")
+		return x.byKey[""]
 	}
-	return x.series[k]
+	if s := x.series[k]; s != nil {
+		return []*series{s}
+	}
+	return nil
 }
 
 // window returns the indices [lo, hi) of the approvals in [since, until].
@@ -151,26 +170,30 @@ func (s *series) window(since, until time.Time) (int, int) {
 	return lo, max(lo, hi)
 }
 
-// ApprovedSum implements governance.History.
+// ApprovedSum implements governance.History. A sum needs an asset: over
+// several assets it is 0.
 func (x *Index) ApprovedSum(q governance.Query) float64 {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	s := x.lookup(q)
-	if s == nil {
+	if strings.TrimSpace(q.Asset) == "" {
 		return 0
 	}
-	lo, hi := s.window(q.Since, q.Until)
-	return max(s.sum[hi]-s.sum[lo], 0)
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var total float64
+	for _, s := range x.lookup(q) {
+		lo, hi := s.window(q.Since, q.Until)
+		total += max(s.sum[hi]-s.sum[lo], 0)
+	}
+	return total
 }
 
 // ApprovedCount implements governance.History.
 func (x *Index) ApprovedCount(q governance.Query) int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	s := x.lookup(q)
-	if s == nil {
-		return 0
+	var n int64
+	for _, s := range x.lookup(q) {
+		lo, hi := s.window(q.Since, q.Until)
+		n += int64(hi - lo)
 	}
-	lo, hi := s.window(q.Since, q.Until)
-	return int64(hi - lo)
+	return n
 }
