@@ -122,7 +122,8 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if err != nil {
 		return refuse(err, "the decision could not be journaled, so it was not sent: %v", err)
 	}
-	e.hist.decision(a.ID, d.Approve, approvalOf(entry.TS, body.Summary))
+	ap, indexable := approvalOf(entry.TS, body.Summary)
+	e.hist.decision(a.ID, d.Approve, ap, indexable)
 	sendErr := e.cl.Decide(ctx, a.ID, d.Approve, sig[:])
 	out := Outcome{Result: ResultAccepted}
 	ob := journal.OutcomeBody{ActionID: a.ID, Result: journal.OutcomeAccepted}

@@ -30,8 +30,9 @@ type history struct {
 	m    map[uint64]decided
 	// pend holds the approvals awaiting their outcome: indexed when it
 	// is accepted, dropped otherwise. Small: outcomes follow decisions.
-	pend map[uint64]velocity.Approval
-	vel  *velocity.Index
+	pend  map[uint64]velocity.Approval
+	vel   *velocity.Index
+	names map[string]string // interned names (intern); only the journal-open pass uses it
 }
 
 // decided is the last decision journaled for an action.
@@ -41,7 +42,8 @@ type decided struct {
 }
 
 func newHistory() *history {
-	return &history{seed: maphash.MakeSeed(), m: map[uint64]decided{}, pend: map[uint64]velocity.Approval{}, vel: velocity.New()}
+	return &history{seed: maphash.MakeSeed(), m: map[uint64]decided{}, pend: map[uint64]velocity.Approval{}, vel: velocity.New(),
+		names: map[string]string{}}
 }
 
 // decisionEntry is what the history reads of a decision body.
@@ -57,7 +59,7 @@ type decisionEntry struct {
 func (h *history) onEntry(kind journal.Kind, ts time.Time, body []byte) {
 	switch kind {
 	case journal.KindDecision:
-		d, ok := scanDecision(body)
+		d, ok := scanDecision(body, h.intern)
 		if !ok {
 			var full decisionEntry
 			if json.Unmarshal(body, &full) != nil {
@@ -65,7 +67,8 @@ func (h *history) onEntry(kind journal.Kind, ts time.Time, body []byte) {
 			}
 			d = scanned{id: full.ActionID, approve: full.Decision == "approve", sum: full.Summary}
 		}
-		h.decisionK(h.key(d.id, d.rawID), d.approve, approvalOf(ts, d.sum))
+		ap, ok := approvalOf(ts, d.sum)
+		h.decisionK(h.key(d.id, d.rawID), d.approve, ap, ok)
 	case journal.KindOutcome:
 		d, ok := scanOutcome(body)
 		if !ok {
@@ -89,6 +92,22 @@ type scanned struct {
 	sum     *journal.DecisionSummary
 }
 
+// maxInterned bounds the strings the history keeps one copy of.
+const maxInterned = 1 << 16
+
+// intern returns one shared copy of b (assets, addresses and networks
+// repeat across a journal).
+func (h *history) intern(b []byte) string {
+	if s, ok := h.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(h.names) < maxInterned {
+		h.names[s] = s
+	}
+	return s
+}
+
 // key hashes an action ID given as a string or as raw bytes.
 func (h *history) key(id string, raw []byte) uint64 {
 	if raw != nil {
@@ -99,7 +118,7 @@ func (h *history) key(id string, raw []byte) uint64 {
 
 // idField reads an action ID value into d without copying when plain.
 func (d *scanned) idField(v []byte) bool {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !bytes.ContainsAny(v[1:len(v)-1], "\\\"") {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && plainJSON(v[1:len(v)-1]) {
 		d.rawID = v[1 : len(v)-1]
 		return true
 	}
@@ -119,12 +138,19 @@ var (
 // scanDecision reads what the history needs of a decision body without
 // decoding the rest: it stops after the summary (the recorded input that
 // follows can be kilobytes), or after the decision of a reject.
-func scanDecision(body []byte) (scanned, bool) {
+func scanDecision(body []byte, intern func([]byte) string) (scanned, bool) {
 	var d scanned
 	ok, haveID, haveDecision := true, false, false
 	str := func(v []byte, dst *string) {
 		s, good := jsonString(v)
 		*dst, ok = s, ok && good
+	}
+	name := func(v []byte, dst *string) { // asset, address, network: few distinct values
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && plainJSON(v[1:len(v)-1]) {
+			*dst = intern(v[1 : len(v)-1])
+			return
+		}
+		str(v, dst)
 	}
 	walked := jsonObject(body, func(k, v []byte) bool {
 		switch string(k) {
@@ -141,13 +167,13 @@ func scanDecision(body []byte) (scanned, bool) {
 				case "amount":
 					str(v, &sum.Amount)
 				case "asset":
-					str(v, &sum.Asset)
+					name(v, &sum.Asset)
 				case "to":
-					str(v, &sum.To)
+					name(v, &sum.To)
 				case "network":
-					str(v, &sum.Network)
+					name(v, &sum.Network)
 				case "chain_id":
-					str(v, &sum.ChainID)
+					name(v, &sum.ChainID)
 				}
 				return true
 			})
@@ -189,33 +215,33 @@ func scanOutcome(body []byte) (scanned, bool) {
 
 // approvalOf is the approval a decision summary describes at ts (nil
 // when there is no summary or its amount cannot be read).
-func approvalOf(ts time.Time, s *journal.DecisionSummary) *velocity.Approval {
+func approvalOf(ts time.Time, s *journal.DecisionSummary) (velocity.Approval, bool) {
 	if s == nil || s.Asset == "" {
-		return nil
+		return velocity.Approval{}, false
 	}
 	amt, err := strconv.ParseFloat(s.Amount, 64)
 	if err != nil || amt < 0 {
-		return nil
+		return velocity.Approval{}, false
 	}
 	nw := s.ChainID
 	if nw == "" {
 		nw = s.Network
 	}
-	return &velocity.Approval{Time: ts, Asset: s.Asset, Destination: s.To, Network: nw, Amount: amt}
+	return velocity.Approval{Time: ts, Asset: s.Asset, Destination: s.To, Network: nw, Amount: amt}, true
 }
 
 // decision records a decision journaled before it is sent; ap is the
 // approval it would add to the velocity index once accepted.
-func (h *history) decision(id string, approve bool, ap *velocity.Approval) {
-	h.decisionK(maphash.String(h.seed, id), approve, ap)
+func (h *history) decision(id string, approve bool, ap velocity.Approval, ok bool) {
+	h.decisionK(maphash.String(h.seed, id), approve, ap, ok)
 }
 
-func (h *history) decisionK(k uint64, approve bool, ap *velocity.Approval) {
+func (h *history) decisionK(k uint64, approve bool, ap velocity.Approval, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.m[k] = decided{approve: approve}
-	if approve && ap != nil {
-		h.pend[k] = *ap
+	if approve && ok {
+		h.pend[k] = ap
 	} else {
 		delete(h.pend, k)
 	}

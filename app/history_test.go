@@ -69,7 +69,7 @@ func FuzzScanDecision(f *testing.F) {
 	f.Add("a\"1", "1.5", "ETH", "0x\\ab", true, []byte(`{"action_id":"x","decision":"reject"}`))
 	f.Add("x", "", "", "", false, []byte(`{"action_id":"x","result":"accepted"}`))
 	f.Fuzz(func(t *testing.T, id, amount, asset, to string, approve bool, raw []byte) {
-		scanDecision(raw) // never panics
+		scanDecision(raw, func(b []byte) string { return string(b) }) // never panics
 		scanOutcome(raw)
 		dec := map[bool]string{true: "approve", false: "reject"}[approve]
 		b, err := json.Marshal(journal.DecisionBody{ActionID: id, Decision: dec, Verdict: "review",
@@ -81,7 +81,7 @@ func FuzzScanDecision(f *testing.F) {
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
-		d, ok := scanDecision(b)
+		d, ok := scanDecision(b, newHistory().intern)
 		got := d.id
 		if d.rawID != nil {
 			got = string(d.rawID)

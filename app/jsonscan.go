@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // jsonObject calls f with each top-level key of the JSON object b and the
@@ -123,20 +124,27 @@ func skipValue(b []byte, i int) int {
 	return j
 }
 
+// plainJSON reports whether the inside of a JSON string needs no
+// unescaping and is valid UTF-8 (so its bytes are the decoded string).
+func plainJSON(b []byte) bool {
+	ascii := true
+	for _, c := range b {
+		switch {
+		case c == '\\' || c == '"' || c < 0x20:
+			return false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return ascii || utf8.Valid(b)
+}
+
 // jsonString decodes a raw JSON string value; ok is false when it is not one.
 func jsonString(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
-	inner := raw[1 : len(raw)-1]
-	plain := true
-	for _, c := range inner {
-		if c == '\\' || c < 0x20 {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if inner := raw[1 : len(raw)-1]; plainJSON(inner) {
 		return string(inner), true
 	}
 	var s string
