@@ -37,15 +37,15 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "call":
 		return &a.in.Call, true
 	case "time_zone":
-		return types.String(a.in.Clock.Zone), true
+		return types.String(a.ctx.clock().Zone), true
 	case "today":
-		return types.String(a.in.Clock.Date), true
+		return types.String(a.ctx.clock().Date), true
 	case "weekday":
-		return types.String(a.in.Clock.Weekday), true
+		return types.String(a.ctx.clock().Weekday), true
 	case "local_time":
-		return types.String(a.in.Clock.Time), true
+		return types.String(a.ctx.clock().Time), true
 	case "holiday":
-		return types.Bool(a.in.Clock.Holiday), true
+		return types.Bool(a.ctx.clock().Holiday), true
 	case ctxVar:
 		return a.ctx, true
 	}
@@ -79,11 +79,12 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	if loc, err := LoadZone(in.Clock.Zone); err == nil {
-		if in.Clock.Date == "" {
-			in.Clock = Calendar{Loc: loc}.Clock(in.Now)
-		}
-	} else {
+	// A zero clock is filled from Now in its zone when a rule reads it.
+	loc, zerr := LoadZone(in.Clock.Zone)
+	if in.Clock.Date != "" {
+		loc = nil
+	}
+	if zerr != nil {
 		v.Matched = append(v.Matched, Match{Rule: BuiltinClock, Verdict: Review, Reason: "unknown time zone " + clip(in.Clock.Zone)})
 	}
 	v.Warnings = HygieneWarnings(int(in.Action.Policy.Threshold), len(in.Action.Policy.Members))
@@ -99,7 +100,7 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 		return v
 	}
 	act := &activation{in: &in, now: types.Timestamp{Time: in.Now}, derr: types.String(in.DecodeError), vars: rs.vars,
-		ctx: &evalCtx{hist: in.History, now: in.Now, clock: in.Clock}}
+		ctx: &evalCtx{hist: in.History, now: in.Now, in: &in, loc: loc}}
 	var ctx context.Context
 	for i := range rs.rules {
 		r := &rs.rules[i]

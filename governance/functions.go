@@ -21,11 +21,22 @@ const ctxVar = "__gov"
 
 var ctxType = types.NewOpaqueType("governance.EvalContext")
 
-// evalCtx is what the functions see of one evaluation.
+// evalCtx is what the functions see of one evaluation (one goroutine).
 type evalCtx struct {
-	hist  History
-	now   time.Time
-	clock Clock
+	hist History
+	now  time.Time
+	in   *Input
+	loc  *time.Location // set when in.Clock is still to be filled from now
+}
+
+// clock is the input's clock, filled from now in its zone on first use
+// when the caller left it zero (most rules never read it).
+func (c *evalCtx) clock() *Clock {
+	if c.loc != nil {
+		c.in.Clock = Calendar{Loc: c.loc}.Clock(c.now)
+		c.loc = nil
+	}
+	return &c.in.Clock
 }
 
 // ConvertToNative implements ref.Val.
@@ -120,7 +131,7 @@ func functionOptions() []cel.EnvOption {
 				if !ok || !ok1 || !ok2 {
 					return types.NewErr("within_hours: bad arguments")
 				}
-				in, err := WithinHours(c.clock, string(start), string(end))
+				in, err := WithinHours(*c.clock(), string(start), string(end))
 				if err != nil {
 					return types.NewErr("within_hours: %v", err)
 				}
