@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qapprove/qapprove/sandbox"
 )
 
 const rulesVelocity = `
@@ -102,5 +105,41 @@ func TestParseSince(t *testing.T) {
 		if got, err := parseSince(in, now); err != nil || !got.Equal(want) {
 			t.Errorf("%q: %v %v", in, got, err)
 		}
+	}
+}
+
+// Decisions made by the CLI replay to the same verdicts with the rules
+// kept by hash (the embedded default set here).
+func TestRulesReplayAfterCLIDecisions(t *testing.T) {
+	_, home, passFile := cliSandbox(t, sandbox.ProtocolExtended)
+	code, out, errs := qa(t, home, "p", "pending", "--json", "--passphrase-file", passFile)
+	if code != exitOK {
+		t.Fatalf("pending: %d %s", code, errs)
+	}
+	var list []pendingJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) == 0 {
+		t.Fatalf("pending --json: %v\n%s", err, out)
+	}
+	decided := 0
+	for _, a := range list[:min(3, len(list))] {
+		if code, _, errs := qa(t, home, "p", "reject", a.ID, "--yes", "--passphrase-file", passFile, "--reason", "replay test"); code != exitOK {
+			t.Fatalf("reject %s: %s", a.ID, errs)
+		}
+		decided++
+	}
+	code, out, errs = qa(t, home, "p", "rules", "replay")
+	want := fmt.Sprintf("%d decisions replayed: %d same, 0 differ, 0 not replayable", decided, decided)
+	if decided == 1 {
+		want = "1 decision replayed: 1 same, 0 differ, 0 not replayable"
+	}
+	if code != exitOK || !strings.Contains(out, want) {
+		t.Fatalf("replay: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = qa(t, home, "p", "rules", "replay", "--since", "1h", "--json")
+	var rep struct {
+		Decisions, Same int
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil || rep.Decisions != decided || rep.Same != decided {
+		t.Fatalf("replay --json: %d %s", code, out)
 	}
 }
