@@ -2,10 +2,16 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/qapprove/qapprove/assets"
 	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 )
 
@@ -101,4 +107,30 @@ func FuzzScanDecision(f *testing.F) {
 			t.Fatalf("outcome: scanner %q %q, json %+v", got, o.result, wo)
 		}
 	})
+}
+
+func TestRulesStore(t *testing.T) {
+	paths := storage.ResolvePaths(t.TempDir())
+	data := []byte("[[rule]]\nname='x'\nwhen='true'\nverdict='review'\nreason='x'\n")
+	sum, err := StoreRules(paths, "p", data)
+	if err != nil || sum != RulesSHA256(data) {
+		t.Fatalf("%s %v", sum, err)
+	}
+	if again, err := StoreRules(paths, "p", data); err != nil || again != sum {
+		t.Fatalf("storing twice: %s %v", again, err)
+	}
+	if fi, err := os.Stat(filepath.Join(RulesStoreDir(paths, "p"), sum+".toml")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("kept file: %v %v", fi, err)
+	}
+	if rs, err := LoadStoredRules(paths, "p", sum); err != nil || rs.Len() != 1 {
+		t.Fatalf("load: %v", err)
+	}
+	if rs, err := LoadStoredRules(paths, "p", RulesSHA256(assets.DefaultRules)); err != nil || rs != governance.Default() {
+		t.Fatalf("the embedded default is always kept: %v", err)
+	}
+	for _, bad := range []string{"../../etc/passwd", strings.Repeat("0", 64)} {
+		if _, err := LoadStoredRules(paths, "p", bad); !errors.Is(err, ErrRulesNotKept) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
 }
