@@ -147,9 +147,10 @@ func txInput(t *client.Transaction) (governance.Tx, string) {
 	return tx, strings.Join(missing, "; ")
 }
 
-// Evaluate runs the rules on an action (UIVerdict converts the result for
-// the UI; StrongConfirmWhy says whether a decision needs the strong
-// confirmation).
+// Evaluate runs the rules on an action alone: UTC, no velocity history,
+// no price (the engine's judge adds the profile's calendar, the journal's
+// history and the price book). UIVerdict converts the result for the UI;
+// StrongConfirmWhy says whether a decision needs the strong confirmation.
 func Evaluate(rs *governance.RuleSet, a *client.Action, now time.Time) governance.Verdict {
 	return rs.Evaluate(GovernanceInput(a, now))
 }

@@ -105,8 +105,8 @@ func parseHHMM(s string) (int, error) {
 	return hh*60 + mm, nil
 }
 
-// clockMinutes is the clock's local time of day in minutes (and seconds
-// as a fraction), -1 when it cannot be read.
+// clockSeconds is the clock's local time of day in seconds since
+// midnight, -1 when it cannot be read.
 func clockSeconds(c Clock) int {
 	t, err := time.Parse(time.TimeOnly, c.Time)
 	if err != nil {
