@@ -35,10 +35,33 @@ type history struct {
 	names map[string]string // interned names (intern); only the journal-open pass uses it
 }
 
-// decided is the last decision journaled for an action.
+// decided is the last decision journaled for an action (two bytes: the
+// map holds one per action of the journal).
 type decided struct {
 	approve bool
-	result  string // journal.Outcome*, or "" when no outcome was journaled
+	result  result
+}
+
+// result is a journaled outcome.
+type result uint8
+
+const (
+	resultNone     result = iota // no outcome journaled
+	resultAccepted               // journal.OutcomeAccepted
+	resultRefused                // journal.OutcomeRefused
+	resultOther                  // unknown, or anything else
+)
+
+func resultOf(s string) result {
+	switch s {
+	case "":
+		return resultNone
+	case journal.OutcomeAccepted:
+		return resultAccepted
+	case journal.OutcomeRefused:
+		return resultRefused
+	}
+	return resultOther
 }
 
 func newHistory() *history {
@@ -257,7 +280,7 @@ func (h *history) outcomeK(k uint64, result string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if d, ok := h.m[k]; ok {
-		d.result = result
+		d.result = resultOf(result)
 		h.m[k] = d
 	}
 	if ap, ok := h.pend[k]; ok {
@@ -276,7 +299,7 @@ func (h *history) prior(id string) (d decided, found bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	d, ok := h.m[maphash.String(h.seed, id)]
-	if !ok || d.result == journal.OutcomeRefused {
+	if !ok || d.result == resultRefused {
 		return decided{}, false
 	}
 	return d, true
@@ -289,9 +312,9 @@ func (d decided) describe(id string) string {
 		verb = "approved"
 	}
 	switch d.result {
-	case journal.OutcomeAccepted:
+	case resultAccepted:
 		return fmt.Sprintf("this key already %s action %s (the API accepted it; see the journal)", verb, id)
-	case "":
+	case resultNone:
 		return fmt.Sprintf("this key already signed a decision (%s) on action %s and its outcome was never journaled; check the action before anything else", verb, id)
 	}
 	return fmt.Sprintf("this key already sent a decision (%s) on action %s whose outcome is unknown; check the action before anything else", verb, id)
