@@ -177,7 +177,7 @@ func TestClockAndBusinessHours(t *testing.T) {
 			t.Errorf("%s: %s got %v, want %v (clock %+v)", c.name, c.when, got, c.want, c.in.Clock)
 		}
 	}
-	v := oneRule(t, `within_hours("9:00", "17:30")`).Evaluate(mkInput(t, nil))
+	v := oneRule(t, `within_hours(tx.asset, "17:30")`).Evaluate(mkInput(t, nil)) // not a constant: checked at run time
 	if v.Level != Review || !strings.Contains(v.Matched[0].Reason, "not HH:MM") {
 		t.Fatalf("bad time of day: %+v", v.Matched)
 	}
@@ -272,5 +272,12 @@ func TestDefaultRulesContractCalls(t *testing.T) {
 		if v := Default().Evaluate(in); v.Level != Approve {
 			t.Errorf("%s…: %s %v, want approve", h[:8], v.Level, ruleNames(v))
 		}
+	}
+}
+
+func TestWithinHoursCheckedAtCompile(t *testing.T) {
+	_, err := Parse("t.toml", []byte("[[rule]]\nname = 'r'\nwhen = 'within_hours(\"09:00\", \"25:00\")'\nverdict = 'review'\nreason = 'x'\n"))
+	if err == nil || !strings.Contains(err.Error(), `t.toml:3:31: rule "r": within_hours: time of day "25:00" is out of range`) {
+		t.Fatalf("got %v", err)
 	}
 }

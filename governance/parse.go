@@ -276,6 +276,9 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 		}
 		return r, false
 	}
+	if !p.constantArgs(checked, whenLoc, label) {
+		return r, false
+	}
 	if t := checked.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
 		p.errAt(whenLoc, label, "when must be a true/false expression, not %s", t)
 		return r, false
@@ -302,6 +305,38 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 func hasComprehension(a *cel.Ast) bool {
 	nav := ast.NavigateAST(a.NativeRep())
 	return len(ast.MatchDescendants(nav, ast.KindMatcher(ast.ComprehensionKind))) > 0
+}
+
+// constantArgs checks the literal arguments of within_hours ("HH:MM")
+// when the rule is compiled, so `rules check` reports them at their
+// position instead of every evaluation failing.
+func (p *parser) constantArgs(a *cel.Ast, whenLoc *loc, label string) bool {
+	good := true
+	nav := ast.NavigateAST(a.NativeRep())
+	info := a.NativeRep().SourceInfo()
+	for _, e := range ast.MatchDescendants(nav, func(e ast.NavigableExpr) bool {
+		return e.Kind() == ast.CallKind && e.AsCall().FunctionName() == "__within_hours"
+	}) {
+		for _, arg := range e.AsCall().Args()[1:] {
+			if arg.Kind() != ast.LiteralKind {
+				continue
+			}
+			s, ok := arg.AsLiteral().(types.String)
+			if !ok {
+				continue
+			}
+			if _, err := parseHHMM(string(s)); err != nil {
+				at := *whenLoc
+				if whenLoc.raw != "" {
+					l := info.GetStartLocation(arg.ID())
+					at.offset = exprOffset(*whenLoc, l.Line(), l.Column())
+				}
+				p.errAt(&at, label, "within_hours: %v", err)
+				good = false
+			}
+		}
+	}
+	return good
 }
 
 // callsAny reports whether the expression calls one of the functions.
