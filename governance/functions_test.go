@@ -111,7 +111,7 @@ func TestVelocityFunctions(t *testing.T) {
 		t.Fatal("without history the velocity functions must be zero")
 	}
 	// A bad duration is an evaluation error: review with the reason.
-	v := oneRule(t, `approved_count(duration("-1h")) > 0`).Evaluate(in)
+	v := oneRule(t, `approved_count(duration("1h") - duration("2h")) > 0`).Evaluate(in) // computed: checked at run time
 	if v.Level != Review || !strings.Contains(v.Matched[0].Reason, "duration must be positive") {
 		t.Fatalf("negative duration: %+v", v)
 	}
@@ -278,6 +278,13 @@ func TestDefaultRulesContractCalls(t *testing.T) {
 func TestWithinHoursCheckedAtCompile(t *testing.T) {
 	_, err := Parse("t.toml", []byte("[[rule]]\nname = 'r'\nwhen = 'within_hours(\"09:00\", \"25:00\")'\nverdict = 'review'\nreason = 'x'\n"))
 	if err == nil || !strings.Contains(err.Error(), `t.toml:3:31: rule "r": within_hours: time of day "25:00" is out of range`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestVelocityWindowCheckedAtCompile(t *testing.T) {
+	_, err := Parse("t.toml", []byte("[[rule]]\nname = 'r'\nwhen = 'approved_count(duration(\"-1h\")) > 0'\nverdict = 'review'\nreason = 'x'\n"))
+	if err == nil || !strings.Contains(err.Error(), `t.toml:3:33: rule "r": the window of a velocity function must be positive`) {
 		t.Fatalf("got %v", err)
 	}
 }

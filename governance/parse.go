@@ -314,25 +314,44 @@ func (p *parser) constantArgs(a *cel.Ast, whenLoc *loc, label string) bool {
 	good := true
 	nav := ast.NavigateAST(a.NativeRep())
 	info := a.NativeRep().SourceInfo()
+	report := func(arg ast.Expr, format string, a ...any) {
+		at := *whenLoc
+		if whenLoc.raw != "" {
+			l := info.GetStartLocation(arg.ID())
+			at.offset = exprOffset(*whenLoc, l.Line(), l.Column())
+		}
+		p.errAt(&at, label, format, a...)
+		good = false
+	}
+	literal := func(e ast.Expr) (string, bool) {
+		if e.Kind() != ast.LiteralKind {
+			return "", false
+		}
+		s, ok := e.AsLiteral().(types.String)
+		return string(s), ok
+	}
 	for _, e := range ast.MatchDescendants(nav, func(e ast.NavigableExpr) bool {
-		return e.Kind() == ast.CallKind && e.AsCall().FunctionName() == "__within_hours"
+		return e.Kind() == ast.CallKind && slices.Contains([]string{"__within_hours", "__sum", "__count"}, e.AsCall().FunctionName())
 	}) {
-		for _, arg := range e.AsCall().Args()[1:] {
-			if arg.Kind() != ast.LiteralKind {
-				continue
-			}
-			s, ok := arg.AsLiteral().(types.String)
-			if !ok {
-				continue
-			}
-			if _, err := parseHHMM(string(s)); err != nil {
-				at := *whenLoc
-				if whenLoc.raw != "" {
-					l := info.GetStartLocation(arg.ID())
-					at.offset = exprOffset(*whenLoc, l.Line(), l.Column())
+		args := e.AsCall().Args()
+		if e.AsCall().FunctionName() == "__within_hours" {
+			for _, arg := range args[1:] {
+				if s, ok := literal(arg); ok {
+					if _, err := parseHHMM(s); err != nil {
+						report(arg, "within_hours: %v", err)
+					}
 				}
-				p.errAt(&at, label, "within_hours: %v", err)
-				good = false
+			}
+			continue
+		}
+		// The window of a velocity function: duration("…") of a literal.
+		d := args[len(args)-1]
+		if d.Kind() != ast.CallKind || d.AsCall().FunctionName() != "duration" || len(d.AsCall().Args()) != 1 {
+			continue
+		}
+		if s, ok := literal(d.AsCall().Args()[0]); ok {
+			if v, err := time.ParseDuration(s); err == nil && (v <= 0 || v > maxWindow) {
+				report(d.AsCall().Args()[0], "the window of a velocity function must be positive and at most 10 years, not %s", s)
 			}
 		}
 	}
