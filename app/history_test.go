@@ -134,3 +134,40 @@ func TestRulesStore(t *testing.T) {
 		}
 	}
 }
+
+func TestGovernanceSettingsErrors(t *testing.T) {
+	paths := storage.ResolvePaths(t.TempDir())
+	if err := os.MkdirAll(paths.Config, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCalendar(paths, storage.Profile{TimeZone: "Mars/Olympus"}); err == nil || !strings.Contains(err.Error(), "time_zone") {
+		t.Fatalf("unknown zone: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(paths.Config, "h.txt"), []byte("2026-12-25\n2026-13-01\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCalendar(paths, storage.Profile{HolidaysFile: "h.txt"}); err == nil || !strings.Contains(err.Error(), "h.txt:2") {
+		t.Fatalf("bad holiday: %v", err)
+	}
+	cal, err := LoadCalendar(paths, storage.Profile{})
+	if err != nil || cal.Loc != time.UTC || cal.Holidays != nil {
+		t.Fatalf("defaults: %+v %v", cal, err)
+	}
+	for _, ps := range []*storage.PriceSettings{
+		{Table: "p.toml", URL: "https://x/{asset}"},
+		{URL: "http://prices.example.com/{asset}", Field: "p", Currency: "USD", Assets: []string{"ETH"}},
+		{Table: "p.toml", MaxAge: "soon"},
+		{Table: "p.toml", Refresh: "-1m"},
+	} {
+		if _, _, _, err := PriceSource(paths, storage.Profile{Prices: ps}); err == nil {
+			t.Errorf("accepted %+v", ps)
+		}
+	}
+	src, maxAge, refresh, err := PriceSource(paths, storage.Profile{Prices: &storage.PriceSettings{Table: "p.toml"}})
+	if err != nil || src == nil || maxAge != DefaultPriceMaxAge || refresh != DefaultPriceRefresh || src.Name() != "table "+filepath.Join(paths.Config, "p.toml") {
+		t.Fatalf("table defaults: %v %v %v %v", src, maxAge, refresh, err)
+	}
+	if src, _, _, err := PriceSource(paths, storage.Profile{}); src != nil || err != nil {
+		t.Fatalf("no prices: %v %v", src, err)
+	}
+}
