@@ -204,3 +204,43 @@ func findRule(v governance.Verdict, name string) (governance.Match, bool) {
 	}
 	return governance.Match{}, false
 }
+
+// The prices are read in the background once the engine starts, and the
+// list is sent again with the values: the console never reads them itself.
+func TestPricesRefreshInTheBackground(t *testing.T) {
+	_, paths := setup(t)
+	configure(t, paths, nil, func(p *storage.Profile) {
+		p.Prices = &storage.PriceSettings{Table: "prices.toml", Refresh: "1h"}
+	})
+	e := open(t, paths) // Prepare's read fails: there is no file yet
+	defer e.Close()
+	connect(t, e)
+	for _, it := range e.Pending() {
+		if v := it.Verdict.Value; v != nil && v.Problem == "" {
+			t.Fatalf("a value before any price was read: %+v", v)
+		}
+	}
+	asOf := time.Now().UTC().Format(time.RFC3339)
+	if err := os.WriteFile(filepath.Join(paths.Config, "prices.toml"), []byte("currency = \"EUR\"\nas_of = "+asOf+"\n[prices]\nETH = \"1000\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drainEvents(e)
+	e.Start(t.Context())
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case ev := <-e.Subscribe():
+			loaded, ok := ev.(ActionsLoaded)
+			if !ok {
+				continue
+			}
+			for _, it := range loaded.Items {
+				if v := it.Verdict.Value; v != nil && v.Problem == "" && v.Currency == "EUR" && v.Asset == "ETH" {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatal("no list with the prices read in the background")
+		}
+	}
+}
