@@ -264,15 +264,22 @@ func (e *Engine) RefreshPrices(ctx context.Context) (bool, error) {
 }
 
 // priceLoop refreshes the prices every refresh interval and re-evaluates
-// the list after each read.
+// the list after each read (a stale price turns the verdict to review
+// even when the read failed).
 func (e *Engine) priceLoop() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.gov.refresh)
 	defer t.Stop()
+	last := "" // the last failure reported: a failing source is told once, not every minute
 	for {
 		_, err := e.RefreshPrices(e.ctx)
-		if err != nil && e.ctx.Err() == nil {
-			e.emit(Notice{Text: "prices: " + clipErr(err)})
+		switch {
+		case err != nil && e.ctx.Err() == nil && clipErr(err) != last:
+			last = clipErr(err)
+			e.emit(Notice{Text: "prices: " + last})
+		case err == nil && last != "":
+			last = ""
+			e.emit(Notice{Text: "prices: read again"})
 		}
 		e.reevaluate()
 		select {
