@@ -15,6 +15,7 @@ func FuzzParseRules(f *testing.F) {
 	f.Add([]byte(precedenceRules))
 	f.Add([]byte("[[rule]]\nname = \"x\"\nwhen = '''\ntx.to == \"\\u00e9\" &&\n  tx.nope'''\nverdict = \"review\"\nreason = \"r\"\n"))
 	f.Add([]byte("l = [1, 2.5]\nm = { a = 'b' }\n[[rule]]\nname=\"q\"\nwhen=\"m.a == \\\"b\\\" && 1 in l\"\nverdict=\"reject\"\nreason=\"r\"\n"))
+	f.Add([]byte("[[rule]]\nname='v'\nwhen='approved_sum(tx.asset, duration(\"24h\")) > 1.0 && within_hours(\"09:00\", \"17:30\") && weekday in [\"Mon\"] && !holiday && call.unlimited && tx.value > 1.0'\nverdict='review'\nreason='r'\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := Parse("fuzz.toml", data)
 		if err != nil {
@@ -44,6 +45,7 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add([]byte(`{"action":{"type":"transaction","status":"pending"},"tx":{"network":{"chain_id":"1"}},"decode_error":"bad"}`))
 	f.Add([]byte(`{"action":{"type":"key_update"}}`))
 	f.Add([]byte(`{"action":{"type":"transaction","expiry_known":false},"tx":{"network":{"chain_id":"11155111"},"to":"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d358"},"payload":{"understood":false,"problem":"x"},"message":{"mismatch":true}}`))
+	f.Add([]byte(`{"action":{"type":"transaction"},"tx":{"network":{"chain_id":"1"},"value":5,"value_problem":"no price for X"},"clock":{"zone":"Mars/X","date":"2026-01-01"},"call":{"present":true,"known":true,"function":"approve","unlimited":true}}`))
 	rs := Default()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var in Input
@@ -55,8 +57,8 @@ func FuzzEvaluate(f *testing.F) {
 		if v.Level < Approve || v.Level > Reject {
 			t.Fatalf("invalid level %d", v.Level)
 		}
-		if (in.DecodeError != "" || !in.Payload.Understood) && v.Level == Approve {
-			t.Fatal("undecodable or not understood payload approved")
+		if (in.DecodeError != "" || !in.Payload.Understood || in.Tx.ValueProblem != "") && v.Level == Approve {
+			t.Fatal("undecodable or not understood payload, or no fresh price, approved")
 		}
 		if (in.Message.Mismatch || in.Tx.AddressProblem != "") && v.Level != Reject {
 			t.Fatalf("message mismatch or malformed address got %s", v.Level)

@@ -29,6 +29,7 @@ type Rule struct {
 	prg     cel.Program
 	loops   bool // has comprehensions: evaluated under a deadline
 	tracked bool // runtime cost tracking with CostLimit
+	history bool // calls a velocity function
 }
 
 // RuleSet is a compiled rules file, safe for concurrent use.
@@ -44,6 +45,17 @@ func (rs *RuleSet) Name() string { return rs.name }
 
 // Len is the number of rules.
 func (rs *RuleSet) Len() int { return len(rs.rules) }
+
+// UsesHistory reports whether a rule calls a velocity function
+// (approved_sum, approved_count…), so verdicts change with new approvals.
+func (rs *RuleSet) UsesHistory() bool {
+	for i := range rs.rules {
+		if rs.rules[i].history {
+			return true
+		}
+	}
+	return false
+}
 
 // Rules returns the rules in file order (without their programs' state).
 func (rs *RuleSet) Rules() []Rule {
@@ -264,6 +276,9 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 		}
 		return r, false
 	}
+	if !p.constantArgs(checked, whenLoc, label) {
+		return r, false
+	}
 	if t := checked.OutputType(); !t.IsExactType(types.BoolType) && !t.IsExactType(types.DynType) {
 		p.errAt(whenLoc, label, "when must be a true/false expression, not %s", t)
 		return r, false
@@ -271,6 +286,7 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 	// Loop-free rules whose worst case is under the limit run without
 	// runtime cost tracking (it costs a third of the evaluation time).
 	r.loops = hasComprehension(checked)
+	r.history = callsAny(checked, "__sum", "__count")
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if est, err := env.EstimateCost(checked, p.hints); r.loops || err != nil || est.Max > CostLimit {
 		opts = append(opts, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(64))
@@ -291,6 +307,65 @@ func hasComprehension(a *cel.Ast) bool {
 	return len(ast.MatchDescendants(nav, ast.KindMatcher(ast.ComprehensionKind))) > 0
 }
 
+// constantArgs checks the literal arguments of within_hours ("HH:MM")
+// when the rule is compiled, so `rules check` reports them at their
+// position instead of every evaluation failing.
+func (p *parser) constantArgs(a *cel.Ast, whenLoc *loc, label string) bool {
+	good := true
+	nav := ast.NavigateAST(a.NativeRep())
+	info := a.NativeRep().SourceInfo()
+	report := func(arg ast.Expr, format string, a ...any) {
+		at := *whenLoc
+		if whenLoc.raw != "" {
+			l := info.GetStartLocation(arg.ID())
+			at.offset = exprOffset(*whenLoc, l.Line(), l.Column())
+		}
+		p.errAt(&at, label, format, a...)
+		good = false
+	}
+	literal := func(e ast.Expr) (string, bool) {
+		if e.Kind() != ast.LiteralKind {
+			return "", false
+		}
+		s, ok := e.AsLiteral().(types.String)
+		return string(s), ok
+	}
+	for _, e := range ast.MatchDescendants(nav, func(e ast.NavigableExpr) bool {
+		return e.Kind() == ast.CallKind && slices.Contains([]string{"__within_hours", "__sum", "__count"}, e.AsCall().FunctionName())
+	}) {
+		args := e.AsCall().Args()
+		if e.AsCall().FunctionName() == "__within_hours" {
+			for _, arg := range args[1:] {
+				if s, ok := literal(arg); ok {
+					if _, err := parseHHMM(s); err != nil {
+						report(arg, "within_hours: %v", err)
+					}
+				}
+			}
+			continue
+		}
+		// The window of a velocity function: duration("…") of a literal.
+		d := args[len(args)-1]
+		if d.Kind() != ast.CallKind || d.AsCall().FunctionName() != "duration" || len(d.AsCall().Args()) != 1 {
+			continue
+		}
+		if s, ok := literal(d.AsCall().Args()[0]); ok {
+			if v, err := time.ParseDuration(s); err == nil && (v <= 0 || v > maxWindow) {
+				report(d.AsCall().Args()[0], "the window of a velocity function must be positive and at most 10 years, not %s", s)
+			}
+		}
+	}
+	return good
+}
+
+// callsAny reports whether the expression calls one of the functions.
+func callsAny(a *cel.Ast, names ...string) bool {
+	nav := ast.NavigateAST(a.NativeRep())
+	return len(ast.MatchDescendants(nav, func(e ast.NavigableExpr) bool {
+		return e.Kind() == ast.CallKind && slices.Contains(names, e.AsCall().FunctionName())
+	})) > 0
+}
+
 // namedValues declares the file's top-level values (lists, maps and
 // scalars) as CEL variables and returns the extended environment.
 func (p *parser) namedValues(doc map[string]any, env *cel.Env, rs *RuleSet) *cel.Env {
@@ -301,7 +376,7 @@ func (p *parser) namedValues(doc map[string]any, env *cel.Env, rs *RuleSet) *cel
 		}
 		at := p.topLoc(k)
 		if !identRE.MatchString(k) || celReserved[k] || inputVars[k] {
-			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or one of action, tx, now, decode_error, payload, message", clip(k))
+			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or an input name (action, tx, now, decode_error, payload, message, call, time_zone, today, weekday, local_time, holiday)", clip(k))
 			continue
 		}
 		t, v, err := celValue(doc[k])
