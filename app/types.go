@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/governance"
 )
 
 // Level is a verdict level.
@@ -26,6 +27,12 @@ type Verdict struct {
 	// characters of the destination instead of y): a mainnet action, an
 	// amount over the profile's limit, or a rule that asks for it.
 	StrongConfirm string
+	// Value is the amount in fiat with the price's source and age; nil
+	// when no price source is configured or the action is no transfer.
+	Value *Value
+	// Call is the contract call decoded from the transfer's calldata; nil
+	// when the payload carries none.
+	Call *governance.Call
 }
 
 // RuleHit is one rule that matched an action.

@@ -348,3 +348,31 @@ func summary(a *client.Action) *journal.DecisionSummary {
 		To: t.To, Network: t.Network.Name,
 	}
 }
+
+// Value is an action's amount in fiat as the console shows it: the value,
+// the price's source and age, or why there is none.
+type Value struct {
+	Amount   string        // the value rounded to cents ("1234.50"); "" when no price was found
+	Currency string        // "USD"
+	Asset    string        // the asset priced
+	Price    string        // the price of one whole unit used
+	Source   string        // where the price came from ("table prices.toml", "http https://…")
+	AsOf     time.Time     // when the price was true
+	Age      time.Duration // how old the price was when the verdict was made
+	Stale    bool          // older than the profile's max_age
+	Problem  string        // "" when the value is from a fresh price; else why not (the verdict is then review)
+}
+
+// Approver is one member's decision on an action so far.
+type Approver struct {
+	ID   string    // the member's ID
+	Name string    // display name, "" when the API gives none
+	At   time.Time // when; zero when the API does not say
+}
+
+// People is who decided an action so far, as the API reports it.
+type People struct {
+	Known      bool // the API says who; false: "not provided by the API"
+	ApprovedBy []Approver
+	RejectedBy []Approver
+}

@@ -15,6 +15,7 @@ type activation struct {
 	in   *Input
 	now  ref.Val
 	derr ref.Val
+	ctx  *evalCtx
 	vars map[string]ref.Val
 }
 
@@ -33,6 +34,20 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return &a.in.Payload, true
 	case "message":
 		return &a.in.Message, true
+	case "call":
+		return &a.in.Call, true
+	case "time_zone":
+		return types.String(a.in.Clock.Zone), true
+	case "today":
+		return types.String(a.in.Clock.Date), true
+	case "weekday":
+		return types.String(a.in.Clock.Weekday), true
+	case "local_time":
+		return types.String(a.in.Clock.Time), true
+	case "holiday":
+		return types.Bool(a.in.Clock.Holiday), true
+	case ctxVar:
+		return a.ctx, true
 	}
 	v, ok := a.vars[name]
 	return v, ok
@@ -64,7 +79,19 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
+	now := in.Now
+	if loc, err := LoadZone(in.Clock.Zone); err == nil {
+		now = now.In(loc)
+		if in.Clock.Date == "" {
+			in.Clock = Calendar{Loc: loc}.Clock(in.Now)
+		}
+	} else {
+		v.Matched = append(v.Matched, Match{Rule: BuiltinClock, Verdict: Review, Reason: "unknown time zone " + clip(in.Clock.Zone)})
+	}
 	v.Warnings = HygieneWarnings(int(in.Action.Policy.Threshold), len(in.Action.Policy.Members))
+	if w := ReachWarning(in.Action.Policy); w != "" {
+		v.Warnings = append(v.Warnings, w)
+	}
 	v.Matched = builtinMatches(&in, v.Matched)
 	if why := inputTooLarge(&in); why != "" {
 		v.Matched = append(v.Matched, Match{Rule: "input", Verdict: Review, Reason: "action data too large to evaluate the rules: " + why})
@@ -73,7 +100,8 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 		}
 		return v
 	}
-	act := &activation{in: &in, now: types.Timestamp{Time: in.Now}, derr: types.String(in.DecodeError), vars: rs.vars}
+	act := &activation{in: &in, now: types.Timestamp{Time: now}, derr: types.String(in.DecodeError), vars: rs.vars,
+		ctx: &evalCtx{hist: in.History, now: in.Now, clock: in.Clock}}
 	var ctx context.Context
 	for i := range rs.rules {
 		r := &rs.rules[i]
@@ -123,6 +151,8 @@ const (
 	BuiltinPayload = "payload" // decode error or payload not understood: review
 	BuiltinMessage = "message" // message disagrees with the details: reject
 	BuiltinAddress = "address" // malformed address: reject
+	BuiltinPrice   = "price"   // no fresh price for a transfer when a price source is configured: review
+	BuiltinClock   = "clock"   // the input names a time zone qapprove does not know: review
 )
 
 // builtinMatches appends the checks no rules file can switch off: a
@@ -146,6 +176,9 @@ func builtinMatches(in *Input, m []Match) []Match {
 	}
 	if in.Tx.AddressProblem != "" {
 		m = append(m, Match{Rule: BuiltinAddress, Verdict: Reject, Reason: in.Tx.AddressProblem})
+	}
+	if in.Tx.ValueProblem != "" {
+		m = append(m, Match{Rule: BuiltinPrice, Verdict: Review, Reason: in.Tx.ValueProblem})
 	}
 	return m
 }

@@ -47,6 +47,14 @@ type Input struct {
 	DecodeError string  `json:"decode_error,omitempty"`
 	Payload     Payload `json:"payload"` // how much of the payload qapprove understood
 	Message     Message `json:"message"` // how the message to sign relates to the details
+	// Clock is now on the desk's calendar (time zone, holidays); the zero
+	// Clock is filled from Now in UTC.
+	Clock Clock `json:"clock"`
+	Call  Call  `json:"call"` // the decoded EVM contract call, when the payload carries calldata
+	// History answers approved_sum, approved_count and their variants;
+	// nil means no approvals yet. It is not part of the document: a
+	// replay rebuilds it from the journal.
+	History History `json:"-"`
 }
 
 // Payload says whether the action's payload was understood in full. The
@@ -92,6 +100,11 @@ type Policy struct {
 	Threshold int64    `json:"threshold"` // approvals needed
 	Approvals int64    `json:"approvals"` // approvals so far
 	Members   []string `json:"members"`   // approver IDs
+	// ApprovedBy is who approved so far and when, where the API says
+	// (ApprovedByKnown); RejectedBy likewise for rejections.
+	ApprovedBy      []Approver `json:"approved_by"`
+	RejectedBy      []Approver `json:"rejected_by"`
+	ApprovedByKnown bool       `json:"approved_by_known"`
 }
 
 // Tx is the transfer an action asks to approve.
@@ -116,6 +129,13 @@ type Tx struct {
 	AmountNumber float64 `json:"amount_number"`
 	// AmountBase is the amount in base units, decimal digits only.
 	AmountBase string `json:"amount_base"`
+	// Value is the amount in ValueCurrency at the price used (0 when no
+	// price is known); ValueProblem says why there is no fresh price ("no
+	// price for X", "price for X is stale: …"), which makes the verdict at
+	// least review. Both stay zero when no price source is configured.
+	Value         float64 `json:"value"`
+	ValueCurrency string  `json:"value_currency"`
+	ValueProblem  string  `json:"value_problem"`
 }
 
 // Network identifies a chain. ChainID is the chain ID as a string: EVM

@@ -111,3 +111,27 @@ func HygieneWarnings(threshold, members int) []string {
 	}
 	return nil
 }
+
+// WarnUnreachable starts the warning of a policy whose remaining members
+// can no longer reach its threshold.
+const WarnUnreachable = "the remaining members can no longer reach the threshold"
+
+// ReachWarning warns when the members who have not decided yet are fewer
+// than the approvals still needed: the action cannot be approved whatever
+// this key does. Approvals so far count as the larger of the count and
+// the list of approvers; rejections as the list of rejecters. "" when the
+// threshold can still be reached, or when the members are not known.
+func ReachWarning(p Policy) string {
+	members := int64(len(p.Members))
+	if members == 0 || p.Threshold <= 0 {
+		return ""
+	}
+	approved := max(p.Approvals, int64(len(p.ApprovedBy)))
+	rejected := int64(len(p.RejectedBy))
+	need := p.Threshold - approved
+	left := members - approved - rejected
+	if need <= 0 || left >= need {
+		return ""
+	}
+	return fmt.Sprintf("%s: %d more approvals needed, %d of %d members left to decide", WarnUnreachable, need, max(left, 0), members)
+}
