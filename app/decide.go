@@ -11,6 +11,7 @@ import (
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/crypto/qbls"
+	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
 )
@@ -89,7 +90,8 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		return refuse(ErrNotShown, "the message to sign for %s does not match the details shown (%s differs): nothing was signed", a.ID, field)
 	}
 	a.Binding = binding
-	gv := Evaluate(e.rules, a, now)
+	j := e.judge(a, now)
+	gv := j.gv
 	decision := "reject"
 	if d.Approve {
 		decision = "approve"
@@ -114,11 +116,13 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		ActionID: a.ID, Decision: decision, MessageSHA256: hex.EncodeToString(sum[:]),
 		Verdict: string(level), Rules: ruleNames(gv), Override: d.Override, Reason: d.Reason,
 		Confirmation: string(d.Confirmation), Binding: bindingName(binding), Summary: summary(a),
+		RulesSHA256: e.gov.rulesSHA, Engine: governance.EngineVersion, Input: inputJSON(j.in), Price: priceUsed(j.val),
 	}
-	if _, err := e.jr.AppendSigned(journal.KindDecision, body, e.signer()); err != nil {
+	entry, err := e.jr.AppendSigned(journal.KindDecision, body, e.signer())
+	if err != nil {
 		return refuse(err, "the decision could not be journaled, so it was not sent: %v", err)
 	}
-	e.hist.decision(a.ID, d.Approve)
+	e.hist.decision(a.ID, d.Approve, approvalOf(entry.TS, body.Summary))
 	sendErr := e.cl.Decide(ctx, a.ID, d.Approve, sig[:])
 	out := Outcome{Result: ResultAccepted}
 	ob := journal.OutcomeBody{ActionID: a.ID, Result: journal.OutcomeAccepted}
@@ -129,14 +133,20 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 			out.Result, ob.Result = ResultUnknown, journal.OutcomeUnknown
 		}
 	}
-	e.hist.outcome(a.ID, ob.Result)
 	if e.sess.Locked() {
 		_, err = e.jr.Append(journal.KindOutcome, ob)
 	} else {
 		_, err = e.jr.AppendSigned(journal.KindOutcome, ob, e.signer())
 	}
+	// After the append, so the velocity index changes where the journal
+	// says it did (rules replay rebuilds it from the journal).
+	e.hist.outcome(a.ID, ob.Result)
 	if err != nil {
 		e.emit(Notice{Text: "journal: outcome not recorded: " + err.Error()})
+	}
+	if ob.Result == journal.OutcomeAccepted && d.Approve && e.rules.UsesHistory() {
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); e.reevaluate() }()
 	}
 	if sendErr == nil || ob.Result == journal.OutcomeUnknown {
 		// Accepted, or perhaps accepted: either way this key has decided

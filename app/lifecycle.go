@@ -67,6 +67,7 @@ type Engine struct {
 	recovery *journal.Recovery
 	cl       *client.Client
 	hist     *history // what this key already decided (the journal)
+	gov      *govern  // rules hash, calendar, prices
 
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
@@ -131,13 +132,8 @@ func Open(o Options) (*Engine, error) {
 	if err := checkBinding(o.Profile, prof, e.bundle); err != nil && !o.Rebinding {
 		return nil, err
 	}
-	if f := prof.RulesPath(o.Paths); f != "" {
-		e.rules, err = governance.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		e.rules = governance.Default()
+	if e.rules, e.gov, err = loadGovernance(o.Paths, o.Profile, prof); err != nil {
+		return nil, err
 	}
 	e.hist = newHistory()
 	e.jr, e.recovery, err = journal.Open(o.Paths.JournalFile(o.Profile), journal.Options{
@@ -145,7 +141,7 @@ func Open(o Options) (*Engine, error) {
 		ExpectedPublicKey: &e.pk,
 		Profile:           o.Profile,
 		Now:               o.Now,
-		OnEntry:           e.hist.onEntry,
+		OnEntryAt:         e.hist.onEntry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit journal: %w", err)
@@ -256,10 +252,14 @@ func (e *Engine) runSelftest() {
 }
 
 // Prepare runs the start-up work that Start otherwise does in the
-// background (self-test, cache), for the scripting commands.
+// background (self-test, cache, one read of the prices), for the
+// scripting commands.
 func (e *Engine) Prepare() {
 	e.runSelftest()
 	e.loadCache()
+	if _, err := e.RefreshPrices(context.Background()); err != nil {
+		e.emit(Notice{Text: "prices: " + clipErr(err)})
+	}
 }
 
 // Close writes a signed checkpoint (when unlocked), locks the key, stops

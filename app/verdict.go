@@ -41,6 +41,8 @@ func GovernanceInput(a *client.Action, now time.Time) governance.Input {
 	}
 	p := a.Payload
 	in.Action.Policy = policyInput(p)
+	peopleInput(&in.Action.Policy, PeopleOf(a))
+	in.Call = governance.DecodeCall(CalldataOf(a))
 	var problems []string
 	perr := a.PayloadErr()
 	if perr != "" {
@@ -77,6 +79,22 @@ func policyInput(p *client.Payload) governance.Policy {
 		gp.Members = append([]string(nil), p.Policy.Members...)
 	}
 	return gp
+}
+
+// peopleInput adds who decided so far to the policy the rules see.
+func peopleInput(p *governance.Policy, pp People) {
+	if !pp.Known {
+		return
+	}
+	p.ApprovedByKnown = true
+	conv := func(as []Approver) []governance.Approver {
+		out := make([]governance.Approver, len(as))
+		for i, a := range as {
+			out[i] = governance.Approver{ID: a.ID, Name: a.Name, Time: a.At}
+		}
+		return out
+	}
+	p.ApprovedBy, p.RejectedBy = conv(pp.ApprovedBy), conv(pp.RejectedBy)
 }
 
 // networkOf is the transaction's network as the rules see it: a chain ID
@@ -277,15 +295,25 @@ func statusName(s int) string {
 // verdicts share one Verdict (the UI never modifies them), which keeps
 // memory flat with many actions.
 func (e *Engine) item(a *client.Action) Item {
-	gv := Evaluate(e.rules, a, e.now())
+	j := e.judge(a, e.now())
+	gv := j.gv
 	strong := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)
+	val := uiValue(j.val, j.in.Tx.Asset)
+	var call *governance.Call
+	if j.in.Call.Present {
+		c := j.in.Call
+		call = &c
+	}
 	k := VerdictKey(gv, strong)
+	if val != nil || call != nil {
+		k += fmt.Sprintf("\x04%+v\x05%+v", val, call)
+	}
 	e.verdictMu.Lock()
 	defer e.verdictMu.Unlock()
 	v, ok := e.verdicts[k]
 	if !ok {
 		v = UIVerdict(gv)
-		v.StrongConfirm = strong
+		v.StrongConfirm, v.Value, v.Call = strong, val, call
 		if len(e.verdicts) >= maxSharedVerdicts {
 			clear(e.verdicts)
 		}
@@ -305,13 +333,14 @@ type Assessment struct {
 	Input         governance.Input
 	Verdict       governance.Verdict
 	StrongConfirm string
+	Value         *Value // the amount in fiat; nil without a price source
 }
 
 // Assess runs the profile's rules on a at now.
 func (e *Engine) Assess(a *client.Action, now time.Time) Assessment {
-	in := GovernanceInput(a, now)
-	gv := e.rules.Evaluate(in)
-	return Assessment{Action: a, Input: in, Verdict: gv, StrongConfirm: StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove)}
+	j := e.judge(a, now)
+	return Assessment{Action: a, Input: j.in, Verdict: j.gv, StrongConfirm: StrongConfirmWhy(j.gv, a, e.settings.StrongConfirmAbove),
+		Value: uiValue(j.val, j.in.Tx.Asset)}
 }
 
 // AssessPending assesses the current pending list, soonest expiry first.
@@ -345,7 +374,7 @@ func summary(a *client.Action) *journal.DecisionSummary {
 	t := a.Payload.Transaction
 	return &journal.DecisionSummary{
 		Amount: client.FormatAmount(t.Amount, t.Asset.Decimals), Asset: t.Asset.Symbol,
-		To: t.To, Network: t.Network.Name,
+		To: t.To, Network: t.Network.Name, ChainID: t.Network.ChainID,
 	}
 }
 

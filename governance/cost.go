@@ -75,6 +75,11 @@ func inputTooLarge(in *Input) string {
 		{"tx.asset", in.Tx.Asset}, {"tx.amount", in.Tx.Amount}, {"tx.amount_base", in.Tx.AmountBase},
 		{"tx.network.family", in.Tx.Network.Family}, {"tx.address_problem", in.Tx.AddressProblem},
 		{"decode_error", in.DecodeError}, {"payload.problem", in.Payload.Problem},
+		{"tx.value_currency", in.Tx.ValueCurrency}, {"tx.value_problem", in.Tx.ValueProblem},
+		{"clock.zone", in.Clock.Zone}, {"clock.date", in.Clock.Date}, {"clock.weekday", in.Clock.Weekday}, {"clock.local_time", in.Clock.Time},
+		{"call.selector", in.Call.Selector}, {"call.function", in.Call.Function}, {"call.standard", in.Call.Standard},
+		{"call.recipient", in.Call.Recipient}, {"call.from", in.Call.From}, {"call.spender", in.Call.Spender},
+		{"call.operator", in.Call.Operator}, {"call.amount", in.Call.Amount}, {"call.problem", in.Call.Problem},
 	}
 	for _, s := range strs {
 		if len(s.v) > MaxInputString {
@@ -87,6 +92,15 @@ func inputTooLarge(in *Input) string {
 	for _, m := range in.Action.Policy.Members {
 		if len(m) > MaxInputString {
 			return fmt.Sprintf("a member of action.policy.members is longer than %d bytes", MaxInputString)
+		}
+	}
+	p := &in.Action.Policy
+	if len(p.ApprovedBy) > MaxInputMembers || len(p.RejectedBy) > MaxInputMembers {
+		return fmt.Sprintf("action.policy.approved_by or rejected_by has more than %d entries", MaxInputMembers)
+	}
+	for _, a := range append(p.ApprovedBy[:len(p.ApprovedBy):len(p.ApprovedBy)], p.RejectedBy...) {
+		if len(a.ID) > MaxInputString || len(a.Name) > MaxInputString {
+			return fmt.Sprintf("an approver's id or name is longer than %d bytes", MaxInputString)
 		}
 	}
 	return ""

@@ -79,9 +79,7 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 	if in.Now.IsZero() {
 		in.Now = time.Now()
 	}
-	now := in.Now
 	if loc, err := LoadZone(in.Clock.Zone); err == nil {
-		now = now.In(loc)
 		if in.Clock.Date == "" {
 			in.Clock = Calendar{Loc: loc}.Clock(in.Now)
 		}
@@ -100,7 +98,7 @@ func (rs *RuleSet) Evaluate(in Input) (v Verdict) {
 		}
 		return v
 	}
-	act := &activation{in: &in, now: types.Timestamp{Time: now}, derr: types.String(in.DecodeError), vars: rs.vars,
+	act := &activation{in: &in, now: types.Timestamp{Time: in.Now}, derr: types.String(in.DecodeError), vars: rs.vars,
 		ctx: &evalCtx{hist: in.History, now: in.Now, clock: in.Clock}}
 	var ctx context.Context
 	for i := range rs.rules {

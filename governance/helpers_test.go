@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"encoding/hex"
 	"os"
 	"testing"
 
@@ -16,3 +17,12 @@ func mustDefaultText(t *testing.T) []byte {
 }
 
 func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o600) }
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -29,6 +29,7 @@ type Rule struct {
 	prg     cel.Program
 	loops   bool // has comprehensions: evaluated under a deadline
 	tracked bool // runtime cost tracking with CostLimit
+	history bool // calls a velocity function
 }
 
 // RuleSet is a compiled rules file, safe for concurrent use.
@@ -44,6 +45,17 @@ func (rs *RuleSet) Name() string { return rs.name }
 
 // Len is the number of rules.
 func (rs *RuleSet) Len() int { return len(rs.rules) }
+
+// UsesHistory reports whether a rule calls a velocity function
+// (approved_sum, approved_count…), so verdicts change with new approvals.
+func (rs *RuleSet) UsesHistory() bool {
+	for i := range rs.rules {
+		if rs.rules[i].history {
+			return true
+		}
+	}
+	return false
+}
 
 // Rules returns the rules in file order (without their programs' state).
 func (rs *RuleSet) Rules() []Rule {
@@ -271,6 +283,7 @@ func (p *parser) rule(env *cel.Env, i int, rt map[string]any, seen map[string]bo
 	// Loop-free rules whose worst case is under the limit run without
 	// runtime cost tracking (it costs a third of the evaluation time).
 	r.loops = hasComprehension(checked)
+	r.history = callsAny(checked, "__sum", "__count")
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if est, err := env.EstimateCost(checked, p.hints); r.loops || err != nil || est.Max > CostLimit {
 		opts = append(opts, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(64))
@@ -291,6 +304,14 @@ func hasComprehension(a *cel.Ast) bool {
 	return len(ast.MatchDescendants(nav, ast.KindMatcher(ast.ComprehensionKind))) > 0
 }
 
+// callsAny reports whether the expression calls one of the functions.
+func callsAny(a *cel.Ast, names ...string) bool {
+	nav := ast.NavigateAST(a.NativeRep())
+	return len(ast.MatchDescendants(nav, func(e ast.NavigableExpr) bool {
+		return e.Kind() == ast.CallKind && slices.Contains(names, e.AsCall().FunctionName())
+	})) > 0
+}
+
 // namedValues declares the file's top-level values (lists, maps and
 // scalars) as CEL variables and returns the extended environment.
 func (p *parser) namedValues(doc map[string]any, env *cel.Env, rs *RuleSet) *cel.Env {
@@ -301,7 +322,7 @@ func (p *parser) namedValues(doc map[string]any, env *cel.Env, rs *RuleSet) *cel
 		}
 		at := p.topLoc(k)
 		if !identRE.MatchString(k) || celReserved[k] || inputVars[k] {
-			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or one of action, tx, now, decode_error, payload, message", clip(k))
+			p.errAt(at, "", "named value %q: use a name made of letters, digits and _ that is not a reserved word or an input name (action, tx, now, decode_error, payload, message, call, time_zone, today, weekday, local_time, holiday)", clip(k))
 			continue
 		}
 		t, v, err := celValue(doc[k])

@@ -34,6 +34,37 @@ type Profile struct {
 	Bell               bool              `toml:"bell,omitempty"`           // ring the terminal bell on notices
 	ExpiryWarning      string            `toml:"expiry_warning,omitempty"` // notice this long before expiry ("" = 2m, "0" = off)
 	DesktopNotify      *bool             `toml:"desktop_notify,omitempty"` // desktop notifications (nil = true)
+	// TimeZone is the IANA zone of the rules' clock (now, weekday,
+	// within_hours); "" is UTC. HolidaysFile is the desk's holiday list
+	// (TOML `holidays = [...]` or one YYYY-MM-DD per line), relative to
+	// the config folder. Prices is the price source of tx.value.
+	TimeZone     string         `toml:"time_zone,omitempty"`
+	HolidaysFile string         `toml:"holidays_file,omitempty"`
+	Prices       *PriceSettings `toml:"prices,omitempty"`
+}
+
+// PriceSettings configure the price source of tx.value (docs/RULES.md
+// "Fiat value"): a TOML table, or an HTTP JSON endpoint. Durations are Go
+// durations ("15m").
+type PriceSettings struct {
+	Table     string   `toml:"table,omitempty"`       // TOML price table, relative to the config folder
+	URL       string   `toml:"url,omitempty"`         // HTTP JSON source; {asset} becomes each asset of Assets
+	Field     string   `toml:"field,omitempty"`       // dotted path of the price in the JSON; {asset} as in URL
+	AsOfField string   `toml:"as_of_field,omitempty"` // dotted path of the as-of time (RFC 3339 or Unix seconds); "" = the fetch time
+	Currency  string   `toml:"currency,omitempty"`    // currency of the HTTP prices
+	Assets    []string `toml:"assets,omitempty"`      // the assets to fetch from the HTTP source
+	Timeout   string   `toml:"timeout,omitempty"`     // per HTTP request ("" = 5s)
+	MaxAge    string   `toml:"max_age,omitempty"`     // a price older than this is stale ("" = 15m)
+	Refresh   string   `toml:"refresh,omitempty"`     // how often the source is read again ("" = 1m)
+}
+
+// ConfigRelative resolves a path from config.toml: relative paths are
+// taken from the config folder.
+func (p Paths) ConfigRelative(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(p.Config, path)
 }
 
 // Defaults of the profile settings (DESIGN.md "Secrets").

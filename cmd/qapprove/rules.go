@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/governance/velocity"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/ui/safetext"
 )
@@ -27,8 +30,10 @@ rule has a name, a "when" expression, a verdict (approve, review, reject) and
 a reason. The verdict of an action is the strongest matching one; no match
 gives review. A profile's rules_file in config.toml picks its rules.`,
 		`  qapprove rules check my-rules.toml
-  qapprove rules test my-rules.toml --actions pending.json`,
-		rulesCheckCmd(c), rulesTestCmd(c))
+  qapprove rules test my-rules.toml --actions pending.json --history past.json
+  qapprove rules diff old.toml new.toml --actions pending.json
+  qapprove rules replay --since 2026-12-01`,
+		rulesCheckCmd(c), rulesTestCmd(c), rulesDiffCmd(c), rulesReplayCmd(c))
 }
 
 func rulesCheckCmd(c *cli) *cobra.Command {
@@ -45,14 +50,17 @@ line:column; 2 when the file cannot be read.`,
 }
 
 func rulesTestCmd(c *cli) *cobra.Command {
-	var actions string
+	var actions, history string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "test FILE --actions ACTIONS",
 		Short: "replay actions through rules and print the verdicts",
 		Long: `Test compiles the rules FILE and evaluates each action of --actions (a JSON
 array of rule input documents, or the output of "qapprove pending --json"),
-printing each verdict with the rules that fired and a summary.`,
+printing each verdict with the rules that fired and a summary. --history
+gives the velocity functions (approved_sum, approved_count…) past decisions:
+a JSON array of {"time", "asset", "amount", "to", "network", "decision",
+"outcome"}, where only approvals with the outcome "accepted" count.`,
 		Example: "  qapprove pending --json > pending.json\n  qapprove rules test my-rules.toml --actions pending.json",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := argsBetween(1, 1)(cmd, args); err != nil {
@@ -63,9 +71,10 @@ printing each verdict with the rules that fired and a summary.`,
 			}
 			return nil
 		},
-		RunE: c.do(func(args []string) int { return runRulesTest(c.env, args[0], actions, asJSON) }),
+		RunE: c.do(func(args []string) int { return runRulesTest(c.env, args[0], actions, history, asJSON) }),
 	}
 	cmd.Flags().StringVar(&actions, "actions", "", "`ACTIONS` file: a JSON array of rule input documents, or the output of pending --json")
+	cmd.Flags().StringVar(&history, "history", "", "`HISTORY` file: past decisions for the velocity functions (JSON array)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -136,21 +145,14 @@ type rulesTestResult struct {
 }
 
 // runRulesTest replays the actions of --actions through FILE.
-func runRulesTest(env *Env, file, actions string, asJSON bool) int {
+func runRulesTest(env *Env, file, actions, history string, asJSON bool) int {
 	rs, code := rulesLoad(env, file)
 	if rs == nil {
 		return code
 	}
-	data, err := readFileBounded(actions, maxRulesActionsFile)
-	if err != nil {
-		return env.Errf(exitUsage, "cannot read actions: %v", err)
-	}
-	ins, rebuilt, err := rulesDecodeActions(data, time.Now())
-	if err != nil {
-		return env.Errf(exitFail, "%s: %v", actions, err)
-	}
-	if rebuilt > 0 {
-		env.Errf(exitOK, "note: %d %s rebuilt from `qapprove pending --json` rows (they carry no testnet flag or asset decimals)", rebuilt, plural(rebuilt, "action", "actions"))
+	ins, code := rulesInputs(env, actions, history)
+	if ins == nil {
+		return code
 	}
 	results := make([]rulesTestResult, len(ins))
 	count := map[governance.Level]int{}
@@ -167,6 +169,201 @@ func runRulesTest(env *Env, file, actions string, asJSON bool) int {
 	}
 	fmt.Fprintf(env.Stdout, "%d actions: %d approve, %d review, %d reject\n", len(results),
 		count[governance.Approve], count[governance.Review], count[governance.Reject])
+	return exitOK
+}
+
+// rulesInputs reads the --actions documents and gives them the --history
+// fixture ("" for none); nil and the exit code on failure.
+func rulesInputs(env *Env, actions, history string) ([]governance.Input, int) {
+	data, err := readFileBounded(actions, maxRulesActionsFile)
+	if err != nil {
+		return nil, env.Errf(exitUsage, "cannot read actions: %v", err)
+	}
+	ins, rebuilt, err := rulesDecodeActions(data, time.Now())
+	if err != nil {
+		return nil, env.Errf(exitFail, "%s: %v", actions, err)
+	}
+	if rebuilt > 0 {
+		env.Errf(exitOK, "note: %d %s rebuilt from `qapprove pending --json` rows (they carry no testnet flag or asset decimals)", rebuilt, plural(rebuilt, "action", "actions"))
+	}
+	if history != "" {
+		data, err := readFileBounded(history, maxRulesActionsFile)
+		if err != nil {
+			return nil, env.Errf(exitUsage, "cannot read history: %v", err)
+		}
+		idx, err := velocity.LoadFixture(data)
+		if err != nil {
+			return nil, env.Errf(exitFail, "%s: %v", history, err)
+		}
+		for i := range ins {
+			ins[i].History = idx
+		}
+	}
+	if ins == nil {
+		ins = []governance.Input{}
+	}
+	return ins, exitOK
+}
+
+func rulesDiffCmd(c *cli) *cobra.Command {
+	var actions, history string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW --actions ACTIONS",
+		Short: "list the verdicts a rules change would alter",
+		Long: `Diff evaluates each action of --actions (rule input documents, or the output
+of "qapprove pending --json") with the rules OLD and NEW and lists every
+action whose verdict or matching rules differ. --history gives the velocity
+functions past decisions, as for rules test. Exit 0 when nothing changes, 1
+when some verdict does, 2 when a file cannot be read.`,
+		Example: "  qapprove pending --json > pending.json\n  qapprove rules diff rules.toml rules-new.toml --actions pending.json",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := argsBetween(2, 2)(cmd, args); err != nil {
+				return err
+			}
+			if actions == "" {
+				return fmt.Errorf("missing --actions: usage: %s %s", usageLine(cmd), see(cmd))
+			}
+			return nil
+		},
+		RunE: c.do(func(args []string) int { return runRulesDiff(c.env, args[0], args[1], actions, history, asJSON) }),
+	}
+	cmd.Flags().StringVar(&actions, "actions", "", "`ACTIONS` file: a JSON array of rule input documents, or the output of pending --json")
+	cmd.Flags().StringVar(&history, "history", "", "`HISTORY` file: past decisions for the velocity functions (JSON array)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// rulesDiffResult is one action whose verdict a rules change alters.
+type rulesDiffResult struct {
+	ID  string             `json:"id"`
+	Old governance.Verdict `json:"old"`
+	New governance.Verdict `json:"new"`
+}
+
+func runRulesDiff(env *Env, oldFile, newFile, actions, history string, asJSON bool) int {
+	oldRS, code := rulesLoad(env, oldFile)
+	if oldRS == nil {
+		return code
+	}
+	newRS, code := rulesLoad(env, newFile)
+	if newRS == nil {
+		return code
+	}
+	ins, code := rulesInputs(env, actions, history)
+	if ins == nil {
+		return code
+	}
+	diffs := []rulesDiffResult{}
+	for _, in := range ins {
+		a, b := oldRS.Evaluate(in), newRS.Evaluate(in)
+		if a.Level != b.Level || !slices.Equal(matchNames(a), matchNames(b)) {
+			diffs = append(diffs, rulesDiffResult{ID: in.Action.ID, Old: a, New: b})
+		}
+	}
+	if asJSON {
+		writeJSON(env, diffs)
+	} else {
+		for _, d := range diffs {
+			fmt.Fprintf(env.Stdout, "%s: %s → %s\n", orNoID(d.ID), d.Old.Level, d.New.Level)
+			fmt.Fprintf(env.Stdout, "  old: %s\n", safetext.Line(strings.Join(matchNames(d.Old), ", ")))
+			fmt.Fprintf(env.Stdout, "  new: %s\n", safetext.Line(strings.Join(matchNames(d.New), ", ")))
+		}
+		fmt.Fprintf(env.Stdout, "%d of %d %s would change\n", len(diffs), len(ins), plural(len(ins), "verdict", "verdicts"))
+	}
+	if len(diffs) > 0 {
+		return exitFail
+	}
+	return exitOK
+}
+
+func matchNames(v governance.Verdict) []string {
+	out := make([]string, 0, len(v.Matched))
+	for _, m := range v.Matched {
+		out = append(out, m.Rule)
+	}
+	return out
+}
+
+func orNoID(id string) string {
+	if id = safetext.Line(id); id == "" {
+		return "(no id)"
+	}
+	return id
+}
+
+func rulesReplayCmd(c *cli) *cobra.Command {
+	var since string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "replay [--since D]",
+		Short: "re-derive past verdicts from the journal and report every difference",
+		Long: `Replay reads the active profile's journal and, for every decision since D (a
+date 2026-12-01, a time in RFC 3339, or a duration back from now like 72h),
+evaluates the rules file recorded with it (kept by SHA-256 in the data
+folder) on the input recorded with it, with the velocity history as the
+journal stood then. It lists every decision whose verdict or matching rules
+differ, and those it could not replay (journaled before replayable
+verdicts, rules file no longer kept or altered). It does not check the
+journal's signatures: run "qapprove journal verify" for that. Exit 0 when
+nothing differs, 1 when something does, 2 when the journal cannot be read.`,
+		Example: "  qapprove rules replay\n  qapprove rules replay --since 2026-12-01 --json",
+		Args:    argsBetween(0, 0),
+		RunE:    c.do(func([]string) int { return runRulesReplay(c.env, since, asJSON) }),
+	}
+	cmd.Flags().StringVar(&since, "since", "", "replay decisions from `D` on (date, RFC 3339 time or duration back from now)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// parseSince reads --since: a date, an RFC 3339 time or a duration back from now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q is not a date (2026-12-01), an RFC 3339 time or a duration like 72h", s)
+}
+
+func runRulesReplay(env *Env, sinceArg string, asJSON bool) int {
+	since, err := parseSince(sinceArg, time.Now())
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	rep, err := app.Replay(env.Paths(), env.Profile, since)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	if asJSON {
+		writeJSON(env, rep)
+	} else {
+		for _, r := range rep.Entries {
+			fmt.Fprintf(env.Stdout, "line %d %s %s (%s): ", r.Line, r.TS.UTC().Format(time.RFC3339), orNoID(r.ActionID), safetext.Line(r.Decision))
+			if r.Problem != "" {
+				fmt.Fprintf(env.Stdout, "not replayed: %s\n", safetext.Line(r.Problem))
+				continue
+			}
+			fmt.Fprintf(env.Stdout, "journaled %s, now %s\n", safetext.Line(r.Journaled), r.Now)
+			fmt.Fprintf(env.Stdout, "  journaled rules: %s\n", safetext.Line(strings.Join(r.JournaledRules, ", ")))
+			fmt.Fprintf(env.Stdout, "  replayed rules:  %s\n", safetext.Line(strings.Join(r.NowRules, ", ")))
+			if r.Engine != "" && r.Engine != governance.EngineVersion {
+				fmt.Fprintf(env.Stdout, "  engine: %s\n", safetext.Line(r.Engine))
+			}
+		}
+		fmt.Fprintf(env.Stdout, "%d %s replayed: %d same, %d differ, %d not replayable\n", rep.Decisions,
+			plural(rep.Decisions, "decision", "decisions"), rep.Same, rep.Differ, rep.Unreplayed)
+	}
+	if rep.Differ > 0 {
+		return exitFail
+	}
 	return exitOK
 }
 

@@ -96,6 +96,18 @@ type DecisionSummary struct {
 	Asset   string `json:"asset,omitempty"`
 	To      string `json:"to,omitempty"`
 	Network string `json:"network,omitempty"`
+	ChainID string `json:"chain_id,omitempty"` // the network's chain ID, for the velocity index
+}
+
+// PriceUsed is the price a decision's verdict valued the amount at.
+type PriceUsed struct {
+	Asset    string `json:"asset"`
+	Price    string `json:"price"`    // of one whole unit, decimal
+	Currency string `json:"currency"` // "USD"
+	Source   string `json:"source"`   // "table prices.toml", "http https://…"
+	AsOf     string `json:"as_of"`    // RFC 3339
+	Value    string `json:"value"`    // the amount's value, to cents
+	Stale    bool   `json:"stale,omitempty"`
 }
 
 // DecisionBody records an approve or reject before it is sent.
@@ -114,6 +126,15 @@ type DecisionBody struct {
 	// details shown: "bound", or "unbound" (a digest qapprove cannot check).
 	Binding string           `json:"binding,omitempty"`
 	Summary *DecisionSummary `json:"summary,omitempty"`
+	// RulesSHA256 is the hex SHA-256 of the rules file that gave Verdict
+	// (kept by hash in the data folder), Engine the rules engine version,
+	// Input the document the rules saw (left out when over 64 KiB) and
+	// Price the price used: `qapprove rules replay` re-derives the
+	// verdict from them.
+	RulesSHA256 string          `json:"rules_sha256,omitempty"`
+	Engine      string          `json:"engine,omitempty"`
+	Input       json.RawMessage `json:"input,omitempty"`
+	Price       *PriceUsed      `json:"price,omitempty"`
 }
 
 // AgainstVerdict reports whether decision goes against verdict, in which

@@ -48,6 +48,24 @@ type Options struct {
 	// with its kind and body (the body aliases a buffer: copy what is
 	// kept), so a caller can index the history in the same pass.
 	OnEntry func(kind Kind, body []byte)
+	// OnEntryAt is OnEntry with the line's time (ts), for indexes by time.
+	OnEntryAt func(kind Kind, ts time.Time, body []byte)
+}
+
+// entryHook adapts OnEntry and OnEntryAt to what Verify calls.
+func (o Options) entryHook() func(kind Kind, ts, body []byte) {
+	if o.OnEntry == nil && o.OnEntryAt == nil {
+		return nil
+	}
+	return func(kind Kind, ts, body []byte) {
+		if o.OnEntry != nil {
+			o.OnEntry(kind, body)
+		}
+		if o.OnEntryAt != nil {
+			t, _ := time.Parse(time.RFC3339Nano, string(ts))
+			o.OnEntryAt(kind, t, body)
+		}
+	}
 }
 
 // Journal is an open journal with its writer lock held.
@@ -185,7 +203,7 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 		}
 		anchor = a
 	}
-	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, onEntry: opts.OnEntry, sealOnly: true})
+	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, onEntry: opts.entryHook(), sealOnly: true})
 	if err != nil {
 		return nil, nil, err
 	}

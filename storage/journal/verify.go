@@ -107,10 +107,10 @@ type VerifyOptions struct {
 	// running Verify; keep it cheap).
 	Progress func(done, total int64)
 
-	sealOnly bool                         // Open: check only the genesis and last signatures
-	onEntry  func(kind Kind, body []byte) // Open: every accepted line, in order
-	noSigs   bool                         // benchmarks: skip signatures entirely
-	oneByOne bool                         // tests: check signatures one by one, never in a batch
+	sealOnly bool                             // Open: check only the genesis and last signatures
+	onEntry  func(kind Kind, ts, body []byte) // Open: every accepted line, in order
+	noSigs   bool                             // benchmarks: skip signatures entirely
+	oneByOne bool                             // tests: check signatures one by one, never in a batch
 }
 
 // ErrNoJournal is returned (wrapped) when the journal file does not exist.
@@ -361,7 +361,7 @@ func (c *checker) accept(r *lineRec, l *link) {
 		c.rep.Unsealed++
 	}
 	if c.opts.onEntry != nil {
-		c.opts.onEntry(p.kind, p.body)
+		c.opts.onEntry(p.kind, p.ts, p.body)
 	}
 	switch p.kind {
 	case KindDecision:
