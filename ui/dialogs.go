@@ -114,7 +114,7 @@ func summary(v dialogView, it *app.Item, w int) []string {
 			out = append(out, "Amount   "+amountText(tx))
 			if val := it.Verdict.Value; val != nil {
 				vt := valueText(val, v.now)
-				if val.Amount == "" || val.Stale {
+				if valueTrouble(val) {
 					vt = st.Warn.Render(vt)
 				}
 				out = append(out, labelled("Value    ", vt, w)...)
@@ -137,7 +137,7 @@ func summary(v dialogView, it *app.Item, w int) []string {
 			default:
 				out = append(out, "         ✗ NOT whitelisted")
 			}
-			if c := callOf(it); c != nil {
+			if c := it.Verdict.Call; c != nil {
 				ct := callSummary(c, tx)
 				if !c.Known || c.Unlimited || (c.Approved && c.Function == "setApprovalForAll") || recipientMismatch(c, tx) != "" {
 					ct = st.Bad.Render(ct)

@@ -27,19 +27,6 @@ func unreachable(v app.Verdict) string {
 	return ""
 }
 
-// callOf is the contract call an item's transaction makes: the verdict's
-// decoding, else the calldata decoded here; nil when it carries none.
-func callOf(it *app.Item) *governance.Call {
-	if it.Verdict.Call != nil {
-		return it.Verdict.Call
-	}
-	if data := app.CalldataOf(it.Action); len(data) > 0 {
-		c := governance.DecodeCall(data)
-		return &c
-	}
-	return nil
-}
-
 // valueText is the long form of a value: "≈ 12,340.00 USD (desk table,
 // 3 h old)", "stale price (2 d old, desk table): ≈ …", "no price: …".
 func valueText(v *app.Value, now time.Time) string {
@@ -58,14 +45,23 @@ func valueText(v *app.Value, now time.Time) string {
 	}
 	money := "≈ " + money(v.Amount) + " " + clean(v.Currency)
 	age := ageText(priceAge(v, now))
-	if v.Stale {
+	switch {
+	case v.Stale:
 		return "stale price (" + age + " old, " + src + "): " + money
+	case v.Problem != "":
+		return money + " (" + src + "): " + clean(v.Problem)
 	}
 	return money + " (" + src + ", " + age + " old)"
 }
 
+// valueTrouble reports whether a value needs the operator's attention:
+// no price, a stale one, or another problem with it.
+func valueTrouble(v *app.Value) bool {
+	return v != nil && (v.Amount == "" || v.Stale || v.Problem != "")
+}
+
 // valueCell is the short form of a value for a list column w cells wide:
-// "≈ 12,340 USD", "≈ 1.2M USD", "stale 2 d", "no price", "—".
+// "≈12,340 USD", "≈1.2M USD", "stale 2 d", "no price", "bad price", "—".
 func valueCell(v *app.Value, now time.Time, w int) string {
 	switch {
 	case v == nil:
@@ -74,6 +70,8 @@ func valueCell(v *app.Value, now time.Time, w int) string {
 		return fitLeft("no price", w)
 	case v.Stale:
 		return fitLeft("stale "+ageText(priceAge(v, now)), w)
+	case v.Problem != "":
+		return fitLeft("bad price", w)
 	}
 	whole, _, _ := strings.Cut(v.Amount, ".")
 	cur := " " + clean(v.Currency)

@@ -83,7 +83,7 @@ func extrasItems(now time.Time) []app.Item {
 		{Action: noPrice, Verdict: app.Verdict{Level: app.VerdictReview,
 			Rules: []app.RuleHit{{Name: "no-price", Verdict: app.VerdictReview, Reason: "no price for BTC"}},
 			Value: &app.Value{Currency: "USD", Asset: "BTC", Problem: "no price for BTC in desk table"}}},
-		{Action: unknown, Verdict: app.Verdict{Level: app.VerdictReview,
+		{Action: unknown, Verdict: app.Verdict{Level: app.VerdictReview, Call: call(calldataUnknown),
 			Rules: []app.RuleHit{{Name: "unknown-call", Verdict: app.VerdictReview, Reason: "an unknown function"}}}},
 	}
 }
@@ -102,6 +102,8 @@ func TestValueText(t *testing.T) {
 		{&app.Value{Amount: "99.5", Currency: "USD", Source: "t", AsOf: now.Add(-50 * time.Hour), Stale: true},
 			"stale price (2 d old, t): ≈ 99.5 USD", "   stale 2 d"},
 		{&app.Value{Currency: "USD", Problem: "no price for BTC"}, "no price: no price for BTC", "    no price"},
+		{&app.Value{Amount: "10.00", Currency: "USD", Source: "t", Problem: "the price for X has no as-of time"},
+			"≈ 10.00 USD (t): the price for X has no as-of time", "   bad price"},
 		{&app.Value{Amount: "1\x1b[2J", Currency: "US\u202eD", Source: "desk\x07", AsOf: now},
 			`≈ 1\x1b[2J US\u202eD (desk\x07, 0 s old)`, ""},
 	} {

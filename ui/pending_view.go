@@ -433,7 +433,7 @@ func (p *PendingScreen) payloadDetail(d *detail, it *app.Item, now time.Time) {
 	if pl := a.Payload; pl != nil {
 		if tx := pl.Transaction; tx != nil {
 			transferDetail(d, tx, it.Verdict.Value, now)
-			if c := callOf(it); c != nil {
+			if c := it.Verdict.Call; c != nil {
 				d.add("")
 				callDetail(d, c, tx)
 			}
@@ -484,7 +484,7 @@ func transferDetail(d *detail, tx *client.Transaction, v *app.Value, now time.Ti
 	d.add(st.Title.Render("Transfer"))
 	d.field("Amount", amountText(tx))
 	if v != nil {
-		if v.Amount == "" || v.Stale {
+		if valueTrouble(v) {
 			d.words(fit("Value", 11), valueText(v, now), st.Warn.Render)
 		} else {
 			d.field("Value", valueText(v, now))
