@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 )
 
@@ -18,14 +19,18 @@ type txFields Transaction
 // hex or is too large is kept out and noted in DataErr: the transaction is
 // then not understood (a call qapprove cannot read is never approved).
 func (t *Transaction) UnmarshalJSON(b []byte) error {
-	*t = Transaction{}
-	err := json.Unmarshal(b, (*txFields)(t))
 	var x struct {
+		*txFields
 		Data json.RawMessage `json:"data"`
 	}
-	if json.Unmarshal(b, &x) == nil {
-		t.Data, t.DataErr = decodeCalldata(x.Data)
+	*t = Transaction{}
+	x.txFields = (*txFields)(t)
+	err := json.Unmarshal(b, &x)
+	if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) {
+		// Name the field as the payload does, not through the embedding.
+		te.Field = strings.TrimPrefix(te.Field, "txFields.")
 	}
+	t.Data, t.DataErr = decodeCalldata(x.Data)
 	return err
 }
 
