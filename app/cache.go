@@ -146,6 +146,7 @@ func encodeWire(a *client.Action) client.WireAction {
 	if a.Payload != nil {
 		n := a.Payload.Approvals
 		w.Approvals = &n
+		w.ApprovedBy = client.WireApprovers(a.Payload.ApprovedBy)
 	}
 	if !a.Expires.IsZero() {
 		w.ExpireTime = a.Expires.Unix()

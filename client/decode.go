@@ -147,6 +147,9 @@ func decodePayloadInto(a *Action, d *ActionDetail, w *WireAction) {
 	if p != nil && w.Approvals != nil {
 		p.Approvals = *w.Approvals
 	}
+	if p != nil {
+		p.ApprovedBy = approversOf(w.ApprovedBy)
+	}
 	a.Payload = p
 }
 

@@ -21,6 +21,9 @@ func FuzzDecodeFeedFrame(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"id":"2A","status":1,"messages":[],"payload":{"policyName":"p","externalExtension":{"network":{"chainID":11155111}}}}`))
 	f.Add([]byte(`{"id":"2A","status":1,"type":"x","myDecision":"y","approvals":-1,"payload":[1]}`))
+	f.Add([]byte(`{"id":"2A","status":1,"messages":[],"approvedBy":[{"id":"k","name":"A","time":1764000000}],"payload":{"policy":{"threshold":1},` +
+		`"externalExtension":{"to":"0x1","amount":"1","asset":{"symbol":"U"},"network":{"chainID":"1"},"data":"0x095ea7b3"}}}`))
+	f.Add([]byte(`{"id":"2A","status":1,"messages":[],"approvedBy":[{"id":1}],"payload":{"externalExtension":{"data":"0xz"}}}`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		a, err := DecodeFeedFrame(frame)
 		if err != nil {
@@ -50,6 +53,11 @@ func FuzzDecodeFeedFrame(f *testing.F) {
 		}
 		if hasUnsafe(a.PayloadErr()) {
 			t.Fatalf("unsafe PayloadErr %q", a.PayloadErr())
+		}
+		if p := a.Payload; p != nil {
+			if len(p.ApprovedBy) > MaxApprovers || (p.Transaction != nil && len(p.Transaction.Data) > MaxCalldataBytes) {
+				t.Fatal("an extension past its bound was accepted")
+			}
 		}
 	})
 }

@@ -82,6 +82,10 @@ type WireAction struct {
 	// Approvals is our extension: the approvals so far, outside the
 	// payload so that the payload bytes never change. nil when absent.
 	Approvals *int `json:"approvals,omitempty"`
+	// ApprovedBy is our extension: who approved so far and when, outside
+	// the payload like Approvals. nil when absent (or ignored for breaking
+	// a bound); empty when the API says nobody has yet.
+	ApprovedBy []WireApprover `json:"-"`
 }
 
 // wireFields is WireAction without its JSON methods.
@@ -97,6 +101,7 @@ func (w *WireAction) UnmarshalJSON(b []byte) error {
 		Payload    json.RawMessage `json:"payload"`
 		MyDecision json.RawMessage `json:"myDecision"`
 		Approvals  json.RawMessage `json:"approvals"`
+		ApprovedBy json.RawMessage `json:"approvedBy"`
 	}
 	*w = WireAction{}
 	x.wireFields = (*wireFields)(w)
@@ -125,6 +130,7 @@ func (w *WireAction) UnmarshalJSON(b []byte) error {
 	if n, ok := wireInt(x.Approvals); ok && n >= 0 && n <= maxApprovals {
 		w.Approvals = &n
 	}
+	w.ApprovedBy, _ = decodeApprovers(x.ApprovedBy)
 	return nil
 }
 
@@ -159,9 +165,13 @@ func checkStrictFields(b []byte) error {
 func (w WireAction) MarshalJSON() ([]byte, error) {
 	x := struct {
 		wireFields
-		Payload    any  `json:"payload,omitempty"`
-		MyDecision *int `json:"myDecision,omitempty"`
+		Payload    any             `json:"payload,omitempty"`
+		MyDecision *int            `json:"myDecision,omitempty"`
+		ApprovedBy *[]WireApprover `json:"approvedBy,omitempty"`
 	}{wireFields: wireFields(w)}
+	if w.ApprovedBy != nil {
+		x.ApprovedBy = &w.ApprovedBy
+	}
 	switch {
 	case w.PayloadJSON != nil:
 		x.Payload = w.PayloadJSON
@@ -181,9 +191,12 @@ func (w WireAction) MarshalJSON() ([]byte, error) {
 // policy is shared between the actions it governs, so Approvals is kept
 // beside it.
 type Payload struct {
-	PolicyName  string
-	Policy      *Policy // never nil in a decoded payload; shared: never modify
-	Approvals   int     // approvals so far (top-level "approvals", else policy.approvals)
+	PolicyName string
+	Policy     *Policy // never nil in a decoded payload; shared: never modify
+	Approvals  int     // approvals so far (top-level "approvals", else policy.approvals)
+	// ApprovedBy is who approved so far and when (top-level "approvedBy",
+	// our extension): nil when the API did not say (ApproversKnown).
+	ApprovedBy  []Approver
 	Transaction *Transaction
 	KeyUpdate   *KeyUpdate
 }
@@ -247,6 +260,9 @@ func (t *Transaction) missing() string {
 	var m []string
 	if t.To == "" {
 		m = append(m, "destination")
+	}
+	if t.DataErr != "" {
+		m = append(m, "calldata")
 	}
 	if !validAmount(t.Amount) {
 		m = append(m, "amount")
@@ -348,6 +364,12 @@ type Transaction struct {
 	Amount        string   `json:"amount"` // base units, decimal digits only
 	Note          string   `json:"note,omitempty"`
 	InitiatorName string   `json:"initiatorName,omitempty"`
+	// Data is EVM calldata (our extension "data", hex on the wire): the
+	// call the transaction makes; nil when none was sent.
+	Data []byte `json:"-"`
+	// DataErr says why "data" was sent but could not be read (then the
+	// transaction is not understood); "" otherwise.
+	DataErr string `json:"-"`
 }
 
 // KeyUpdate is the payload of an API key update (key registration).
@@ -466,7 +488,7 @@ func FormatAmount(base string, decimals int) string {
 
 // Fingerprint identifies what a decision and the console depend on in an
 // action — status, this key's decision (and whether it is known), expiry,
-// the messages, the payload's SHA-256 and the approvals so far — so that
+// the messages, the payload's SHA-256, the approvals so far and who gave them — so that
 // frames that change nothing can be skipped. It is not a security check.
 func (a *Action) Fingerprint() uint64 {
 	h := fnv.New64a()
@@ -488,6 +510,9 @@ func (a *Action) Fingerprint() uint64 {
 		binary.BigEndian.PutUint64(b[8*i:], uint64(v)) //nolint:gosec // G115: two's-complement bits of v are what is hashed
 	}
 	h.Write(b[:])
+	if a.Payload != nil {
+		h.Write([]byte(approversKey(a.Payload)))
+	}
 	for _, m := range a.Messages {
 		binary.BigEndian.PutUint64(b[:8], uint64(len(m)))
 		h.Write(b[:8])

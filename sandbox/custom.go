@@ -52,6 +52,9 @@ type CustomAction struct {
 	ExpiresIn   string      `json:"expiresIn"`     // Go duration; "" = 1h
 	Payload     bool        `json:"payloadObject"` // extended mode: send the payload as a JSON object
 	Message     MessageKind `json:"message"`
+	// Data is EVM calldata ("0x" + hex) carried in the extended payload
+	// as externalExtension.data; sent as is, so it may be malformed.
+	Data string `json:"data"`
 }
 
 func or(v, def string) string {
@@ -109,7 +112,8 @@ func (w *workspace) details(c *CustomAction) (*txDetails, error) {
 		NetworkName: or(c.NetworkName, wal.net.Name), Family: or(c.Family, wal.net.Family), ChainID: or(c.ChainID, wal.net.ChainID),
 		Testnet: wal.net.Testnet, WalletID: or(c.WalletID, wal.ID), From: or(c.From, wal.Address), To: to,
 		ToName: or(c.ToName, toName), Whitelisted: wl, Symbol: or(c.AssetSymbol, as.Symbol), Contract: or(c.Contract, as.Contract),
-		Decimals: as.Decimals, Amount: or(c.Amount, "1"+zeros(as.Decimals)), Note: c.Note, Initiator: c.Initiator}
+		Decimals: as.Decimals, Amount: or(c.Amount, "1"+zeros(as.Decimals)), Note: c.Note, Initiator: c.Initiator,
+		Data: c.Data}
 	if c.Decimals != nil {
 		d.Decimals = *c.Decimals
 	}

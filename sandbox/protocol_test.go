@@ -242,7 +242,7 @@ func TestGetActionShape(t *testing.T) {
 			got := strings.Join(keys(t, b), ",")
 			want := "id,messages,status"
 			if p == ProtocolExtended {
-				want = "actionTime,approvals,approverID,created,description,expireTime,id,messages,metadata,payload,signatures,status,timestamp,type"
+				want = "actionTime,approvals,approvedBy,approverID,created,description,expireTime,id,messages,metadata,payload,signatures,status,timestamp,type"
 			}
 			if got != want {
 				t.Fatalf("fields %s, want %s", got, want)

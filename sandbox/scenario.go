@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -87,6 +89,7 @@ type ActionSpec struct {
 	Note       string   `toml:"note"`
 	Initiator  string   `toml:"initiator"`
 	ApprovedBy []string `toml:"approved_by"` // simulated approvers who already approved
+	Data       string   `toml:"data"`        // EVM calldata, "0x" + hex (extended mode only)
 }
 
 // ParseScenario decodes and checks a scenario (strict: unknown keys fail).
@@ -171,6 +174,9 @@ func (s *Scenario) check() error {
 		if !digits(a.Amount) || a.To == "" {
 			return fmt.Errorf("scenario: action %d needs a decimal amount and a destination", i+1)
 		}
+		if a.Data != "" && !calldata(a.Data) {
+			return fmt.Errorf("scenario: action %d data must be 0x followed by an even number of hex digits", i+1)
+		}
 		for _, n := range a.ApprovedBy {
 			if !names[n] || n == "operator" {
 				return fmt.Errorf("scenario: action %d approved_by %q is not an approver", i+1, n)
@@ -189,6 +195,17 @@ func (a ActionSpec) expiry() (time.Duration, error) {
 		return 0, fmt.Errorf("expires_in %q is not a positive duration like 30m", a.ExpiresIn)
 	}
 	return d, nil
+}
+
+// calldata reports whether s is "0x" and an even number of hex digits,
+// at most 64 KiB of bytes.
+func calldata(s string) bool {
+	h, ok := strings.CutPrefix(s, "0x")
+	if !ok || len(h)%2 != 0 || len(h) > 128<<10 {
+		return false
+	}
+	_, err := hex.DecodeString(h)
+	return err == nil
 }
 
 // digits reports whether s is a non-empty decimal number of at most 78 digits.

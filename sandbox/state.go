@@ -56,9 +56,10 @@ type action struct {
 	payload       []byte // exactly as sent; never changes after creation
 	payloadObject bool   // extended mode: payload sent as a JSON object, not base64
 	message       []byte
-	malformed     MalformedKind  // broken on the wire ("" = well formed)
-	decisions     map[string]int // key ID → StatusApproved / StatusRejected
-	signers       []string       // key IDs in decision order
+	malformed     MalformedKind        // broken on the wire ("" = well formed)
+	decisions     map[string]int       // key ID → StatusApproved / StatusRejected
+	decidedAt     map[string]time.Time // key ID → when it decided
+	signers       []string             // key IDs in decision order
 	seq           int
 	// key updates
 	keyUpdate  bool
@@ -135,6 +136,7 @@ func (w *workspace) insert(a *action) {
 	w.seq++
 	a.seq = w.seq
 	a.decisions = map[string]int{}
+	a.decidedAt = map[string]time.Time{}
 	w.actions[a.id] = a
 	w.order = append(w.order, a)
 }
@@ -153,13 +155,16 @@ func (w *workspace) txAction(spec ActionSpec, now time.Time) (*action, error) {
 	if !digits(spec.Amount) || spec.To == "" {
 		return nil, fmt.Errorf("action needs a decimal amount and a destination")
 	}
+	if spec.Data != "" && !calldata(spec.Data) {
+		return nil, fmt.Errorf("action data must be 0x followed by an even number of hex digits")
+	}
 	if wal, ok := w.wallets[spec.Wallet]; !ok {
 		return nil, fmt.Errorf("unknown wallet %q", spec.Wallet)
 	} else if as, ok := w.assets[spec.Asset]; !ok || as.Network != wal.Network {
 		return nil, fmt.Errorf("asset %q is not on wallet %s's network", spec.Asset, wal.ID)
 	}
 	a, err := w.customAction(CustomAction{Wallet: spec.Wallet, Asset: spec.Asset, To: spec.To, Amount: spec.Amount,
-		ExpiresIn: spec.ExpiresIn, Note: spec.Note, Initiator: spec.Initiator}, now)
+		ExpiresIn: spec.ExpiresIn, Note: spec.Note, Initiator: spec.Initiator, Data: spec.Data}, now)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +174,7 @@ func (w *workspace) txAction(spec ActionSpec, now time.Time) (*action, error) {
 			continue
 		}
 		a.decisions[k] = StatusApproved
+		a.decidedAt[k] = now
 		a.signers = append(a.signers, k)
 	}
 	if a.approvals() >= a.pol.threshold {
@@ -291,6 +297,7 @@ func (w *workspace) decide(key, id string, status int, sigs []string, now time.T
 		return false, &decideError{http.StatusBadRequest, "the BLS signature does not verify against the registered key of this API key"}
 	}
 	a.decisions[key] = status
+	a.decidedAt[key] = now
 	a.signers = append(a.signers, key)
 	switch {
 	case status == StatusRejected:

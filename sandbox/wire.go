@@ -18,6 +18,7 @@ type txDetails struct {
 	Symbol, Contract             string
 	Decimals                     int
 	Amount, Note, Initiator      string
+	Data                         string // EVM calldata, "0x" + hex ("" = none)
 }
 
 // Extended payload document (our reading; docs/PROTOCOL.md).
@@ -56,6 +57,7 @@ type extTx struct {
 	Amount        string `json:"amount"`
 	Note          string `json:"note,omitempty"`
 	InitiatorName string `json:"initiatorName,omitempty"`
+	Data          string `json:"data,omitempty"` // EVM calldata, "0x" + hex
 }
 
 type extKeyUpdate struct {
@@ -71,7 +73,7 @@ func policyObject(p *policy) extPolicy {
 // extendedTxPayload is the extended payload of a transaction.
 func extendedTxPayload(d *txDetails) []byte {
 	t := &extTx{WalletID: d.WalletID, From: d.From, To: d.To, ToName: d.ToName, Whitelisted: d.Whitelisted,
-		Amount: d.Amount, Note: d.Note, InitiatorName: d.Initiator}
+		Amount: d.Amount, Note: d.Note, InitiatorName: d.Initiator, Data: d.Data}
 	t.Network.Name, t.Network.Family, t.Network.ChainID, t.Network.Testnet = d.NetworkName, d.Family, d.ChainID, d.Testnet
 	t.Asset.Symbol, t.Asset.Decimals, t.Asset.Contract = d.Symbol, d.Decimals, d.Contract
 	b, _ := json.Marshal(extPayload{PolicyName: d.PolicyName, Policy: policyObject(d.Policy), Transaction: t})
@@ -118,6 +120,31 @@ type extWire struct {
 	Metadata    string          `json:"metadata"`
 	MyDecision  int             `json:"myDecision,omitempty"`
 	Approvals   int             `json:"approvals"`
+	ApprovedBy  []extApprover   `json:"approvedBy"`
+}
+
+// extApprover is one approval so far: the member's key ID, its name and
+// when it approved (unix seconds).
+type extApprover struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Time int64  `json:"time"`
+}
+
+// approvedBy lists a's approvals in the order they came. Caller holds mu.
+func (w *workspace) approvedBy(a *action) []extApprover {
+	out := []extApprover{}
+	for _, k := range a.signers {
+		if a.decisions[k] != StatusApproved {
+			continue
+		}
+		e := extApprover{ID: k, Time: a.decidedAt[k].Unix()}
+		if key := w.keys[k]; key != nil {
+			e.Name = key.name
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // minFeed is a feed frame in minimal mode, shaped like the signing
@@ -179,7 +206,7 @@ func (w *workspace) extendedJSON(a *action, viewer, msg string) []byte {
 	b, _ := json.Marshal(extWire{ID: a.id, Type: a.typ, Status: a.status, Description: a.desc, ApproverID: viewer,
 		Payload: p, Messages: []string{msg}, Timestamp: a.created.Unix(), ActionTime: a.created.Unix(),
 		ExpireTime: a.expires.Unix(), Created: a.created.Unix(), Metadata: "e30=",
-		MyDecision: a.decisions[viewer], Approvals: a.approvals()})
+		MyDecision: a.decisions[viewer], Approvals: a.approvals(), ApprovedBy: w.approvedBy(a)})
 	return b
 }
 

@@ -112,6 +112,13 @@ func summary(v dialogView, it *app.Item, w int) []string {
 	if p := a.Payload; p != nil {
 		if tx := p.Transaction; tx != nil {
 			out = append(out, "Amount   "+amountText(tx))
+			if val := it.Verdict.Value; val != nil {
+				vt := valueText(val, v.now)
+				if valueTrouble(val) {
+					vt = st.Warn.Render(vt)
+				}
+				out = append(out, labelled("Value    ", vt, w)...)
+			}
 			if n := tx.Network; n != nil {
 				net := netLabel(n)
 				if n.Name != "" && n.ChainID != "" {
@@ -129,6 +136,13 @@ func summary(v dialogView, it *app.Item, w int) []string {
 				out = append(out, "         ✓ whitelisted "+clean(tx.ToName))
 			default:
 				out = append(out, "         ✗ NOT whitelisted")
+			}
+			if c := it.Verdict.Call; c != nil {
+				ct := callSummary(c, tx)
+				if !c.Known || c.Unlimited || (c.Approved && c.Function == "setApprovalForAll") || recipientMismatch(c, tx) != "" {
+					ct = st.Bad.Render(ct)
+				}
+				out = append(out, labelled("Call     ", ct, w)...)
 			}
 		}
 		if ku := p.KeyUpdate; ku != nil {

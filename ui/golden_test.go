@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,6 +103,13 @@ var goldenStates = []goldenState{
 		b.Push(app.Conn{State: app.ConnOffline, Reason: "auth refused: unknown API key", AsOf: base.Add(-3 * time.Minute)})
 		waitFrame(t, m, tm, "checking…")
 	}},
+	{name: "extras", wait: "≈5,000 USD", unlocked: true, mod: withExtras},
+	{name: "people", wait: "Alice Moreau", unlocked: true, mod: withExtras, steps: scrollDetail(0, "Alice Moreau")},
+	{name: "call", wait: "NOT to the", unlocked: true, mod: withExtras, steps: scrollDetail(0, "(0x8a2E")},
+	{name: "unreachable", wait: "can no longer reach", unlocked: true, mod: withExtras, steps: scrollDetail(1, "members left to decide")},
+	{name: "confirm_call", wait: "Call     transferFrom", unlocked: true, mod: withExtras, steps: func(_ *testing.T, _ *Model, tm *teatest.TestModel, _ *testClock, _ *apptest.FakeBackend) {
+		sendKeys(tm, "a")
+	}},
 	{name: "expired", items: 30, unlocked: true, wait: "This action expired", steps: func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
 		sendKeys(tm, "a")
 		waitFrame(t, m, tm, "Press y")
@@ -146,6 +154,31 @@ func TestGolden(t *testing.T) {
 				golden.RequireEqual(t, []byte(frame))
 			})
 		}
+	}
+}
+
+// withExtras replaces the sample items with actions that have a value,
+// people and contract calls (extrasItems).
+func withExtras([]app.Item) []app.Item { return extrasItems(base) }
+
+// scrollDetail selects row n, focuses the detail and scrolls it down
+// until the pane shows until.
+func scrollDetail(n int, until string) func(t *testing.T, m *Model, tm *teatest.TestModel, c *testClock, b *apptest.FakeBackend) {
+	return func(t *testing.T, m *Model, tm *teatest.TestModel, _ *testClock, _ *apptest.FakeBackend) {
+		for range n {
+			sendKeys(tm, "j")
+		}
+		sendKeys(tm, "tab")
+		waitFrame(t, m, tm, "▌Detail")
+		for range 60 {
+			frame := m.lastFrame()
+			if _, pane, _ := strings.Cut(frame, "▌Detail"); strings.Contains(pane, until) {
+				return
+			}
+			sendKeys(tm, "j")
+			uitest.WaitFor(t, tm, m.lastFrame, func(s string) bool { return s != frame }, 5*time.Second, "the detail to scroll")
+		}
+		t.Fatalf("could not scroll the detail to %q", until)
 	}
 }
 

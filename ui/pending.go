@@ -50,6 +50,7 @@ type PendingScreen struct {
 	bodyY         int // screen row of the body's first line
 
 	cached bool // showing items from the disk cache, not yet refreshed
+	priced bool // some action has a value in fiat: the list shows a value column
 
 	copying bool                // `c` was pressed: the next key picks what to copy
 	warned  map[string]struct{} // actions already announced as about to expire
@@ -522,7 +523,9 @@ func (p *PendingScreen) load(items []app.Item, cached bool) tea.Cmd {
 	p.loadedLive = p.loadedLive || !cached
 	p.rows.byID = make(map[string]*row, len(items))
 	p.rows.verdicts = verdictPool{}
+	p.priced = false
 	for _, it := range items {
+		p.priced = p.priced || it.Verdict.Value != nil
 		if it.Action == nil || it.Action.ID == "" {
 			continue
 		}
@@ -588,6 +591,7 @@ func (p *PendingScreen) upsert(it app.Item) {
 		return
 	}
 	r := newRow(it, p.rows.verdicts)
+	p.priced = p.priced || it.Verdict.Value != nil
 	if old := p.rows.byID[it.Action.ID]; old != nil {
 		r.inflight = old.inflight
 	} else if p.loadedLive {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/governance"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -103,13 +104,15 @@ type verdictKey struct {
 	nRules    int
 	warnings  *string
 	nWarnings int
+	value     *app.Value
+	call      *governance.Call
 }
 
 // maxPooledVerdicts bounds the pool; past it, rows get their own copy.
 const maxPooledVerdicts = 4096
 
 func (vp verdictPool) share(v app.Verdict) *app.Verdict {
-	k := verdictKey{level: v.Level, nRules: len(v.Rules), nWarnings: len(v.Warnings)}
+	k := verdictKey{level: v.Level, nRules: len(v.Rules), nWarnings: len(v.Warnings), value: v.Value, call: v.Call}
 	if len(v.Rules) > 0 {
 		k.rules = &v.Rules[0]
 	}

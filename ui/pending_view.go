@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/client"
+	"github.com/qapprove/qapprove/governance"
 	"github.com/qapprove/qapprove/ui/safetext"
 	"github.com/qapprove/qapprove/ui/styles"
 )
@@ -65,7 +66,7 @@ func (p *PendingScreen) listLines(w, h int, now time.Time) []string {
 	lines = append(lines, p.listTitle(w, st))
 	vis := p.rows.visible
 	if len(vis) > 0 {
-		lines = append(lines, st.Muted.Render(columnHeads(w)))
+		lines = append(lines, st.Muted.Render(columnHeads(w, p.priced)))
 	} else {
 		msg := "  No pending actions."
 		if p.locked && len(p.rows.sorted) == 0 {
@@ -118,19 +119,30 @@ func (p *PendingScreen) listTitle(w int, st styles.Styles) string {
 }
 
 // rowCols are the widths of the flexible columns of a list row w cells
-// wide: network, amount and destination.
-func rowCols(w int) (nw, aw, dw int) {
-	rest := max(w-31, 12)
+// wide: network, amount and destination, and the value in fiat (0 when
+// the list has no value column).
+func rowCols(w int, priced bool) (nw, aw, dw, vw int) {
+	if priced {
+		vw = 12
+		if w >= 120 {
+			vw = 14
+		}
+	}
+	rest := max(w-31-vw-min(vw, 1), 12)
 	nw = max(4, rest*28/100)
 	aw = max(4, rest*32/100)
 	dw = max(4, rest-nw-aw)
-	return nw, aw, dw
+	return nw, aw, dw, vw
 }
 
 // columnHeads is the header line over the list rows (see rowLine).
-func columnHeads(w int) string {
-	nw, aw, dw := rowCols(w)
-	return fit("  verdict "+fit("network", nw)+" "+fitLeft("amount", aw)+"   "+fit("destination", dw)+" wl "+fitLeft("appr", 4)+" "+fitLeft("expires", 8), w)
+func columnHeads(w int, priced bool) string {
+	nw, aw, dw, vw := rowCols(w, priced)
+	value := ""
+	if vw > 0 {
+		value = fitLeft("value", vw) + " "
+	}
+	return fit("  verdict "+fit("network", nw)+" "+fitLeft("amount", aw)+" "+value+"  "+fit("destination", dw)+" wl "+fitLeft("appr", 4)+" "+fitLeft("expires", 8), w)
 }
 
 // badge is the verdict as text of fixed width (never colour alone).
@@ -159,7 +171,7 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	it := r.item()
 	a := it.Action
 	lvl := level(it.Verdict)
-	nw, aw, dw := rowCols(w)
+	nw, aw, dw, vw := rowCols(w, p.priced)
 	var network, amountCol, dest, wl, pol string
 	if pl := a.Payload; pl != nil {
 		if pl.Policy != nil && pl.Policy.Threshold > 0 {
@@ -201,7 +213,11 @@ func (p *PendingScreen) rowLine(r *row, sel bool, w int, now time.Time, st style
 	if sel {
 		mark = "▸ "
 	}
-	tail := " " + fit(network, nw) + " " + amountCol + " → " + middle(dest, dw) + " " + wl + " " + fitLeft(pol, 5) + " " + fitLeft(status, 8)
+	value := ""
+	if vw > 0 {
+		value = " " + valueCell(it.Verdict.Value, now, vw)
+	}
+	tail := " " + fit(network, nw) + " " + amountCol + value + " → " + middle(dest, dw) + " " + wl + " " + fitLeft(pol, 5) + " " + fitLeft(status, 8)
 	switch {
 	case sel:
 		return st.Selected.Render(fit(mark+badge(lvl)+tail, w))
@@ -347,7 +363,7 @@ func (p *PendingScreen) detailLines(r *row, w int, now time.Time) []string {
 	}
 	p.verdictDetail(d, &it)
 	d.add("")
-	p.payloadDetail(d, a)
+	p.payloadDetail(d, &it, now)
 	d.add("")
 	d.add(st.Title.Render("Message to sign"))
 	if len(a.Messages) == 0 || len(a.Messages[0]) == 0 {
@@ -397,6 +413,9 @@ func (p *PendingScreen) verdictDetail(d *detail, it *app.Item) {
 		d.words("  • ", fmt.Sprintf("%s → %s: %s", clean(rh.Name), clean(string(rh.Verdict)), clean(rh.Reason)), st.Value.Render)
 	}
 	for _, wtext := range hygiene(it) {
+		if strings.HasPrefix(wtext, governance.WarnUnreachable) {
+			continue // shown with the people who approved
+		}
 		d.words("  ⚠ ", clean(wtext), st.Warn.Render)
 	}
 	if sc := it.Verdict.StrongConfirm; sc != "" {
@@ -404,14 +423,20 @@ func (p *PendingScreen) verdictDetail(d *detail, it *app.Item) {
 	}
 }
 
-// payloadDetail adds the decoded payload: transfer, key update, policy;
-// a payload that is not understood is also shown pretty-printed in full.
-func (p *PendingScreen) payloadDetail(d *detail, a *client.Action) {
+// payloadDetail adds the decoded payload: transfer, its value and
+// contract call, key update, policy and who approved; a payload that is
+// not understood is also shown pretty-printed in full.
+func (p *PendingScreen) payloadDetail(d *detail, it *app.Item, now time.Time) {
 	st := d.st
+	a := it.Action
 	perr := a.PayloadErr()
 	if pl := a.Payload; pl != nil {
 		if tx := pl.Transaction; tx != nil {
-			transferDetail(d, tx)
+			transferDetail(d, tx, it.Verdict.Value, now)
+			if c := it.Verdict.Call; c != nil {
+				d.add("")
+				callDetail(d, c, tx)
+			}
 		}
 		if ku := pl.KeyUpdate; ku != nil {
 			d.add(st.Title.Render("API key update"))
@@ -429,6 +454,7 @@ func (p *PendingScreen) payloadDetail(d *detail, a *client.Action) {
 			}
 			d.field("Members", strings.Join(ms, ", "))
 		}
+		peopleDetail(d, app.PeopleOf(a), unreachable(it.Verdict), now)
 	} else if perr == "" && !a.HasPayload() {
 		d.add(st.Muted.Render("No payload: the API sent only the message to sign."))
 	}
@@ -453,10 +479,17 @@ func (p *PendingScreen) payloadDetail(d *detail, a *client.Action) {
 // transferDetail adds what a transfer moves, from where to where; fields
 // the payload does not carry are left out (an amount or a destination
 // that is missing is said so).
-func transferDetail(d *detail, tx *client.Transaction) {
+func transferDetail(d *detail, tx *client.Transaction, v *app.Value, now time.Time) {
 	st := d.st
 	d.add(st.Title.Render("Transfer"))
 	d.field("Amount", amountText(tx))
+	if v != nil {
+		if valueTrouble(v) {
+			d.words(fit("Value", 11), valueText(v, now), st.Warn.Render)
+		} else {
+			d.field("Value", valueText(v, now))
+		}
+	}
 	if tx.Amount != "" {
 		d.field("Base units", clean(tx.Amount)+" ("+strconv.Itoa(decimals(tx))+" decimals)")
 	}
