@@ -12,13 +12,14 @@ import (
 )
 
 // Cursor is where one sink stands in one journal: the next seq to ship,
-// the hash of the last shipped line ("" before the genesis is shipped)
-// and the byte offset of the next line in the file.
+// the hash and length of the last shipped line ("" before the genesis is
+// shipped) and the byte offset of the next line in the file.
 type Cursor struct {
 	JournalID string `json:"journal_id"`
 	Next      uint64 `json:"next"`
 	Prev      string `json:"prev,omitempty"`
 	Offset    int64  `json:"offset"`
+	PrevLen   int64  `json:"prev_len,omitempty"` // length of the last shipped line, to find it again
 }
 
 // maxCursorBytes bounds a cursor file.
@@ -46,7 +47,7 @@ func loadCursor(dir, name, jid string) (Cursor, error) {
 	if err != nil {
 		return c, fmt.Errorf("read %s cursor: %w", name, err)
 	}
-	if len(b) > maxCursorBytes || json.Unmarshal(b, &c) != nil || c.JournalID != jid || c.Offset < 0 ||
+	if len(b) > maxCursorBytes || json.Unmarshal(b, &c) != nil || c.JournalID != jid || c.Offset < 0 || c.PrevLen < 0 || c.PrevLen >= c.Offset ||
 		(c.Next == 0) != (c.Prev == "") || (c.Prev != "" && !hashRE.MatchString(c.Prev)) {
 		return Cursor{JournalID: jid}, fmt.Errorf("the %s cursor %s is malformed: delete it to ship the whole journal again", name, cursorPath(dir, name, jid))
 	}

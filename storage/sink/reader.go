@@ -3,6 +3,8 @@ package sink
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +62,23 @@ func (r *lineReader) next() ([]byte, error) {
 }
 
 func (r *lineReader) close() { _ = r.f.Close() }
+
+// checkLast checks that the line shipped last is still where cursor c
+// left it, so a journal rolled back or rewritten under the cursor is
+// caught before anything more is sent.
+func (r *lineReader) checkLast(c Cursor) error {
+	if c.Next == 0 {
+		return nil
+	}
+	b := make([]byte, c.PrevLen+1)
+	if _, err := r.f.ReadAt(b, c.Offset-c.PrevLen-1); err != nil || b[c.PrevLen] != '\n' {
+		return fmt.Errorf("%w: the line shipped last (seq %d) is no longer at its place: the file was cut or rewritten", ErrDiverged, c.Next-1)
+	}
+	if sum := sha256.Sum256(b[:c.PrevLen]); hex.EncodeToString(sum[:]) != c.Prev {
+		return fmt.Errorf("%w: the line shipped last (seq %d) has changed: the file was rolled back or rewritten", ErrDiverged, c.Next-1)
+	}
+	return nil
+}
 
 // journalID reads the genesis of the journal at path and returns its
 // journal ID.

@@ -22,6 +22,7 @@ type Status struct {
 	Required bool      `json:"required"`
 	Shipped  uint64    `json:"shipped"` // lines shipped: the next seq to ship
 	Err      string    `json:"error,omitempty"`
+	Cause    error     `json:"-"`                  // the error behind Err, for errors.Is
 	Conflict bool      `json:"conflict,omitempty"` // the receiver or the file diverged: a human must look
 	LastOK   time.Time `json:"last_ok,omitzero"`
 }
@@ -104,25 +105,29 @@ func (s *Shipper) shipOne(ctx context.Context, jid string, sk Sink, progress fun
 	name := sk.Name()
 	c, err := loadCursor(s.dir, name, jid)
 	if err != nil {
-		return Status{Err: err.Error(), Conflict: true}
+		return Status{Err: err.Error(), Cause: err, Conflict: true}
 	}
 	st := Status{Shipped: c.Next}
 	r, err := openLines(s.path, c.Offset)
 	if err != nil {
-		st.Err = err.Error()
+		st.Err, st.Cause = err.Error(), err
 		return st
 	}
 	defer r.close()
+	if err := r.checkLast(c); err != nil {
+		st.Err, st.Cause, st.Conflict = err.Error(), err, errors.Is(err, ErrDiverged)
+		return st
+	}
 	for {
 		batch, rerr := readBatch(r, c)
 		if len(batch) > 0 {
 			n, serr := sk.Send(ctx, batch)
 			if n > 0 {
 				last := batch[n-1]
-				c.Next, c.Prev = last.Seq+1, last.Hash
+				c.Next, c.Prev, c.PrevLen = last.Seq+1, last.Hash, int64(len(last.Line))
 				c.Offset += lineBytes(batch[:n])
 				if err := saveCursor(s.dir, name, c); err != nil {
-					st.Err = err.Error()
+					st.Err, st.Cause = err.Error(), err
 					return st
 				}
 				st.Shipped = c.Next
@@ -132,18 +137,18 @@ func (s *Shipper) shipOne(ctx context.Context, jid string, sk Sink, progress fun
 			}
 			if serr != nil {
 				_ = sk.Close()
-				st.Err, st.Conflict = serr.Error(), errors.Is(serr, ErrConflict)
+				st.Err, st.Cause, st.Conflict = serr.Error(), serr, errors.Is(serr, ErrConflict)
 				return st
 			}
 		}
 		if rerr != nil {
 			if !errors.Is(rerr, io.EOF) {
-				st.Err, st.Conflict = rerr.Error(), errors.Is(rerr, ErrDiverged)
+				st.Err, st.Cause, st.Conflict = rerr.Error(), rerr, errors.Is(rerr, ErrDiverged)
 			}
 			return st
 		}
 		if err := ctx.Err(); err != nil {
-			st.Err = err.Error()
+			st.Err, st.Cause = err.Error(), err
 			return st
 		}
 	}
@@ -224,7 +229,7 @@ func (s *Shipper) LoadCursors() error {
 	for i := range s.status {
 		c, err := loadCursor(s.dir, s.status[i].Name, jid)
 		if err != nil {
-			s.status[i].Err, s.status[i].Conflict = err.Error(), true
+			s.status[i].Err, s.status[i].Cause, s.status[i].Conflict = err.Error(), err, true
 			continue
 		}
 		s.status[i].Shipped = c.Next
