@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,22 +68,6 @@ func ParseDSN(dsn, password string) (*pgx.ConnConfig, error) {
 	}
 	return pc, nil
 }
-
-// DSNHasPassword reports whether dsn itself carries a password, which
-// config.toml must not (pgx also reads PGPASSWORD and ~/.pgpass).
-func DSNHasPassword(dsn string) bool {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return true // cannot tell: refuse
-		}
-		_, set := u.User.Password()
-		return set || u.Query().Has("password")
-	}
-	return passwordKeyRE.MatchString(dsn)
-}
-
-var passwordKeyRE = regexp.MustCompile(`(^|\s)password\s*=`)
 
 // Name implements Sink.
 func (p *Postgres) Name() string { return "postgres" }
