@@ -106,6 +106,9 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if why := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove); d.Approve && why != "" && d.Confirmation != ConfirmTyped {
 		return refuse(ErrStrongConfirm, "action %s needs the strong confirmation (%s): type the last characters of the destination; nothing was signed", a.ID, why)
 	}
+	if err := e.sinkGate(ctx); err != nil {
+		return refuse(ErrSinkBehind, "%v: nothing was signed", err)
+	}
 	var sig qbls.Signature
 	if err := e.sess.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil }); err != nil {
 		return refuse(err, "%v", err)
@@ -138,6 +141,7 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if err != nil {
 		e.emit(Notice{Text: "journal: outcome not recorded: " + err.Error()})
 	}
+	e.kickSinks()
 	if sendErr == nil || ob.Result == journal.OutcomeUnknown {
 		// Accepted, or perhaps accepted: either way this key has decided
 		// and must not sign it again.

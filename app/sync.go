@@ -50,6 +50,10 @@ func (e *Engine) Start(ctx context.Context) {
 	}
 	e.wg.Add(1)
 	go e.ticker()
+	if e.ship != nil {
+		e.wg.Add(1)
+		go e.shipLoop(e.ctx)
+	}
 }
 
 // connect fetches a token, loads the pending actions and follows the feed.

@@ -194,11 +194,16 @@ func (s *Shipper) Statuses() []Status {
 // Lag is how many lines of a journal whose last seq is head the furthest
 // behind required sink has not shipped (0 when no sink is required), and
 // that sink's name.
-func (s *Shipper) Lag(head uint64) (lag uint64, name string) {
+func (s *Shipper) Lag(head uint64) (lag uint64, name string) { return s.lag(head, true) }
+
+// Behind is Lag over every sink, required or not.
+func (s *Shipper) Behind(head uint64) (lag uint64, name string) { return s.lag(head, false) }
+
+func (s *Shipper) lag(head uint64, requiredOnly bool) (lag uint64, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.status {
-		if !st.Required || st.Shipped > head+1 {
+		if (requiredOnly && !st.Required) || st.Shipped > head+1 {
 			continue
 		}
 		if l := head + 1 - st.Shipped; l > lag || name == "" {
