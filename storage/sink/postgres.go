@@ -273,10 +273,28 @@ func apply(ctx context.Context, c *pgx.Conn, v int, f string) error {
 	return nil
 }
 
-// redact removes password from an error text.
+// redact removes password from an error text and makes it one line
+// (pgx lists every address it tried on lines of their own).
 func redact(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if password != "" && strings.Contains(msg, password) {
+		// Drop the original too: nothing can print it by unwrapping.
+		return errors.New(strings.Join(strings.Fields(strings.ReplaceAll(msg, password, "***")), " "))
+	}
+	if !strings.ContainsAny(msg, "\n\t") {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "***"))
+	return &redacted{msg: strings.Join(strings.Fields(msg), " "), err: err}
 }
+
+// redacted is an error made one line; errors.Is still sees the original.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }
