@@ -99,7 +99,7 @@ func (s *Syslog) Name() string { return "syslog" }
 func (s *Syslog) Send(ctx context.Context, recs []Record) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.conn != nil && !alive(s.conn) {
+	if s.conn != nil && !alive(s.conn, time.Millisecond) {
 		_ = s.conn.Close()
 		s.conn = nil
 	}
@@ -109,7 +109,15 @@ func (s *Syslog) Send(ctx context.Context, recs []Record) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("syslog %s: %w", s.cfg.Address, err)
 		}
-		s.conn = c.(*tls.Conn) //nolint:forcetypeassert // tls.Dialer always returns a *tls.Conn
+		tc := c.(*tls.Conn) //nolint:forcetypeassert // tls.Dialer always returns a *tls.Conn
+		// Under TLS 1.3 the receiver checks a client certificate after our
+		// side of the handshake is done: wait a moment for its verdict, so
+		// a refused connection is not taken for a delivery.
+		if !alive(tc, dialSettle) {
+			_ = tc.Close()
+			return 0, fmt.Errorf("syslog %s: the receiver closed the connection after the TLS handshake (is a client certificate required?)", s.cfg.Address)
+		}
+		s.conn = tc
 	}
 	for i, r := range recs {
 		if err := s.conn.SetWriteDeadline(time.Now().Add(s.cfg.Timeout)); err != nil {
@@ -129,11 +137,14 @@ func (s *Syslog) fail(err error) error {
 	return fmt.Errorf("syslog %s: %w", s.cfg.Address, err)
 }
 
+// dialSettle is how long a new connection is watched for a refusal.
+const dialSettle = 250 * time.Millisecond
+
 // alive reports whether the receiver has not closed c: a receiver never
-// writes to us, so a read that times out at once means the connection is
-// open, while EOF or an error means it is gone.
-func alive(c *tls.Conn) bool {
-	if err := c.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+// writes to us, so a read that times out after d means the connection is
+// open, while EOF, an alert or an error means it is gone.
+func alive(c *tls.Conn, d time.Duration) bool {
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return false
 	}
 	var b [1]byte

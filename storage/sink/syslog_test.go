@@ -118,3 +118,41 @@ func TestSDParamEscapes(t *testing.T) {
 		t.Fatalf("message header = %q", s)
 	}
 }
+
+// The receiver's certificate is checked: another CA or another name is
+// refused and nothing counts as shipped. A receiver that asks for a
+// client certificate gets the configured one, and refuses a client
+// without one without the refused lines being taken as delivered.
+func TestSyslogCertificateChecks(t *testing.T) {
+	r := sinktest.StartRsyslogAuth(t, "x509/certvalid")
+	fx := newFixture(t, "desk")
+	fx.decideN(t, 1, 1)
+	other := sinktest.MakeCerts(t, t.TempDir())
+	for name, cfg := range map[string]SyslogConfig{
+		"another CA":            {Address: r.Addr, CAFile: other.CAFile, CertFile: r.Certs.CertFile, KeyFile: r.Certs.KeyFile},
+		"another name":          {Address: r.Addr, CAFile: r.Certs.CAFile, ServerName: "siem.example", CertFile: r.Certs.CertFile, KeyFile: r.Certs.KeyFile},
+		"no client certificate": {Address: r.Addr, CAFile: r.Certs.CAFile},
+	} {
+		s, err := NewSyslog(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Send(context.Background(), fx.records(t))
+		if err == nil || n != 0 {
+			t.Fatalf("%s: sent %d, err %v", name, n, err)
+		}
+		_ = s.Close()
+	}
+	s, err := NewSyslog(SyslogConfig{Address: r.Addr, CAFile: r.Certs.CAFile, CertFile: r.Certs.CertFile, KeyFile: r.Certs.KeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sh := NewShipper(fx.path, fx.cursors, []Target{{Sink: s}})
+	if st, _ := sh.Ship(context.Background(), nil); st[0].Err != "" {
+		t.Fatalf("ship with the client certificate: %+v", st)
+	}
+	if got := r.WaitLines(t, 3); len(got) != 3 {
+		t.Fatalf("received %d lines, want 3", len(got))
+	}
+}

@@ -25,8 +25,17 @@ type Rsyslog struct {
 	log   *os.File
 }
 
-// StartRsyslog starts rsyslogd for t and stops it at the end.
+// StartRsyslog starts rsyslogd for t (anonymous clients) and stops it at
+// the end.
 func StartRsyslog(t testing.TB) *Rsyslog {
+	t.Helper()
+	return StartRsyslogAuth(t, "anon")
+}
+
+// StartRsyslogAuth is StartRsyslog with the imtcp streamDriver.authMode
+// given: "anon", or "x509/certvalid" to require a client certificate
+// signed by Certs' CA (Certs.CertFile and KeyFile make a valid one).
+func StartRsyslogAuth(t testing.TB, authMode string) *Rsyslog {
 	t.Helper()
 	bin, err := exec.LookPath("rsyslogd")
 	if err != nil {
@@ -51,10 +60,10 @@ func StartRsyslog(t testing.TB) *Rsyslog {
   defaultNetstreamDriverCAFile=%q
   defaultNetstreamDriverCertFile=%q
   defaultNetstreamDriverKeyFile=%q)
-module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode=%q)
 input(type="imtcp" address="127.0.0.1" port=%q)
 action(type="omfile" file=%q template="RSYSLOG_SyslogProtocol23Format")
-`, work, r.Certs.CAFile, r.Certs.CertFile, r.Certs.KeyFile, port, r.Out)
+`, work, r.Certs.CAFile, r.Certs.CertFile, r.Certs.KeyFile, authMode, port, r.Out)
 	if err := os.WriteFile(r.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
