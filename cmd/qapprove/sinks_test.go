@@ -68,7 +68,17 @@ func TestJournalShipAndRollbackCaughtAgainstStore(t *testing.T) {
 	saved := t.TempDir()
 	copyFile(t, jpath, filepath.Join(saved, "journal"))
 	copyFile(t, apath, filepath.Join(saved, "anchor"))
-	rejectAs(t, s, home, "p", ids[1]) // shipped when the command closes the engine
+	// With the store down a decision is still journaled (require_sink is
+	// off) and waits; journal ship says so, then delivers it.
+	pg.Stop(t)
+	rejectAs(t, s, home, "p", ids[1])
+	if code, out, errs := qa(t, home, "p", "journal", "ship"); code != exitFail || !strings.Contains(errs, "entries still pending") {
+		t.Fatalf("journal ship with the store down: exit %d\n%s\n%s", code, out, errs)
+	}
+	pg.Start(t)
+	if code, out, errs := qa(t, home, "p", "journal", "ship"); code != exitOK || !strings.Contains(out, "postgres: up to date") {
+		t.Fatalf("journal ship after the store came back: exit %d\n%s\n%s", code, out, errs)
+	}
 	if code, out, errs := qa(t, home, "p", "journal", "verify", "--against-store", pg.DSN); code != exitOK || !strings.Contains(out, "team store: in step") {
 		t.Fatalf("verify against the store before the rollback: exit %d\n%s\n%s", code, out, errs)
 	}
