@@ -28,7 +28,6 @@ const maxCursorBytes = 4096
 var (
 	jidRE  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	hashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 )
 
 // cursorPath is the cursor file of sink name for journal jid in dir.

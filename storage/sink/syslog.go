@@ -109,7 +109,11 @@ func (s *Syslog) Send(ctx context.Context, recs []Record) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("syslog %s: %w", s.cfg.Address, err)
 		}
-		tc := c.(*tls.Conn) //nolint:forcetypeassert // tls.Dialer always returns a *tls.Conn
+		tc, ok := c.(*tls.Conn)
+		if !ok {
+			_ = c.Close()
+			return 0, fmt.Errorf("syslog %s: not a TLS connection", s.cfg.Address)
+		}
 		// Under TLS 1.3 the receiver checks a client certificate after our
 		// side of the handshake is done: wait a moment for its verdict, so
 		// a refused connection is not taken for a delivery.

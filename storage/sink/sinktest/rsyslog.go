@@ -71,7 +71,7 @@ action(type="omfile" file=%q template="RSYSLOG_SyslogProtocol23Format")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cmd = exec.Command(bin, "-n", "-f", r.conf, "-i", r.pid)
+	r.cmd = exec.Command(bin, "-n", "-f", r.conf, "-i", r.pid) //nolint:gosec // G204: rsyslogd with the config this helper wrote
 	t.Cleanup(func() { r.Stop(t); _ = r.log.Close() })
 	r.Start(t)
 	return r
@@ -92,7 +92,7 @@ func (r *Rsyslog) Start(t testing.TB) {
 	if r.cmd.Process != nil && r.cmd.ProcessState == nil {
 		return
 	}
-	r.cmd = exec.Command(r.cmd.Path, r.cmd.Args[1:]...)
+	r.cmd = exec.Command(r.cmd.Path, r.cmd.Args[1:]...) //nolint:gosec // G204: the same rsyslogd command line again
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
 		t.Fatalf("start rsyslogd: %v", err)
