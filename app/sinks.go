@@ -154,14 +154,6 @@ func (e *Engine) emitSinkState() SinkState {
 	return st
 }
 
-// SinkStatus is where every sink stands (nil when none is configured).
-func (e *Engine) SinkStatus() []sink.Status {
-	if e.ship == nil {
-		return nil
-	}
-	return e.ship.Statuses()
-}
-
 // sinkGate is the require_sink rule, checked before a decision is
 // signed: a required sink more than max_lag entries behind gets one
 // chance to catch up, then the decision is refused.

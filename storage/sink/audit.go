@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -99,11 +100,11 @@ func auditOne(ctx context.Context, st *Store, h StoredHead, path string) (Journa
 	line := 0
 	err = st.Lines(ctx, h.JournalID, 0, func(seq uint64, hash string, b []byte) error {
 		line++
-		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != hash && badHash == nil {
-			badHash = &journal.TamperError{Line: line, Seq: int64(seq), Reason: journal.Modified, //nolint:gosec // G115: the schema keeps seq in bigint
-				Detail: "the stored hash column does not match the stored line"}
+		e, perr := journal.ParseLine(b)
+		if p := storedProblem(line, seq, hash, b, e, perr); p != nil && badHash == nil {
+			badHash = p
 		}
-		if e, err := journal.ParseLine(b); err == nil {
+		if perr == nil {
 			collect(decs, h.JournalID, e, &ja)
 		}
 		_, _ = bw.Write(b)
@@ -133,6 +134,23 @@ func auditOne(ctx context.Context, st *Store, h StoredHead, path string) (Journa
 		}
 	}
 	return ja, decs, nil
+}
+
+// storedProblem checks one stored row against its own line: a line that
+// holds a newline (it would read as two), whose seq is not the row's, or
+// whose hash column is not its hash.
+func storedProblem(line int, seq uint64, hash string, b []byte, e journal.Entry, perr error) *journal.TamperError {
+	s := int64(seq) //nolint:gosec // G115: the schema keeps seq in bigint
+	switch {
+	case bytes.IndexByte(b, '\n') >= 0:
+		return &journal.TamperError{Line: line, Seq: s, Reason: journal.Corrupt, Detail: "the stored line holds a newline"}
+	case perr == nil && e.Seq != seq:
+		return &journal.TamperError{Line: line, Seq: s, Reason: journal.Modified, Detail: fmt.Sprintf("the row of seq %d holds the line of seq %d", seq, e.Seq)}
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != hash {
+		return &journal.TamperError{Line: line, Seq: s, Reason: journal.Modified, Detail: "the stored hash column does not match the stored line"}
+	}
+	return nil
 }
 
 // collect notes the genesis's profile and key and each decision.

@@ -38,19 +38,30 @@ func cursorPath(dir, name, jid string) string {
 // loadCursor reads the cursor of sink name for journal jid; a missing
 // file is the start of the journal.
 func loadCursor(dir, name, jid string) (Cursor, error) {
-	c := Cursor{JournalID: jid}
 	b, err := storage.ReadFileBounded(cursorPath(dir, name, jid), maxCursorBytes)
 	if errors.Is(err, fs.ErrNotExist) {
-		return c, nil
+		return Cursor{JournalID: jid}, nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("read %s cursor: %w", name, err)
+		return Cursor{JournalID: jid}, fmt.Errorf("read %s cursor: %w", name, err)
 	}
-	if len(b) > maxCursorBytes || json.Unmarshal(b, &c) != nil || c.JournalID != jid || c.Offset < 0 || c.PrevLen < 0 || c.PrevLen >= c.Offset ||
-		(c.Next == 0) != (c.Prev == "") || (c.Prev != "" && !hashRE.MatchString(c.Prev)) {
+	c, ok := decodeCursor(b, jid)
+	if !ok {
 		return Cursor{JournalID: jid}, fmt.Errorf("the %s cursor %s is malformed: delete it to ship the whole journal again", name, cursorPath(dir, name, jid))
 	}
 	return c, nil
+}
+
+// decodeCursor parses and checks the cursor file of journal jid.
+func decodeCursor(b []byte, jid string) (Cursor, bool) {
+	var c Cursor
+	if len(b) > maxCursorBytes || json.Unmarshal(b, &c) != nil || c.JournalID != jid {
+		return c, false
+	}
+	if c.Next == 0 {
+		return c, c.Prev == "" && c.PrevLen == 0 && c.Offset == 0
+	}
+	return c, hashRE.MatchString(c.Prev) && c.PrevLen > 0 && c.PrevLen < c.Offset
 }
 
 // saveCursor writes c atomically (0600).

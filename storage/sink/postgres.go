@@ -200,6 +200,9 @@ func Migrate(ctx context.Context, c *pgx.Conn) error {
 	if err != nil {
 		return err
 	}
+	if have > len(files) {
+		return fmt.Errorf("the team store has schema version %d, newer than this qapprove knows (%d): upgrade qapprove", have, len(files))
+	}
 	for _, f := range files {
 		v, err := strconv.Atoi(strings.SplitN(strings.TrimPrefix(f, "migrations/"), "_", 2)[0])
 		if err != nil {

@@ -31,9 +31,12 @@ func OpenStore(ctx context.Context, dsn, password string) (*Store, error) {
 		_ = c.Close(ctx)
 		return nil, err
 	}
-	if v == 0 {
+	if v == 0 || v > SchemaVersion() {
 		_ = c.Close(ctx)
-		return nil, fmt.Errorf("postgres %s holds no qapprove team store (no schema_version)", pc.Host)
+		if v == 0 {
+			return nil, fmt.Errorf("postgres %s holds no qapprove team store (no schema_version)", pc.Host)
+		}
+		return nil, fmt.Errorf("the team store has schema version %d, newer than this qapprove knows (%d): upgrade qapprove", v, SchemaVersion())
 	}
 	return s, nil
 }
