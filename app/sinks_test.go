@@ -14,14 +14,18 @@ import (
 	"github.com/qapprove/qapprove/storage/sink/sinktest"
 )
 
-// withSinks adds a [sinks] table naming pg to the config at paths.
-func withSinks(t *testing.T, paths storage.Paths, pg *sinktest.Postgres, require bool) {
+// withSinks adds a [sinks] table naming pg (and rs, when not nil) to the
+// config at paths.
+func withSinks(t *testing.T, paths storage.Paths, pg *sinktest.Postgres, rs *sinktest.Rsyslog, require bool) {
 	t.Helper()
 	cfg, err := storage.LoadConfig(paths.ConfigFile())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Sinks = storage.Sinks{RequireSink: require, Postgres: &storage.PostgresSink{DSN: pg.DSN}}
+	if rs != nil {
+		cfg.Sinks.Syslog = &storage.SyslogSink{Address: rs.Addr, CAFile: rs.Certs.CAFile}
+	}
 	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +96,7 @@ func assertStoreHoldsJournal(t *testing.T, pg *sinktest.Postgres, path string) {
 func TestRequireSinkRefusesWhileTheStoreIsDown(t *testing.T) {
 	_, paths := setup(t)
 	pg := sinktest.StartPostgres(t)
-	withSinks(t, paths, pg, true)
+	withSinks(t, paths, pg, nil, true)
 	e := open(t, paths)
 	connect(t, e)
 	ctx := context.Background()
@@ -122,16 +126,18 @@ func TestRequireSinkRefusesWhileTheStoreIsDown(t *testing.T) {
 	assertStoreHoldsJournal(t, pg, paths.JournalFile("p"))
 }
 
-// Without require_sink decisions go on while the store is down: they are
-// journaled and wait in the journal; everything arrives when it is back.
+// Without require_sink decisions go on while the receivers are down:
+// they are journaled and wait in the journal; everything arrives at both
+// the team store and the SIEM when they are back, in order, once.
 func TestSinkDownDecisionsAreSpooled(t *testing.T) {
 	_, paths := setup(t)
-	pg := sinktest.StartPostgres(t)
-	withSinks(t, paths, pg, false)
+	pg, rs := sinktest.StartPostgres(t), sinktest.StartRsyslog(t)
+	withSinks(t, paths, pg, rs, false)
 	e := open(t, paths)
 	connect(t, e)
 	ctx := context.Background()
 	pg.Stop(t)
+	rs.Stop(t)
 	for _, id := range rejectable(t, e, 2) {
 		if _, err := e.Decide(ctx, Decision{ActionID: id}); err != nil {
 			t.Fatalf("decide with the store down: %v", err)
@@ -145,6 +151,7 @@ func TestSinkDownDecisionsAreSpooled(t *testing.T) {
 		t.Fatalf("journal: %v %+v", err, rep)
 	}
 	pg.Start(t)
+	rs.Start(t)
 	if st := e.shipNow(ctx, sinkGateLimit); st.Level != SinksOK || st.Behind != 0 {
 		t.Fatalf("sink state after restart = %+v", st)
 	}
@@ -152,4 +159,18 @@ func TestSinkDownDecisionsAreSpooled(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertStoreHoldsJournal(t, pg, paths.JournalFile("p"))
+	b, err := os.ReadFile(paths.JournalFile("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	got := rs.WaitLines(t, len(want))
+	if len(got) != len(want) {
+		t.Fatalf("rsyslog holds %d lines, the journal %d", len(got), len(want))
+	}
+	for i := range want {
+		if !strings.HasSuffix(got[i], "] "+want[i]) {
+			t.Fatalf("rsyslog line %d is not journal line %d: %q", i, i, got[i])
+		}
+	}
 }
