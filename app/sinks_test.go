@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -173,4 +174,50 @@ func TestSinkDownDecisionsAreSpooled(t *testing.T) {
 			t.Fatalf("rsyslog line %d is not journal line %d: %q", i, i, got[i])
 		}
 	}
+}
+
+// waitSinkState reads e's events until a SinkState satisfies ok.
+func waitSinkState(t *testing.T, e *Engine, what string, ok func(SinkState) bool) SinkState {
+	t.Helper()
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case ev := <-e.Subscribe():
+			if st, is := ev.(SinkState); is && ok(st) {
+				return st
+			}
+		case <-timeout:
+			t.Fatalf("no SinkState event: %s", what)
+		}
+	}
+}
+
+// Started, the engine ships in the background and reports the sinks for
+// the header: ok once everything is out, down when the store goes away
+// and a decision waits, ok again when it is back.
+func TestBackgroundShippingReportsSinkState(t *testing.T) {
+	_, paths := setup(t)
+	pg := sinktest.StartPostgres(t)
+	withSinks(t, paths, pg, nil, false)
+	e := open(t, paths)
+	defer e.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Start(ctx)
+	connect(t, e)
+	waitSinkState(t, e, "ok after start", func(s SinkState) bool { return s.Level == SinksOK })
+	pg.Stop(t)
+	if _, err := e.Decide(ctx, Decision{ActionID: rejectable(t, e, 1)[0]}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitSinkState(t, e, "down while the store is stopped", func(s SinkState) bool { return s.Level == SinksDown })
+	if st.Sink != "postgres" || st.Reason == "" || st.Behind == 0 || st.Blocking {
+		t.Fatalf("down state = %+v", st)
+	}
+	pg.Start(t)
+	waitSinkState(t, e, "ok after the store came back", func(s SinkState) bool { return s.Level == SinksOK && s.Behind == 0 })
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	assertStoreHoldsJournal(t, pg, paths.JournalFile("p"))
 }
