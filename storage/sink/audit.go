@@ -219,8 +219,10 @@ func Compare(ctx context.Context, st *Store, path string) (*Comparison, error) {
 		return nil, err
 	}
 	c := &Comparison{JournalID: jid, LocalEntries: uint64(len(local))}
+	var last uint64
 	err = st.Lines(ctx, jid, 0, func(seq uint64, hash string, _ []byte) error {
 		c.StoreEntries++
+		last = seq
 		switch {
 		case seq >= uint64(len(local)):
 			c.Ahead++
@@ -233,25 +235,16 @@ func Compare(ctx context.Context, st *Store, path string) (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.StoreEntries == 0 {
-		return c, fmt.Errorf("%w (%s): ship it first (qapprove journal ship)", ErrNotShipped, jid)
-	}
-	gen, err := st.Genesis(ctx)
-	if err != nil {
+	if c.Others, err = othersWithKey(ctx, st, jid, pk); err != nil {
 		return nil, err
 	}
-	for other, line := range gen {
-		if other == jid {
-			continue
+	if c.StoreEntries == 0 {
+		if len(c.Others) > 0 {
+			return c, fmt.Errorf("%w (%s), but it holds %d other journal(s) signed by this key (%v): the local journal may have been replaced",
+				ErrNotShipped, jid, len(c.Others), c.Others)
 		}
-		if e, err := journal.ParseLine(line); err == nil {
-			var g journal.GenesisBody
-			if json.Unmarshal(e.Body, &g) == nil && g.PublicKey == pk {
-				c.Others = append(c.Others, other)
-			}
-		}
+		return c, fmt.Errorf("%w (%s): ship it first (qapprove journal ship)", ErrNotShipped, jid)
 	}
-	sort.Strings(c.Others)
 	switch {
 	case c.Mismatch != nil:
 		c.RolledBack = true
@@ -259,9 +252,32 @@ func Compare(ctx context.Context, st *Store, path string) (*Comparison, error) {
 	case c.Ahead > 0:
 		c.RolledBack = true
 		c.Detail = fmt.Sprintf("the team store holds %d more %s than the local journal (local head seq %d, shipped head seq %d): the local journal and its anchor were rolled back",
-			c.Ahead, plural(c.Ahead, "line", "lines"), int64(c.LocalEntries)-1, c.StoreEntries-1) //nolint:gosec // G115: a line count
+			c.Ahead, plural(c.Ahead, "line", "lines"), int64(c.LocalEntries)-1, last) //nolint:gosec // G115: a line count
 	}
 	return c, nil
+}
+
+// othersWithKey lists the journals in the store, other than jid, whose
+// genesis names public key pk.
+func othersWithKey(ctx context.Context, st *Store, jid, pk string) ([]string, error) {
+	gen, err := st.Genesis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for other, line := range gen {
+		if other == jid {
+			continue
+		}
+		if e, err := journal.ParseLine(line); err == nil {
+			var g journal.GenesisBody
+			if json.Unmarshal(e.Body, &g) == nil && g.PublicKey == pk {
+				out = append(out, other)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func plural(n uint64, one, many string) string {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/sink/sinktest"
 )
 
@@ -174,5 +176,36 @@ func TestPostgresCatchesRollback(t *testing.T) {
 	sh = NewShipper(fx.path, fx.cursors, []Target{{Sink: newPostgres(t, pg)}})
 	if st, _ := sh.Ship(ctx, nil); !st[0].Conflict || st[0].Shipped != 5 {
 		t.Fatalf("fresh ship over the rewritten journal: %+v", st[0])
+	}
+}
+
+// A journal replaced by a new one under the same key (deleted with its
+// anchor, then started again) is named against the store.
+func TestCompareNamesAReplacedJournal(t *testing.T) {
+	pg := sinktest.StartPostgres(t)
+	ctx := context.Background()
+	fx := newFixture(t, "desk")
+	fx.decideN(t, 1, 1)
+	if st, _ := NewShipper(fx.path, fx.cursors, []Target{{Sink: newPostgres(t, pg)}}).Ship(ctx, nil); st[0].Err != "" {
+		t.Fatalf("ship: %+v", st)
+	}
+	old := fx.j.State().JournalID
+	fx.j.Close()
+	if err := os.Remove(fx.path); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Create(fx.path, fx.signer, journal.Options{Profile: "desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.j = j
+	store, err := OpenStore(ctx, pg.DSN, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	c, err := Compare(ctx, store, fx.path)
+	if !errors.Is(err, ErrNotShipped) || c == nil || len(c.Others) != 1 || c.Others[0] != old || !strings.Contains(err.Error(), "replaced") {
+		t.Fatalf("compare of the new journal: %+v %v", c, err)
 	}
 }
