@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // migrations are the schema versions of the team store, applied in
@@ -231,7 +232,8 @@ func schemaVersion(ctx context.Context, c *pgx.Conn) (int, error) {
 	if err == nil {
 		return v, nil
 	}
-	if strings.Contains(err.Error(), "SQLSTATE 42P01") { // undefined_table: a new store
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table: a new store
 		return 0, nil
 	}
 	return 0, fmt.Errorf("postgres: read schema version: %w", err)
