@@ -111,6 +111,9 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 	if why := StrongConfirmWhy(gv, a, e.settings.StrongConfirmAbove); d.Approve && why != "" && d.Confirmation != ConfirmTyped {
 		return refuse(ErrStrongConfirm, "action %s needs the strong confirmation (%s): type the last characters of the destination; nothing was signed", a.ID, why)
 	}
+	if err := e.sinkGate(ctx); err != nil {
+		return refuse(ErrSinkBehind, "%v: nothing was signed", err)
+	}
 	var sig qbls.Signature
 	if err := e.sess.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil }); err != nil {
 		return refuse(err, "%v", err)
@@ -152,6 +155,7 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		e.wg.Add(1)
 		go func() { defer e.wg.Done(); e.reevaluate() }()
 	}
+	e.kickSinks()
 	if sendErr == nil || ob.Result == journal.OutcomeUnknown {
 		// Accepted, or perhaps accepted: either way this key has decided
 		// and must not sign it again.

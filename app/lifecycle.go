@@ -22,6 +22,7 @@ import (
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/sink"
 	"github.com/qapprove/qapprove/storage/wrap"
 )
 
@@ -74,6 +75,12 @@ type Engine struct {
 	hist     *history // what this key already decided (the journal)
 	gov      *govern  // rules hash, calendar, prices
 
+	ship          *sink.Shipper // ships the journal to config.toml's sinks (nil: none)
+	settingsSinks storage.Sinks // the [sinks] table
+	sinkKick      chan struct{} // wakes the shipper (cap 1)
+	sinkErr       string        // guarded by mu: why the last pass could not run
+	sinkLast      SinkState     // guarded by mu: the state last reported
+
 	selftestOK  bool   // guarded by mu
 	selftestWhy string // guarded by mu
 
@@ -121,7 +128,11 @@ func Open(o Options) (*Engine, error) {
 	if err := prof.Validate(); err != nil {
 		return nil, fmt.Errorf("profile %q: %w", o.Profile, err)
 	}
-	e := &Engine{opts: o, now: o.Now, settings: prof, items: map[string]held{}, verdicts: map[string]Verdict{}}
+	targets, err := sink.FromConfig(cfg.Sinks, o.Paths)
+	if err != nil {
+		return nil, fmt.Errorf("config.toml [sinks]: %w", err)
+	}
+	e := &Engine{opts: o, now: o.Now, settings: prof, items: map[string]held{}, verdicts: map[string]Verdict{}, settingsSinks: cfg.Sinks}
 	e.out = newOutbox(eventBuffer, e.snapshot)
 	e.backend, e.warning, err = secrets.OpenBackend(o.Keystore, o.Paths)
 	if err != nil {
@@ -154,6 +165,7 @@ func Open(o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit journal: %w", err)
 	}
+	e.openSinks(targets)
 	idle, abs := prof.LockTimeouts()
 	e.sess = secrets.NewSession(e.bundle, secrets.SessionOptions{Idle: idle, Absolute: abs, Now: o.Now, OnEvent: e.onSessionEvent, KDF: o.KDF,
 		Attempts: secrets.FileAttempts(o.Paths.AttemptsFile(o.Profile)), Wrapper: e.wrapper})
@@ -286,6 +298,7 @@ func (e *Engine) Close() error {
 	if e.wrapper != nil {
 		_ = e.wrapper.Close() // logging out of the token: nothing to report
 	}
+	e.closeSinks()
 	return e.jr.Close()
 }
 

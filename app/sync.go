@@ -54,6 +54,10 @@ func (e *Engine) Start(ctx context.Context) {
 		e.wg.Add(1)
 		go e.priceLoop()
 	}
+	if e.ship != nil {
+		e.wg.Add(1)
+		go e.shipLoop(e.ctx)
+	}
 }
 
 // connect fetches a token, loads the pending actions and follows the feed.

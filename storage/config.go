@@ -145,6 +145,7 @@ const (
 type Config struct {
 	Keystore string             `toml:"keystore,omitempty"` // default keystore of every profile
 	Profiles map[string]Profile `toml:"profiles"`
+	Sinks    Sinks              `toml:"sinks,omitempty"` // where journal entries are shipped (every profile)
 }
 
 // KeystoreFor is the keystore of profile: its own setting, else the

@@ -64,6 +64,7 @@ type Model struct {
 	width, height int
 
 	conn        app.Conn
+	sinks       app.SinkState // the journal's sinks ("" level: none configured)
 	locked      bool
 	lockUntil   time.Time
 	locking     string        // the reason of a lock in progress ("": none)
@@ -287,6 +288,11 @@ func (m *Model) handleEvent(ev app.Event) tea.Cmd {
 		if e.Locked && e.Reason != "" && e.Reason != "operator" && e.Reason != "exit" {
 			m.lockWhy = lockReasonText(e.Reason, m.ctx.Now().Sub(m.lastInput))
 		}
+	case app.SinkState:
+		if e.Level == app.SinksDown && m.sinks.Level != app.SinksDown {
+			m.note("Journal sink " + clean(e.Sink) + " down: " + clean(e.Reason) + ".")
+		}
+		m.sinks = e
 	case app.Notice:
 		m.note(clean(e.Text))
 	}
@@ -875,6 +881,7 @@ const (
 	hpSelftest
 	hpWarning
 	hpConn
+	hpSinks
 	hpKeystore
 	hpLock
 	numHParts
@@ -882,7 +889,7 @@ const (
 
 // headerCuts is the order in which parts give way: the profile first,
 // the lock state never.
-var headerCuts = []int{hpLeft, hpLeft, hpWarning, hpConn, hpSelftest, hpKeystore, hpConn, hpConn, hpConn, hpSelftest, hpConn}
+var headerCuts = []int{hpLeft, hpLeft, hpWarning, hpConn, hpSinks, hpSelftest, hpKeystore, hpConn, hpConn, hpConn, hpSinks, hpSelftest, hpConn, hpSinks}
 
 func (m *Model) header(w int) string {
 	now := m.ctx.Now()
@@ -902,6 +909,7 @@ func (m *Model) header(w int) string {
 		parts[hpWarning].forms = []string{"⚠ " + clean(m.info.KeystoreWarning), "⚠"}
 	}
 	parts[hpConn].forms = m.connForms(now)
+	parts[hpSinks].forms = sinkForms(m.sinks)
 	if ks := m.info.Keystore; ks != "" {
 		parts[hpKeystore].forms = []string{"keystore: " + clean(ks), clean(ks)}
 	}
@@ -976,6 +984,27 @@ func (m *Model) connForms(now time.Time) []string {
 		state,
 		string(sym),
 	}
+}
+
+// sinkForms is the sinks part of the header: "sinks ok", "sinks behind
+// n", "sinks down"; "signing paused" while require_sink refuses decisions.
+// Nothing when no sink is configured.
+func sinkForms(s app.SinkState) []string {
+	var state, sym string
+	switch s.Level {
+	case app.SinksOK:
+		state, sym = "sinks ok", "⇡"
+	case app.SinksBehind:
+		state, sym = fmt.Sprintf("sinks behind %d", s.Behind), "⇡"
+	case app.SinksDown:
+		state, sym = "✗ sinks down", "✗"
+	default:
+		return nil
+	}
+	if s.Blocking {
+		return []string{state + " · signing paused", state + " · paused", state, sym}
+	}
+	return []string{state, state, sym}
 }
 
 // joinNonEmpty joins the parts that are not empty.

@@ -136,6 +136,16 @@ func groupCmd(use, short, long, example string, subs ...*cobra.Command) *cobra.C
 	return g
 }
 
+// auditCmd groups the audits: verify (the team store) here, report (the
+// access review) beside it.
+func auditCmd(c *cli) *cobra.Command {
+	return groupCmd("audit", "audits across approvers: verify the team store",
+		`Audit checks the record outside this machine: "audit verify" verifies every
+approver's journal in the team store and flags split views.`,
+		"  qapprove audit verify --store postgres://auditor@db.example/qapprove",
+		newAuditVerifyCmd(c))
+}
+
 // helpCmd is `qapprove help [command]`: the help of any command, exit 0;
 // an unknown topic is a usage error.
 func helpCmd(root *cobra.Command) *cobra.Command {

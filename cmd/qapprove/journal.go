@@ -11,23 +11,29 @@ import (
 	"github.com/qapprove/qapprove/crypto/qbls"
 	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/storage/secrets"
+	"github.com/qapprove/qapprove/storage/sink"
 )
 
 func journalVerifyCmd(c *cli) *cobra.Command {
 	var asJSON bool
+	var store string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "verify the journal: exit 0 intact, 1 tampered/corrupt, 2 could not run",
 		Long: `Verify checks the profile's journal: the hash chain, every signature, the
 key it was signed with against the profile's key, and the keychain anchor
-(truncation and rollback). It names the first bad line. Exit 0 intact,
-1 tampered or corrupt, 2 when it could not run.`,
-		Example:           "  qapprove journal verify\n  qapprove --profile desk journal verify --json",
+(truncation and rollback). It names the first bad line. With
+--against-store it also compares the journal with the team store: a
+shipped line beyond the local head, or a different line at a shipped seq,
+means the journal and its anchor were rolled back together. Exit 0 intact,
+1 tampered, corrupt or rolled back, 2 when it could not run.`,
+		Example:           "  qapprove journal verify\n  qapprove --profile desk journal verify --json\n  qapprove journal verify --against-store config",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE:              c.do(func([]string) int { return runJournalVerify(c.env, asJSON) }),
+		RunE:              c.do(func([]string) int { return runJournalVerify(c.env, asJSON, store) }),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as a JSON object")
+	cmd.Flags().StringVar(&store, "against-store", "", "also compare with the team store at `DSN` (\"config\": [sinks.postgres]): a rollback of journal and anchor exits 1")
 	return cmd
 }
 
@@ -121,9 +127,10 @@ type verifyJSON struct {
 	ChainSeconds     float64              `json:"chain_seconds"`
 	SignatureSeconds float64              `json:"signature_seconds"`
 	Warnings         []string             `json:"warnings,omitempty"`
+	Store            *sink.Comparison     `json:"store,omitempty"`
 }
 
-func runJournalVerify(env *Env, asJSON bool) int {
+func runJournalVerify(env *Env, asJSON bool, store string) int {
 	path, refs, rep, code := verifyActiveJournal(env, "verify")
 	if rep == nil {
 		return code
@@ -132,12 +139,23 @@ func runJournalVerify(env *Env, asJSON bool) int {
 	if !rep.Intact {
 		code = exitFail
 	}
+	var cmp *sink.Comparison
+	storeCode, storeMsg := exitOK, ""
+	if store != "" {
+		if store == "config" {
+			store = ""
+		}
+		if cmp, storeCode, storeMsg = againstStore(env, path, store); storeCode == exitUsage {
+			return env.Errf(exitUsage, "%s", storeMsg)
+		}
+		code = max(code, storeCode)
+	}
 	if asJSON {
 		out := verifyJSON{Intact: rep.Intact, Path: path, Entries: rep.Entries, Decisions: rep.Decisions,
 			Signatures: rep.Signatures, JournalID: rep.JournalID, LastCheckpoint: rep.LastCheckpoint,
 			Unsealed: rep.Unsealed, AnchorChecked: refs.anchor != nil, KeyChecked: refs.key != nil,
 			TornTail: rep.TornTail, Problem: rep.Problem, ChainSeconds: rep.ChainDuration.Seconds(),
-			SignatureSeconds: rep.SignatureDuration.Seconds(), Warnings: refs.warnings}
+			SignatureSeconds: rep.SignatureDuration.Seconds(), Warnings: refs.warnings, Store: cmp}
 		if c := writeJSON(env, out); c != exitOK {
 			return c
 		}
@@ -165,6 +183,12 @@ func runJournalVerify(env *Env, asJSON bool) int {
 	}
 	if t := rep.TornTail; t != nil {
 		env.Errf(exitOK, "note: %d bytes of an interrupted write at the end will be cut when the journal is next opened", t.Length)
+	}
+	switch {
+	case storeCode != exitOK:
+		env.Errf(storeCode, "%s", storeMsg)
+	case storeMsg != "":
+		fmt.Fprintln(env.Stdout, storeMsg)
 	}
 	return code
 }
