@@ -40,12 +40,13 @@ const (
 	KindRecovery      Kind = "recovery"       // unsigned: a torn tail was cut
 	KindAbandoned     Kind = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
 	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
+	KindReanchored    Kind = "re-anchored"    // signed: the anchor was replaced by an explicit command
 )
 
 // mustSign lists the kinds that are invalid without a signature.
 var mustSign = map[Kind]bool{
 	KindGenesis: true, KindUnlock: true, KindDecision: true,
-	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true,
+	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true, KindReanchored: true,
 }
 
 // RequiresSignature reports whether entries of kind must be signed.
@@ -200,11 +201,44 @@ type KeyRegisteredBody struct {
 	Status string `json:"status,omitempty"`
 }
 
-// RecoveryBody records bytes cut from a torn tail on open.
+// RecoveryBody records bytes cut from a torn tail on open, or (Accepts)
+// unsigned lines accepted without a signature or the anchor vouching for
+// them.
 type RecoveryBody struct {
-	Offset int64  `json:"offset"` // file offset where the cut bytes started
-	Length int64  `json:"length"`
-	SHA256 string `json:"sha256"` // hex SHA-256 of the cut bytes
+	Offset  int64          `json:"offset,omitempty"` // file offset where the cut bytes started
+	Length  int64          `json:"length,omitempty"`
+	SHA256  string         `json:"sha256,omitempty"` // hex SHA-256 of the cut bytes
+	Accepts *AcceptedLines `json:"accepts,omitempty"`
+}
+
+// Why values of AcceptedLines.
+const (
+	// AcceptedBeyondAnchor: unsigned lines the anchor did not reach when the
+	// journal was opened (a crash between write and anchor, or lines added
+	// by someone else). Written unsigned by Open.
+	AcceptedBeyondAnchor = "beyond the anchor"
+	// AcceptedUnsealed: unsigned lines found after the last signed line
+	// when the journal was opened. Written signed by the first signed
+	// append (the next unlock).
+	AcceptedUnsealed = "unsigned since the last signed entry"
+)
+
+// AcceptedLines names the lines a recovery accepts: seq From to To, the
+// hash of line To, and why they needed accepting.
+type AcceptedLines struct {
+	FromSeq uint64 `json:"from_seq"`
+	ToSeq   uint64 `json:"to_seq"`
+	Head    string `json:"head"`
+	Why     string `json:"why"`
+}
+
+// ReanchoredBody records an explicit re-anchoring: what the keystore held
+// before (Previous, nil when there was no readable anchor), what checking
+// against it found (Problem, a Reason word or ""), and the operator's Why.
+type ReanchoredBody struct {
+	Previous *Anchor `json:"previous,omitempty"`
+	Problem  string  `json:"problem,omitempty"`
+	Why      string  `json:"why"`
 }
 
 // CheckpointBody seals everything before it.

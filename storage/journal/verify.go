@@ -30,6 +30,9 @@ const (
 	BadSignature Reason = "bad signature" // a signature does not verify (or is missing)
 	ForeignKey   Reason = "foreign key"   // the genesis key is not the expected key
 	Corrupt      Reason = "corrupt"       // a line cannot be parsed
+	Unanchored   Reason = "unanchored"    // lines past the genesis but no anchor stored
+	ForgedAnchor Reason = "forged anchor" // the anchor's MAC does not verify, or it has none
+	Unsealed     Reason = "unsealed"      // unsigned entries after the last signed one (verify without --allow-unsealed)
 )
 
 // TamperError names the first bad line of a journal.
@@ -81,6 +84,8 @@ type Report struct {
 	Head              string        `json:"head,omitempty"` // hash of the last line
 	LastCheckpoint    *Checkpoint   `json:"last_checkpoint,omitempty"`
 	Unsealed          uint64        `json:"unsealed"` // entries after the last signed one
+	FirstUnsealed     int           `json:"first_unsealed_line,omitempty"`
+	AnchorMACChecked  bool          `json:"anchor_mac_checked"` // the anchor's MAC was checked (VerifyOptions.Signer)
 	Anchor            *Anchor       `json:"anchor,omitempty"`
 	TornTail          *TornTail     `json:"torn_tail,omitempty"`
 	Problem           *TamperError  `json:"problem,omitempty"`
@@ -88,10 +93,12 @@ type Report struct {
 	ChainDuration     time.Duration `json:"chain_duration"`     // wall clock: read, hash, parse, links, anchor
 	SignatureDuration time.Duration `json:"signature_duration"` // wall clock until every signature was checked
 
-	genesis GenesisBody
-	jid     [16]byte
-	pk      qbls.PublicKey
-	head    [32]byte
+	genesis       GenesisBody
+	jid           [16]byte
+	pk            qbls.PublicKey
+	head          [32]byte
+	unsealedSeq   uint64 // seq of the first unsealed line
+	lastSignedSeq uint64
 }
 
 // VerifyOptions configures Verify.
@@ -102,6 +109,12 @@ type VerifyOptions struct {
 	ExpectedPublicKey *qbls.PublicKey
 	// Workers is the number of parsing and signature goroutines (0: GOMAXPROCS).
 	Workers int
+	// RequireAnchor makes a missing Anchor a problem (Unanchored) for a
+	// journal with more than its genesis: Create saves the anchor before
+	// any second line exists, so only deletion leaves none.
+	RequireAnchor bool
+	// Signer, when set (the key is unlocked), checks the Anchor's MAC.
+	Signer Signer
 	// Progress, when set, is called after each chunk of the file has been
 	// checked, with the bytes done and the file size (from the goroutine
 	// running Verify; keep it cheap).
@@ -193,6 +206,9 @@ type checker struct {
 	// anchorMismatch is the line at the anchor's seq when its hash differs;
 	// whether that is a rollback or an edit depends on what follows.
 	anchorMismatch *link
+	// sealedMismatch is the line at the anchor's sealed seq when its hash
+	// differs from the anchor's sealed head.
+	sealedMismatch *link
 
 	sigs     chan []sigJob
 	batch    []sigJob
@@ -280,6 +296,9 @@ func (c *checker) visit(r *lineRec) bool {
 	if a := c.opts.Anchor; a != nil && p.seq == a.Seq && hex.EncodeToString(r.hash[:]) != a.Head {
 		c.anchorMismatch = &link{line: ln, seq: p.seq}
 	}
+	if a := c.opts.Anchor; a != nil && a.SealedHead != "" && p.seq == a.SealedSeq && hex.EncodeToString(r.hash[:]) != a.SealedHead {
+		c.sealedMismatch = &link{line: ln, seq: p.seq}
+	}
 	if m := c.anchorMismatch; m != nil && ln > m.line {
 		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
 		return false
@@ -335,7 +354,8 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 // signed schedules or remembers the signature check of l.
 func (c *checker) signed(l *link) {
 	c.rep.Signatures++
-	c.rep.Unsealed = 0
+	c.rep.Unsealed, c.rep.FirstUnsealed = 0, 0
+	c.rep.lastSignedSeq = l.seq
 	switch {
 	case c.opts.noSigs:
 	case c.opts.sealOnly:
@@ -358,6 +378,9 @@ func (c *checker) accept(r *lineRec, l *link) {
 	c.rep.head = r.hash
 	c.rep.Bytes = r.off + int64(len(r.line)) + 1
 	if !p.hasSig {
+		if c.rep.Unsealed == 0 {
+			c.rep.FirstUnsealed, c.rep.unsealedSeq = l.line, p.seq
+		}
 		c.rep.Unsealed++
 	}
 	if c.opts.onEntry != nil {
@@ -413,6 +436,9 @@ func (c *checker) finish() {
 		c.fail(m.line, seqOf(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
 		return
 	}
+	if !c.anchorChecks() {
+		return
+	}
 	c.rep.Head = hex.EncodeToString(c.rep.head[:])
 	if c.opts.sealOnly && c.lastSig != nil {
 		l := c.lastSig
@@ -420,6 +446,43 @@ func (c *checker) finish() {
 			c.fail(l.line, seqOf(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
 		}
 	}
+}
+
+// anchorChecks runs the end-of-file checks of the anchor's sealed part,
+// its MAC, and its absence; false when one failed.
+func (c *checker) anchorChecks() bool {
+	a := c.opts.Anchor
+	if a == nil {
+		if c.opts.RequireAnchor && c.line > 1 {
+			c.fail(c.line, seqOf(c.rep.LastSeq), Unanchored,
+				"the journal has %d entries but no anchor is stored in the keystore: the anchor was deleted (re-anchor only with `qapprove journal re-anchor`)", c.line)
+			return false
+		}
+		return true
+	}
+	if a.SealedHead != "" && c.rep.LastSeq < a.SealedSeq {
+		c.fail(c.line+1, seqOf(c.rep.LastSeq+1), Truncated,
+			"the file ends at seq %d but the anchor's sealed part records a signed line at seq %d: entries were cut from the end", c.rep.LastSeq, a.SealedSeq)
+		return false
+	}
+	if m := c.sealedMismatch; m != nil {
+		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor's sealed head: the journal was rolled back and rewritten", m.seq)
+		return false
+	}
+	if s := c.opts.Signer; s != nil {
+		c.rep.AnchorMACChecked = true
+		if err := CheckAnchor(a, s); err != nil {
+			var te *TamperError
+			if errors.As(err, &te) {
+				te.Line = c.line
+				c.problem = te
+			} else {
+				c.fail(c.line, -1, ForgedAnchor, "%v", err)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // classify explains the first broken link, at c.window[0].
