@@ -136,6 +136,13 @@ func groupCmd(use, short, long, example string, subs ...*cobra.Command) *cobra.C
 	return g
 }
 
+// auditCmd groups the audit commands over the journal.
+func auditCmd(c *cli) *cobra.Command {
+	return groupCmd("audit", "access review and audits of the journal",
+		"Audit groups the reviews of the profile's journal for auditors.",
+		"  qapprove audit report --since 90d", newAuditReportCmd(c))
+}
+
 // helpCmd is `qapprove help [command]`: the help of any command, exit 0;
 // an unknown topic is a usage error.
 func helpCmd(root *cobra.Command) *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -331,4 +332,34 @@ func unsealedNote(n uint64, profile string) string {
 	}
 	return fmt.Sprintf("note: %s not sealed by a signature yet; the next unlock seals %s "+
 		"(open the console with `qapprove --profile %s` and press u, or run `qapprove --profile %s pending`)", what, them, profile, profile)
+}
+
+// journalKeyEvent records a key export or import (kind) of the backup file
+// in the profile's journal when it has one: signed when signer holds the
+// journal's key, else unsigned (accepted at the next unlock). A journal
+// that cannot be written (in use by the console, tampered) gives a
+// warning, not a failure: the backup itself is already done.
+func journalKeyEvent(env *Env, be secrets.Backend, kind journal.Kind, file string, signer journal.Signer) {
+	path := env.Paths().JournalFile(env.Profile)
+	if _, err := os.Stat(path); err != nil {
+		return // no journal yet: keys import starts one
+	}
+	body := journal.KeyBackupBody{File: file}
+	if b, err := secrets.LoadBundle(be, env.Profile); err == nil {
+		body.Fingerprint = fingerprintOf(b)
+	}
+	j, _, err := journal.Open(path, journal.Options{Anchors: app.Anchors(be, env.Profile), Profile: env.Profile})
+	if err == nil {
+		if signer != nil && signer.PublicKey() == j.State().PublicKey {
+			_, err = j.AppendSigned(kind, body, signer)
+		} else {
+			_, err = j.Append(kind, body)
+		}
+		if cerr := j.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		env.Errf(exitOK, "warning: the %s was not journaled: %v", kind, err)
+	}
 }

@@ -418,6 +418,7 @@ func runKeysExport(env *Env, file string, force bool) int {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
+	journalKeyEvent(env, be, journal.KindKeyExported, file, nil)
 	return exitOK
 }
 
@@ -511,6 +512,7 @@ func runKeysImport(env *Env, file string, o importOptions) int {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s)\n", fingerprintOf(b), env.Profile, whereStored(be, env.Profile))
+	journalKeyEvent(env, be, journal.KindKeyImported, file, &app.KeySigner{Key: &s.BLS})
 	return setUpImported(env, be, b, s)
 }
 

@@ -157,7 +157,7 @@ registration wizard first when the profile has no key yet).`,
 	c.completeFlag(root, "profile")
 
 	root.AddCommand(demoCmd(c), sandboxCmd(c), keysCmd(c), pendingCmd(c), decideCmd(c, true), decideCmd(c, false),
-		journalCmd(c), rulesCmd(c), selftestCmd(c), versionCmd(c), completionCmd(c, root))
+		journalCmd(c), auditCmd(c), rulesCmd(c), selftestCmd(c), versionCmd(c), completionCmd(c, root))
 	root.SetHelpCommand(helpCmd(root))
 	root.SetUsageFunc(usageFunc(root))
 	return root

@@ -41,6 +41,8 @@ const (
 	KindAbandoned     Kind = "abandoned"      // unsigned: a decision started and not completed (cancelled, refused)
 	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
 	KindReanchored    Kind = "re-anchored"    // signed: the anchor was replaced by an explicit command
+	KindKeyExported   Kind = "key-exported"   // unsigned (no unlock needed): an encrypted backup of the key was written
+	KindKeyImported   Kind = "key-imported"   // signed: a backup was imported into the profile
 )
 
 // mustSign lists the kinds that are invalid without a signature.
@@ -230,6 +232,13 @@ type AcceptedLines struct {
 	ToSeq   uint64 `json:"to_seq"`
 	Head    string `json:"head"`
 	Why     string `json:"why"`
+}
+
+// KeyBackupBody records a key export or import: the BLS key's
+// fingerprint and the backup file.
+type KeyBackupBody struct {
+	Fingerprint string `json:"fingerprint"`
+	File        string `json:"file,omitempty"`
 }
 
 // ReanchoredBody records an explicit re-anchoring: what the keystore held

@@ -116,7 +116,8 @@ func parseLine(b []byte) (p parsed, err error) {
 
 // knownKinds lets parseLine avoid allocating a string per line.
 var knownKinds = []Kind{KindGenesis, KindUnlock, KindUnlockFailed, KindLock, KindDecision,
-	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound, KindReanchored}
+	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound, KindReanchored,
+	KindKeyExported, KindKeyImported}
 
 func internKind(b []byte) Kind {
 	for _, k := range knownKinds {
