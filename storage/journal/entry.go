@@ -260,7 +260,7 @@ type CheckpointBody struct {
 // digest is the 32-byte message signed for one line:
 // SHA-256(DomainTag ‖ journal_id (16 bytes) ‖ seq (u64 BE) ‖ prev (32) ‖
 // SHA-256(body bytes) ‖ len(kind) ‖ kind ‖ len(ts) ‖ ts).
-func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kind, ts string) [32]byte {
+func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kind, ts []byte) [32]byte {
 	h := sha256.New()
 	var b [8]byte
 	h.Write([]byte(DomainTag))
@@ -272,7 +272,7 @@ func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kin
 	h.Write([]byte{byte(len(kind))}) //nolint:gosec // G115: kind is one of the package Kind constants, all short
 	h.Write([]byte(kind))
 	h.Write([]byte{byte(len(ts))}) //nolint:gosec // G115: ts is an RFC 3339 time this package formats, under 40 bytes
-	h.Write([]byte(ts))
+	h.Write(ts)
 	var out [32]byte
 	h.Sum(out[:0])
 	return out

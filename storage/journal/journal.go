@@ -459,7 +459,7 @@ func (j *Journal) write(kind Kind, b []byte, s Signer, sign bool) (Entry, error)
 	ts := formatTS(j.now())
 	var sig *qbls.Signature
 	if sign {
-		d := digest(j.jid, seq, prev, sha256.Sum256(b), kind, ts)
+		d := digest(j.jid, seq, prev, sha256.Sum256(b), kind, []byte(ts))
 		sg, err := s.Sign(d[:])
 		if err != nil {
 			return Entry{}, fmt.Errorf("sign %s entry: %w", kind, err)

@@ -15,13 +15,14 @@ const chunkSize = 1 << 20
 // lineRec is one line as hashed and parsed by a worker. p aliases the chunk
 // buffer, which stays alive until the checker has seen the chunk.
 type lineRec struct {
-	off      int64 // file offset of the line
-	line     []byte
-	hash     [32]byte
-	p        parsed
-	bodyHash [32]byte // SHA-256 of the body, for signed lines
-	err      error    // parse error
-	torn     bool     // bytes after the last newline
+	off       int64 // file offset of the line
+	line      []byte
+	hash      [32]byte
+	p         parsed
+	digest    [32]byte // the signed digest of a signed line, when hasDigest
+	hasDigest bool
+	err       error // parse error
+	torn      bool  // bytes after the last newline
 }
 
 // chunk is a run of complete lines (or the final partial line).
@@ -38,8 +39,9 @@ type chunk struct {
 // scanFile reads path in chunks, hashes and parses the lines on workers and
 // hands them to visit in file order. visit returns false to stop early.
 // Memory stays bounded by the number of buffers in flight. size, when
-// known (> 0), is the file size: a small file gets small buffers.
-func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool) error {
+// known (> 0), is the file size: a small file gets small buffers. With
+// jid, workers also compute the signed digest of every signed line.
+func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r *lineRec) bool) error {
 	chunkLen, carryMax := chunkSize, MaxLineBytes
 	if size > 0 && size < int64(chunkSize) {
 		chunkLen, carryMax = int(size)+1, int(size)+1
@@ -59,7 +61,7 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				work(c)
+				work(c, jid)
 				close(c.done)
 			}
 		})
@@ -141,8 +143,8 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 
 var errOverlong = errors.New("a line is longer than the 1 MiB limit")
 
-// work hashes and parses every line of c.
-func work(c *chunk) {
+// work hashes and parses every line of c (and digests signed lines, with jid).
+func work(c *chunk, jid *[16]byte) {
 	data := c.data
 	if c.final {
 		// A torn tail is only reported (its hash), never parsed.
@@ -159,8 +161,9 @@ func work(c *chunk) {
 		r := lineRec{off: off, line: line}
 		r.hash = sha256.Sum256(line)
 		r.p, r.err = parseLine(line)
-		if r.err == nil && r.p.hasSig {
-			r.bodyHash = sha256.Sum256(r.p.body)
+		if jid != nil && r.err == nil && r.p.hasSig {
+			r.digest = digest(*jid, r.p.seq, r.p.prev, sha256.Sum256(r.p.body), r.p.kind, r.p.ts)
+			r.hasDigest = true
 		}
 		c.recs = append(c.recs, r)
 		off += int64(i + 1)

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -160,7 +162,11 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 			reader = &progressReader{r: f, total: size, fn: opts.Progress}
 		}
 	}
-	err = scanFile(reader, size, opts.Workers, c.visit)
+	var jid *[16]byte
+	if !opts.sealOnly && !opts.noSigs {
+		jid = peekJID(f)
+	}
+	err = scanFile(reader, size, opts.Workers, jid, c.visit)
 	if err != nil && !errors.Is(err, errOverlong) {
 		c.stopSigWorkers()
 		return nil, fmt.Errorf("read journal: %w", err)
@@ -202,7 +208,12 @@ type checker struct {
 	histPos int    // next slot of the ring
 	window  []link // lines read after the first anomaly
 	problem *TamperError
-	lastSig *link // seal mode: last signed line
+	// seal mode: the last signed line and what its digest needs
+	lastSig     link
+	hasLastSig  bool
+	lastSigKind Kind
+	lastSigTS   []byte
+	lastSigBody []byte
 	// anchorMismatch is the line at the anchor's seq when its hash differs;
 	// whether that is a rollback or an edit depends on what follows.
 	anchorMismatch *link
@@ -210,7 +221,7 @@ type checker struct {
 	// differs from the anchor's sealed head.
 	sealedMismatch *link
 
-	sigs     chan []sigJob
+	sigs     *batchQueue
 	batch    []sigJob
 	sigWG    sync.WaitGroup
 	sigMu    sync.Mutex
@@ -269,11 +280,11 @@ func (c *checker) visit(r *lineRec) bool {
 			return false
 		}
 	} else {
-		if p.hasSig {
-			l.digest = digest(c.rep.jid, p.seq, p.prev, r.bodyHash, p.kind, string(p.ts))
-		}
 		last := c.histAt(len(c.hist) - 1)
 		if p.seq != last.seq+1 || p.prev != last.hash {
+			if p.hasSig {
+				l.digest = c.lineDigest(r)
+			}
 			c.window = append(c.window[:0:0], l)
 			return true
 		}
@@ -286,7 +297,7 @@ func (c *checker) visit(r *lineRec) bool {
 			return false
 		}
 		if p.hasSig {
-			c.signed(&l)
+			c.signed(&l, r)
 		} else if RequiresSignature(p.kind) {
 			c.fail(ln, seqOf(p.seq), BadSignature, "%s entry (seq %d) is not signed", p.kind, p.seq)
 			return false
@@ -338,7 +349,7 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 		c.fail(1, 0, BadSignature, "the genesis is not signed")
 		return false
 	}
-	l.digest = digest(jid, 0, p.prev, r.bodyHash, p.kind, string(p.ts))
+	l.digest = digest(jid, 0, p.prev, sha256.Sum256(p.body), p.kind, p.ts)
 	if !qbls.Verify(pk, l.digest[:], qbls.Signature(p.sig)) {
 		c.fail(1, 0, BadSignature, "the genesis signature does not verify with its public key")
 		return false
@@ -351,23 +362,57 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 	return true
 }
 
-// signed schedules or remembers the signature check of l.
-func (c *checker) signed(l *link) {
+// signed schedules or remembers the signature check of l (line r).
+func (c *checker) signed(l *link, r *lineRec) {
 	c.rep.Signatures++
 	c.rep.Unsealed, c.rep.FirstUnsealed = 0, 0
 	c.rep.lastSignedSeq = l.seq
 	switch {
 	case c.opts.noSigs:
 	case c.opts.sealOnly:
-		cp := *l
-		c.lastSig = &cp
-	default:
-		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: l.digest, sig: l.sig})
+		// Only the last signature is checked: keep what its digest needs
+		// (r's buffer is reused) and digest it at the end.
+		c.lastSig = *l
+		c.lastSigKind = r.p.kind
+		c.lastSigTS = append(c.lastSigTS[:0], r.p.ts...)
+		c.lastSigBody = append(c.lastSigBody[:0], r.p.body...)
+		c.hasLastSig = true
+	case c.sigs != nil:
+		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: c.lineDigest(r), sig: l.sig})
 		if len(c.batch) == sigBatch {
-			c.sigs <- c.batch
+			c.sigs.push(c.batch)
 			c.batch = make([]sigJob, 0, sigBatch)
 		}
 	}
+}
+
+// lineDigest is the signed digest of the signed line r.
+func (c *checker) lineDigest(r *lineRec) [32]byte {
+	if r.hasDigest {
+		return r.digest
+	}
+	return digest(c.rep.jid, r.p.seq, r.p.prev, sha256.Sum256(r.p.body), r.p.kind, r.p.ts)
+}
+
+// peekJID reads the journal ID from the genesis at the start of f, so the
+// parse workers can digest signed lines; nil when line 1 is not a
+// readable genesis (the checker then reports why).
+func peekJID(f *os.File) *[16]byte {
+	buf := make([]byte, 4096)
+	n, _ := f.ReadAt(buf, 0) // a short read leaves the line without its newline: nil below
+	i := bytes.IndexByte(buf[:n], '\n')
+	if i < 0 {
+		return nil
+	}
+	p, err := parseLine(buf[:i])
+	if err != nil || p.kind != KindGenesis {
+		return nil
+	}
+	_, jid, _, err := parseGenesis(p.body)
+	if err != nil {
+		return nil
+	}
+	return &jid
 }
 
 // accept records a good line.
@@ -440,9 +485,10 @@ func (c *checker) finish() {
 		return
 	}
 	c.rep.Head = hex.EncodeToString(c.rep.head[:])
-	if c.opts.sealOnly && c.lastSig != nil {
-		l := c.lastSig
-		if !qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig)) {
+	if c.opts.sealOnly && c.hasLastSig {
+		l := &c.lastSig
+		d := digest(c.rep.jid, l.seq, l.prev, sha256.Sum256(c.lastSigBody), c.lastSigKind, c.lastSigTS)
+		if !qbls.Verify(c.rep.pk, d[:], qbls.Signature(l.sig)) {
 			c.fail(l.line, seqOf(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
 		}
 	}
