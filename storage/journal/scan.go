@@ -157,15 +157,15 @@ func work(c *chunk, jid *[16]byte) {
 	off := c.off
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
-		line := data[:i]
-		r := lineRec{off: off, line: line}
-		r.hash = sha256.Sum256(line)
-		r.p, r.err = parseLine(line)
+		c.recs = append(c.recs, lineRec{})
+		r := &c.recs[len(c.recs)-1]
+		r.off, r.line = off, data[:i]
+		r.hash = sha256.Sum256(r.line)
+		r.p, r.err = parseLine(r.line)
 		if jid != nil && r.err == nil && r.p.hasSig {
 			r.digest = digest(*jid, r.p.seq, r.p.prev, sha256.Sum256(r.p.body), r.p.kind, r.p.ts)
 			r.hasDigest = true
 		}
-		c.recs = append(c.recs, r)
 		off += int64(i + 1)
 		data = data[i+1:]
 	}
