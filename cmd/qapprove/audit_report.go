@@ -74,7 +74,7 @@ func runAuditReport(env *Env, o auditReportOptions) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	path, _, rep, code := verifyActiveJournal(env, "read", nil)
+	path, _, rep, code := verifyActiveJournal(env, "read", nil, nil)
 	if rep == nil {
 		return code
 	}

@@ -21,6 +21,7 @@ type verifyOptions struct {
 	allowUnsealed bool
 	unlock        bool
 	passFile      string
+	sinceVerified bool
 }
 
 func journalVerifyCmd(c *cli) *cobra.Command {
@@ -33,9 +34,11 @@ key it was signed with against the profile's key, and the keystore anchor
 (truncation, rollback, a deleted anchor). With --unlock it asks for the
 passphrase and checks the anchor's MAC too. It names the first bad line.
 Unsigned entries after the last signed one are "unsealed": exit 1 unless
---allow-unsealed. Exit 0 intact, 1 tampered, corrupt or unsealed, 2 when it
-could not run.`,
-		Example:           "  qapprove journal verify\n  qapprove --profile desk journal verify --json --allow-unsealed\n  qapprove journal verify --unlock",
+--allow-unsealed. An intact verify with --unlock saves a signed mark of how
+far the journal was verified; --since-verified then checks the whole chain
+but only the signatures after the mark. Exit 0 intact, 1 tampered, corrupt
+or unsealed, 2 when it could not run.`,
+		Example:           "  qapprove journal verify\n  qapprove --profile desk journal verify --json --allow-unsealed\n  qapprove journal verify --unlock\n  qapprove journal verify --since-verified",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              c.do(func([]string) int { return runJournalVerify(c.env, o) }),
@@ -44,6 +47,7 @@ could not run.`,
 	cmd.Flags().BoolVar(&o.allowUnsealed, "allow-unsealed", false, "exit 0 when the only finding is unsigned entries at the end")
 	cmd.Flags().BoolVar(&o.unlock, "unlock", false, "unlock the key to check the anchor's MAC")
 	cmd.Flags().StringVar(&o.passFile, "passphrase-file", "", "read the passphrase from `FILE` (with --unlock)")
+	cmd.Flags().BoolVar(&o.sinceVerified, "since-verified", false, "check signatures only after the last verified mark (the chain is checked in full)")
 	return cmd
 }
 
@@ -128,14 +132,14 @@ func loadJournalRefs(env *Env) (*journalRefs, error) {
 // report with exit code 2; what is the verb for that message.
 // A missing anchor is a problem (unanchored); signer, when set, checks the
 // anchor's MAC.
-func verifyActiveJournal(env *Env, what string, signer journal.Signer) (string, *journalRefs, *journal.Report, int) {
+func verifyActiveJournal(env *Env, what string, signer journal.Signer, mark *journal.VerifiedMark) (string, *journalRefs, *journal.Report, int) {
 	path := env.Paths().JournalFile(env.Profile)
 	refs, err := loadJournalRefs(env)
 	if err != nil {
 		return path, nil, nil, env.Errf(exitUsage, "cannot read the keystore: %v", err)
 	}
 	rep, err := journal.Verify(path, journal.VerifyOptions{Anchor: refs.anchor, ExpectedPublicKey: refs.key,
-		RequireAnchor: true, Signer: signer})
+		RequireAnchor: true, Signer: signer, Verified: mark})
 	if err != nil {
 		return path, refs, nil, env.Errf(exitUsage, "cannot %s the journal: %v", what, err)
 	}
@@ -172,9 +176,23 @@ func runJournalVerify(env *Env, o verifyOptions) int {
 		defer sess.Lock()
 		signer = sessionSigner{sess, pk}
 	}
-	path, refs, rep, code := verifyActiveJournal(env, "verify", signer)
+	var mark *journal.VerifiedMark
+	if o.sinceVerified {
+		m, err := journal.LoadVerified(journal.VerifiedPath(env.Paths().JournalFile(env.Profile)))
+		if err != nil {
+			return env.Errf(exitUsage, "%v", err)
+		}
+		if m == nil {
+			env.Errf(exitOK, "note: no verified mark yet (run `qapprove journal verify --unlock`): checking every signature")
+		}
+		mark = m
+	}
+	path, refs, rep, code := verifyActiveJournal(env, "verify", signer, mark)
 	if rep == nil {
 		return code
+	}
+	if rep.MarkIgnored != "" {
+		refs.warnings = append(refs.warnings, rep.MarkIgnored+": checking every signature")
 	}
 	problem := rep.Problem
 	if problem == nil && rep.Unsealed > 0 && !o.allowUnsealed {
@@ -185,6 +203,9 @@ func runJournalVerify(env *Env, o verifyOptions) int {
 	code = exitOK
 	if problem != nil {
 		code = exitFail
+	}
+	if signer != nil && rep.Intact {
+		saveVerifiedMark(env, path, rep, signer)
 	}
 	if o.asJSON {
 		out := verifyJSON{Intact: problem == nil, Path: path, Entries: rep.Entries, Decisions: rep.Decisions,
@@ -224,10 +245,28 @@ func runJournalVerify(env *Env, o verifyOptions) int {
 	if rep.AnchorMACChecked {
 		env.Errf(exitOK, "the anchor's MAC verifies with this key")
 	}
+	if rep.SkippedSignatures > 0 {
+		env.Errf(exitOK, "%d %s up to seq %d were verified on %s and not checked again", rep.SkippedSignatures,
+			plural(rep.SkippedSignatures, "signature", "signatures"), mark.Seq, mark.Time)
+	}
+
 	if t := rep.TornTail; t != nil {
 		env.Errf(exitOK, "note: %d bytes of an interrupted write at the end will be cut when the journal is next opened", t.Length)
 	}
 	return code
+}
+
+// saveVerifiedMark signs and saves how far the journal was verified.
+func saveVerifiedMark(env *Env, path string, rep *journal.Report, signer journal.Signer) {
+	m, err := journal.MarkVerified(rep, signer, time.Now())
+	if err == nil {
+		err = journal.SaveVerified(journal.VerifiedPath(path), m)
+	}
+	if err != nil {
+		env.Errf(exitOK, "warning: the verified mark was not saved: %v", err)
+		return
+	}
+	env.Errf(exitOK, "verified mark saved at seq %d: `journal verify --since-verified` checks only the signatures after it", m.Seq)
 }
 
 func runJournalReanchor(env *Env, reason, passFile string) int {
@@ -304,7 +343,7 @@ func runJournalExport(env *Env, format string) int {
 	if format != "json" && format != "csv" {
 		return env.Errf(exitUsage, "--format must be json or csv, not %q", format)
 	}
-	path, _, rep, code := verifyActiveJournal(env, "read", nil)
+	path, _, rep, code := verifyActiveJournal(env, "read", nil, nil)
 	if rep == nil {
 		return code
 	}

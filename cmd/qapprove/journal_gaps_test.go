@@ -176,3 +176,29 @@ func TestJournalVerifyTruncatedWithEditedAnchor(t *testing.T) {
 	editAnchor(t, home, func(a *journal.Anchor) { a.Seq, a.Head = rep.LastSeq, rep.Head })
 	verifyFails(t, home, "truncated")
 }
+
+func TestJournalVerifySinceVerified(t *testing.T) {
+	home, path, pass := keyedJournalHome(t, 3)
+	code, _, errs := runJournalCmd(t, home, "verify", "--since-verified")
+	if code != exitOK || !strings.Contains(errs, "no verified mark yet") {
+		t.Fatalf("no mark: exit %d %q", code, errs)
+	}
+	code, _, errs = runJournalCmd(t, home, "verify", "--unlock", "--passphrase-file", pass)
+	if code != exitOK || !strings.Contains(errs, "verified mark saved at seq 5") {
+		t.Fatalf("--unlock: exit %d %q", code, errs)
+	}
+	code, out, errs := runJournalCmd(t, home, "verify", "--since-verified")
+	if code != exitOK || !strings.HasPrefix(out, "intact: 6 entries") || !strings.Contains(errs, "5 signatures up to seq 5 were verified on") {
+		t.Fatalf("--since-verified: exit %d %q %q", code, out, errs)
+	}
+	// A mark edited without the key is ignored, with a warning.
+	mp := journal.VerifiedPath(path)
+	b, _ := os.ReadFile(mp)
+	if err := os.WriteFile(mp, []byte(strings.Replace(string(b), `"seq":5`, `"seq":4`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runJournalCmd(t, home, "verify", "--since-verified")
+	if code != exitOK || !strings.Contains(errs, "does not verify") || strings.Contains(errs, "not checked again") {
+		t.Fatalf("forged mark: exit %d %q", code, errs)
+	}
+}

@@ -75,19 +75,23 @@ type TornTail struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Path              string        `json:"path"`
-	Intact            bool          `json:"intact"`
-	Entries           uint64        `json:"entries"`   // complete, valid lines checked
-	Decisions         uint64        `json:"decisions"` // decision entries
-	Signatures        uint64        `json:"signatures"`
-	JournalID         string        `json:"journal_id,omitempty"`
-	PublicKey         string        `json:"public_key,omitempty"`
-	LastSeq           uint64        `json:"last_seq"`
-	Head              string        `json:"head,omitempty"` // hash of the last line
-	LastCheckpoint    *Checkpoint   `json:"last_checkpoint,omitempty"`
-	Unsealed          uint64        `json:"unsealed"` // entries after the last signed one
-	FirstUnsealed     int           `json:"first_unsealed_line,omitempty"`
-	AnchorMACChecked  bool          `json:"anchor_mac_checked"` // the anchor's MAC was checked (VerifyOptions.Signer)
+	Path             string      `json:"path"`
+	Intact           bool        `json:"intact"`
+	Entries          uint64      `json:"entries"`   // complete, valid lines checked
+	Decisions        uint64      `json:"decisions"` // decision entries
+	Signatures       uint64      `json:"signatures"`
+	JournalID        string      `json:"journal_id,omitempty"`
+	PublicKey        string      `json:"public_key,omitempty"`
+	LastSeq          uint64      `json:"last_seq"`
+	Head             string      `json:"head,omitempty"` // hash of the last line
+	LastCheckpoint   *Checkpoint `json:"last_checkpoint,omitempty"`
+	Unsealed         uint64      `json:"unsealed"` // entries after the last signed one
+	FirstUnsealed    int         `json:"first_unsealed_line,omitempty"`
+	AnchorMACChecked bool        `json:"anchor_mac_checked"` // the anchor's MAC was checked (VerifyOptions.Signer)
+	// SkippedSignatures are signatures up to the VerifiedMark, not checked
+	// again; MarkIgnored says why a mark given was not used.
+	SkippedSignatures uint64        `json:"skipped_signatures,omitempty"`
+	MarkIgnored       string        `json:"mark_ignored,omitempty"`
 	Anchor            *Anchor       `json:"anchor,omitempty"`
 	TornTail          *TornTail     `json:"torn_tail,omitempty"`
 	Problem           *TamperError  `json:"problem,omitempty"`
@@ -101,6 +105,7 @@ type Report struct {
 	head          [32]byte
 	unsealedSeq   uint64 // seq of the first unsealed line
 	lastSignedSeq uint64
+	full          bool // every signature was checked (or vouched for by a valid mark)
 }
 
 // VerifyOptions configures Verify.
@@ -117,6 +122,10 @@ type VerifyOptions struct {
 	RequireAnchor bool
 	// Signer, when set (the key is unlocked), checks the Anchor's MAC.
 	Signer Signer
+	// Verified, when set and signed by the journal key, skips the signature
+	// checks up to its seq (the chain is still checked in full); the line
+	// at its seq must still hash to its head.
+	Verified *VerifiedMark
 	// Progress, when set, is called after each chunk of the file has been
 	// checked, with the bytes done and the file size (from the goroutine
 	// running Verify; keep it cheap).
@@ -179,6 +188,7 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	c.stopSigWorkers()
 	c.rep.SignatureDuration = time.Since(start)
 	c.mergeProblems()
+	c.rep.full = !opts.sealOnly && !opts.noSigs
 	return &c.rep, nil
 }
 
@@ -220,6 +230,9 @@ type checker struct {
 	// sealedMismatch is the line at the anchor's sealed seq when its hash
 	// differs from the anchor's sealed head.
 	sealedMismatch *link
+	// mark is the valid VerifiedMark in use, markHead its head.
+	mark     *VerifiedMark
+	markHead [32]byte
 
 	sigs     *batchQueue
 	batch    []sigJob
@@ -310,6 +323,10 @@ func (c *checker) visit(r *lineRec) bool {
 	if a := c.opts.Anchor; a != nil && a.SealedHead != "" && p.seq == a.SealedSeq && hex.EncodeToString(r.hash[:]) != a.SealedHead {
 		c.sealedMismatch = &link{line: ln, seq: p.seq}
 	}
+	if m := c.mark; m != nil && p.seq == m.Seq && r.hash != c.markHead {
+		c.fail(ln, seqOf(p.seq), RolledBack, "the line at seq %d is not the one verified on %s: the journal was rewritten since", p.seq, m.Time)
+		return false
+	}
 	if m := c.anchorMismatch; m != nil && ln > m.line {
 		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
 		return false
@@ -358,8 +375,24 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 		c.fail(1, 0, RolledBack, "this file is journal %s but the keystore anchors journal %s: the journal was replaced", g.JournalID, a.JournalID)
 		return false
 	}
+	c.useMark(g.JournalID, pk)
 	c.rep.Signatures++
 	return true
+}
+
+// useMark adopts the VerifiedMark given when it is this journal's and
+// signed by its key.
+func (c *checker) useMark(jid string, pk qbls.PublicKey) {
+	m := c.opts.Verified
+	switch {
+	case m == nil:
+	case m.JournalID != jid:
+		c.rep.MarkIgnored = "the verified mark is for another journal"
+	case !decodeHexInto(c.markHead[:], []byte(m.Head)) || !m.valid(pk):
+		c.rep.MarkIgnored = "the verified mark's signature does not verify with the journal's key"
+	default:
+		c.mark = m
+	}
 }
 
 // signed schedules or remembers the signature check of l (line r).
@@ -377,6 +410,8 @@ func (c *checker) signed(l *link, r *lineRec) {
 		c.lastSigTS = append(c.lastSigTS[:0], r.p.ts...)
 		c.lastSigBody = append(c.lastSigBody[:0], r.p.body...)
 		c.hasLastSig = true
+	case c.mark != nil && l.seq <= c.mark.Seq:
+		c.rep.SkippedSignatures++
 	case c.sigs != nil:
 		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: c.lineDigest(r), sig: l.sig})
 		if len(c.batch) == sigBatch {
@@ -479,6 +514,10 @@ func (c *checker) finish() {
 	}
 	if m := c.anchorMismatch; m != nil {
 		c.fail(m.line, seqOf(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
+		return
+	}
+	if m := c.mark; m != nil && c.rep.LastSeq < m.Seq {
+		c.fail(c.line+1, seqOf(c.rep.LastSeq+1), Truncated, "the file ends at seq %d but it was verified up to seq %d on %s: entries were cut from the end", c.rep.LastSeq, m.Seq, m.Time)
 		return
 	}
 	if !c.anchorChecks() {
