@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,24 +61,30 @@ func keyedJournalHome(t *testing.T, n int) (home, path, passFile string) {
 	return home, path, passFile
 }
 
-// editAnchor rewrites the profile's stored anchor (nil edit deletes it).
+// editAnchor rewrites the profile's stored anchor (nil edit deletes it)
+// as someone who can write the keystore files can.
 func editAnchor(t *testing.T, home string, edit func(a *journal.Anchor)) {
 	t.Helper()
 	be := secrets.NewFileBackend(storage.ResolvePaths(home))
-	user := "default" + secrets.AnchorSuffix
+	store := app.Anchors(be, "default")
 	if edit == nil {
-		if err := be.Delete(user); err != nil {
-			t.Fatal(err)
+		p, _ := be.Path("default" + secrets.AnchorSuffix)
+		for _, f := range []string{p, strings.TrimSuffix(p, ".json") + ".slots"} {
+			if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+		if a, err := store.Load(); a != nil || err != nil {
+			t.Fatalf("anchor still there: %v %v", a, err)
 		}
 		return
 	}
-	a, err := app.Anchors(be, "default").Load()
+	a, err := store.Load()
 	if err != nil || a == nil {
 		t.Fatalf("anchor %v %v", a, err)
 	}
 	edit(a)
-	b, _ := json.Marshal(a)
-	if err := be.Set(user, b); err != nil {
+	if err := store.Save(*a); err != nil {
 		t.Fatal(err)
 	}
 }
