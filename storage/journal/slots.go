@@ -32,6 +32,7 @@ type slotAnchors struct {
 	legacy  AnchorStore
 	drop    func() error
 	dropped bool
+	f       *os.File // kept open between saves
 }
 
 // SlotAnchors keeps the anchor in the two-slot file at path (0600; see
@@ -93,11 +94,15 @@ func (s *slotAnchors) Save(a Anchor) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, created, err := s.open()
-	if err != nil {
-		return fmt.Errorf("save journal anchor: %w", err)
+	created := false
+	if s.f == nil {
+		f, c, err := s.open()
+		if err != nil {
+			return fmt.Errorf("save journal anchor: %w", err)
+		}
+		s.f, created = f, c
 	}
-	defer f.Close()
+	f := s.f
 	s.counter++
 	var slot [slotSize]byte
 	binary.BigEndian.PutUint64(slot[:8], s.counter)
@@ -107,9 +112,11 @@ func (s *slotAnchors) Save(a Anchor) error {
 	copy(slot[slotSize-32:], sum[:])
 	off := int64(s.counter%2) * slotSize //nolint:gosec // G115: 0 or 1
 	if _, err := f.WriteAt(slot[:], off); err != nil {
+		s.closeFile()
 		return fmt.Errorf("save journal anchor: %w", err)
 	}
 	if err := fdatasync(f); err != nil {
+		s.closeFile()
 		return fmt.Errorf("save journal anchor: %w", err)
 	}
 	if created {
@@ -122,6 +129,13 @@ func (s *slotAnchors) Save(a Anchor) error {
 	}
 	s.dropped = true
 	return nil
+}
+
+// closeFile drops the open file after an error; the next Save reopens it
+// and reads the counter again.
+func (s *slotAnchors) closeFile() {
+	_ = s.f.Close()
+	s.f, s.counter = nil, 0
 }
 
 // open opens the slot file for writing, creating it (with both slots)
