@@ -110,7 +110,7 @@ func CheckAnchor(a *Anchor, s Signer) error {
 	return nil
 }
 
-func errAnchorMAC(a *Anchor) error {
+func errAnchorMAC(a *Anchor) *TamperError {
 	if !a.Authenticated() {
 		return &TamperError{Line: 0, Seq: -1, Reason: ForgedAnchor,
 			Detail: "the stored anchor carries no MAC (edited, or written by an older qapprove): check the journal, then run `qapprove journal re-anchor`"}

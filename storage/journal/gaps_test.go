@@ -144,11 +144,7 @@ func TestLockedOperation(t *testing.T) {
 		if rec != nil {
 			t.Fatalf("open: recovery %+v", rec)
 		}
-		e, err := j.Append(KindUnlockFailed, UnlockFailedBody{Attempt: 1, Backoff: "1s"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = e
+		must(t)(j.Append(KindUnlockFailed, UnlockFailedBody{Attempt: 1, Backoff: "1s"}))
 		if err := j.Close(); err != nil {
 			t.Fatal(err)
 		}

@@ -428,7 +428,7 @@ func (j *Journal) unlockAnchor(s Signer) error {
 			return err
 		}
 		if a := j.stored; a != nil && !a.checkMAC(k) {
-			te := errAnchorMAC(a).(*TamperError) //nolint:errcheck // errAnchorMAC always gives a *TamperError
+			te := errAnchorMAC(a)
 			te.Line = j.lines
 			j.keyErr = te
 			return te
