@@ -1,7 +1,5 @@
 package journal
 
-import "encoding/binary"
-
 // maxJSONDepth is encoding/json's nesting limit, which validJSON matches.
 const maxJSONDepth = 10000
 
@@ -107,9 +105,8 @@ func key(b []byte, i int) int {
 // it, or -1.
 func str(b []byte, i int) int {
 	for i++; i < len(b); {
-		// Skip 8 plain bytes at a time: none below 0x20, no '"', no '\\'.
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
+		for i < len(b) && plainByte[b[i]] {
+			i++
 		}
 		if i >= len(b) {
 			break
@@ -145,16 +142,6 @@ func str(b []byte, i int) int {
 		}
 	}
 	return -1
-}
-
-// plain8 reports whether none of the 8 bytes of x is below 0x20, '"' or
-// '\\' (the classic "has zero byte" bit trick, exact for these tests).
-func plain8(x uint64) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	below := (x - ones*0x20) &^ x
-	q := x ^ (ones * '"')
-	bs := x ^ (ones * '\\')
-	return (below|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
 }
 
 // num reads a number at i and returns the index after it, or -1.
@@ -206,6 +193,15 @@ func lit(b []byte, i int, word string) int {
 	}
 	return i + len(word)
 }
+
+// plainByte marks the bytes a string holds as they are: not below 0x20,
+// not '"', not '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // hexVal maps a lowercase hex digit to its value and every other byte to
 // 0xff.
