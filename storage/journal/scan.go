@@ -42,9 +42,9 @@ type chunk struct {
 // known (> 0), is the file size: a small file gets small buffers. With
 // jid, workers also compute the signed digest of every signed line.
 func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r *lineRec) bool) error {
-	chunkLen, carryMax := chunkSize, MaxLineBytes
+	chunkLen := chunkSize
 	if size > 0 && size < int64(chunkSize) {
-		chunkLen, carryMax = int(size)+1, int(size)+1
+		chunkLen = int(size) + 1
 	}
 	if workers < 1 {
 		workers = 1
@@ -52,8 +52,13 @@ func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r 
 	nbuf := 2*workers + 2
 	free := make(chan *slot, nbuf)
 	for range nbuf {
-		free <- &slot{}
+		free <- slotPool.Get().(*slot) //nolint:errcheck // the pool holds only *slot
 	}
+	defer func() {
+		for range nbuf {
+			slotPool.Put(<-free)
+		}
+	}()
 	jobs := make(chan *chunk, workers)
 	order := make(chan *chunk, nbuf-1)
 	stop := make(chan struct{})
@@ -78,7 +83,7 @@ func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r 
 			case <-stop:
 				return
 			}
-			buf := sl.get(chunkLen + carryMax + 1)
+			buf := sl.get(len(carry) + chunkLen + 1)
 			n0 := copy(buf, carry)
 			n, err := io.ReadFull(f, buf[n0:n0+chunkLen])
 			data := buf[:n0+n]
@@ -102,7 +107,7 @@ func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r 
 				order <- c
 				jobs <- c
 				ts := <-free
-				tb := ts.get(chunkLen + carryMax + 1)
+				tb := ts.get(len(carry) + 1)
 				t := &chunk{slot: ts, data: tb[:copy(tb, carry)], off: off, final: true, recs: ts.recs[:0], done: make(chan struct{})}
 				order <- t
 				jobs <- t
@@ -171,15 +176,21 @@ func work(c *chunk, jid *[16]byte) {
 	}
 }
 
+// slotPool keeps read buffers and line records between scans (the
+// console's viewer verifies again as the journal grows).
+var slotPool = sync.Pool{New: func() any { return &slot{} }}
+
 // slot is a reusable read buffer with its line records.
 type slot struct {
 	buf  []byte
 	recs []lineRec
 }
 
+// get returns a buffer of at least n bytes, with room for the carried
+// partial lines of the next chunks.
 func (s *slot) get(n int) []byte {
 	if len(s.buf) < n {
-		s.buf = make([]byte, n)
+		s.buf = make([]byte, n+n/4)
 	}
 	return s.buf
 }
