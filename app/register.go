@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/qapprove/qapprove/client"
@@ -343,11 +344,28 @@ func (s *KeySigner) PublicKey() qbls.PublicKey { return s.Key.Public() }
 func (s *KeySigner) Sign(msg []byte) (qbls.Signature, error) { return s.Key.Sign(msg), nil }
 
 // Anchors is the journal anchor store of a profile in a secrets backend.
+// In the file keystore it is the two-slot file beside the keystore
+// (<profile>.journal-anchor.slots: one fdatasync per append), which
+// replaces the older JSON item on its first save.
 func Anchors(be secrets.Backend, profile string) journal.AnchorStore {
 	user := profile + secrets.AnchorSuffix
-	return journal.BackendAnchors(
+	item := journal.BackendAnchors(
 		func() ([]byte, error) { return be.Get(user) },
 		func(b []byte) error { return be.Set(user, b) },
 		func(err error) bool { return errors.Is(err, secrets.ErrNotFound) },
 	)
+	fb, ok := be.(*secrets.FileBackend)
+	if !ok {
+		return item
+	}
+	p, err := fb.Path(user)
+	if err != nil {
+		return item
+	}
+	return journal.SlotAnchors(strings.TrimSuffix(p, ".json")+".slots", item, func() error {
+		if err := be.Delete(user); err != nil && !errors.Is(err, secrets.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
 }

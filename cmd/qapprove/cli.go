@@ -136,14 +136,15 @@ func groupCmd(use, short, long, example string, subs ...*cobra.Command) *cobra.C
 	return g
 }
 
-// auditCmd groups the audits: verify (the team store) here, report (the
-// access review) beside it.
+// auditCmd groups the audits: the access review of the journal (report)
+// and the check of the team store (verify).
 func auditCmd(c *cli) *cobra.Command {
-	return groupCmd("audit", "audits across approvers: verify the team store",
-		`Audit checks the record outside this machine: "audit verify" verifies every
-approver's journal in the team store and flags split views.`,
-		"  qapprove audit verify --store postgres://auditor@db.example/qapprove",
-		newAuditVerifyCmd(c))
+	return groupCmd("audit", "access review and audits: report, verify the team store",
+		`Audit groups the reviews for auditors: "audit report" is the access review of
+the profile's journal; "audit verify" verifies every approver's journal in the
+team store and flags split views.`,
+		"  qapprove audit report --since 90d\n  qapprove audit verify --store postgres://auditor@db.example/qapprove",
+		newAuditReportCmd(c), newAuditVerifyCmd(c))
 }
 
 // helpCmd is `qapprove help [command]`: the help of any command, exit 0;

@@ -177,6 +177,10 @@ func TestJournalExportAndNotesAreInert(t *testing.T) {
 		}
 	}
 	code, _, errs := runJournalCmd(t, home, "verify")
+	if code != exitFail || !strings.Contains(errs, "journal unsealed (1 entry) from line 5") {
+		t.Fatalf("verify: exit %d %q", code, errs)
+	}
+	code, _, errs = runJournalCmd(t, home, "verify", "--allow-unsealed")
 	if code != exitOK || !strings.Contains(errs, "note: the last entry is not sealed by a signature yet; the next unlock seals it") ||
 		!strings.Contains(errs, "qapprove --profile default pending") {
 		t.Fatalf("verify: exit %d %q", code, errs)

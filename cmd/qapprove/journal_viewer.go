@@ -27,7 +27,7 @@ same checks and export for scripts.`,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              c.do(func([]string) int { return runJournalViewer(c.env) }),
 	}
-	cmd.AddCommand(journalVerifyCmd(c), journalExportCmd(c), journalShipCmd(c))
+	cmd.AddCommand(journalVerifyCmd(c), journalExportCmd(c), journalShipCmd(c), journalReanchorCmd(c))
 	return cmd
 }
 

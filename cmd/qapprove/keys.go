@@ -460,6 +460,7 @@ func runKeysExport(env *Env, file string, force bool) int {
 		return env.Errf(exitFail, "%v", err)
 	}
 	fmt.Fprintf(env.Stdout, "exported the encrypted key of profile %s to %s (0600); keep it offline, it is only as safe as the passphrase\n", env.Profile, file)
+	journalKeyEvent(env, be, journal.KindKeyExported, file, nil)
 	return exitOK
 }
 
@@ -577,6 +578,7 @@ func importBackup(env *Env, file string, data []byte, o importOptions) int {
 	}
 
 	fmt.Fprintf(env.Stdout, "imported the key %s into profile %s (%s; protected by %s)\n", fingerprintOf(b), env.Profile, whereStored(be, env.Profile), b.DescribeWrap())
+	journalKeyEvent(env, be, journal.KindKeyImported, file, &app.KeySigner{Key: &s.BLS})
 	code := setUpImported(env, be, b, s)
 	if code == exitOK && o.wrap != (wrapFlags{}) {
 		if err := saveImportedWrap(env, o.wrap); err != nil {

@@ -316,23 +316,6 @@ nothing differs, 1 when something does, 2 when the journal cannot be read.`,
 	return cmd
 }
 
-// parseSince reads --since: a date, an RFC 3339 time or a duration back from now.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q is not a date (2026-12-01), an RFC 3339 time or a duration like 72h", s)
-}
-
 func runRulesReplay(env *Env, sinceArg string, asJSON bool) int {
 	since, err := parseSince(sinceArg, time.Now())
 	if err != nil {

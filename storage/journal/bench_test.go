@@ -85,7 +85,7 @@ func writeBigJournal(b *testing.B, path string, n, signEvery int) (*testSigner, 
 		}
 		var sig *qbls.Signature
 		if sign {
-			d := digest(jid, uint64(seq), prev, sha256.Sum256(body), kind, ts)
+			d := digest(jid, uint64(seq), prev, sha256.Sum256(body), kind, []byte(ts))
 			sg := s.sk.Sign(d[:])
 			sig = &sg
 		}

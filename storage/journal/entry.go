@@ -42,13 +42,16 @@ const (
 	KindRebound       Kind = "rebound"        // signed: the profile was bound to another API base URL
 	KindBackupDrill   Kind = "backup-drill"   // a disaster-recovery drill: signed by the restored key when passed, unsigned when failed
 	KindRewrapped     Kind = "rewrapped"      // signed: the key bundle was moved to another wrap (none, KMS, PKCS#11)
+	KindReanchored    Kind = "re-anchored"    // signed: the anchor was replaced by an explicit command
+	KindKeyExported   Kind = "key-exported"   // unsigned (no unlock needed): an encrypted backup of the key was written
+	KindKeyImported   Kind = "key-imported"   // signed: a backup was imported into the profile
 )
 
 // mustSign lists the kinds that are invalid without a signature.
 var mustSign = map[Kind]bool{
 	KindGenesis: true, KindUnlock: true, KindDecision: true,
 	KindKeyRegistered: true, KindCheckpoint: true, KindRebound: true,
-	KindRewrapped: true,
+	KindRewrapped: true, KindReanchored: true,
 }
 
 // RequiresSignature reports whether entries of kind must be signed.
@@ -269,11 +272,51 @@ type KeyRegisteredBody struct {
 	Status string `json:"status,omitempty"`
 }
 
-// RecoveryBody records bytes cut from a torn tail on open.
+// RecoveryBody records bytes cut from a torn tail on open, or (Accepts)
+// unsigned lines accepted without a signature or the anchor vouching for
+// them.
 type RecoveryBody struct {
-	Offset int64  `json:"offset"` // file offset where the cut bytes started
-	Length int64  `json:"length"`
-	SHA256 string `json:"sha256"` // hex SHA-256 of the cut bytes
+	Offset  int64          `json:"offset,omitempty"` // file offset where the cut bytes started
+	Length  int64          `json:"length,omitempty"`
+	SHA256  string         `json:"sha256,omitempty"` // hex SHA-256 of the cut bytes
+	Accepts *AcceptedLines `json:"accepts,omitempty"`
+}
+
+// Why values of AcceptedLines.
+const (
+	// AcceptedBeyondAnchor: unsigned lines the anchor did not reach when the
+	// journal was opened (a crash between write and anchor, or lines added
+	// by someone else). Written unsigned by Open.
+	AcceptedBeyondAnchor = "beyond the anchor"
+	// AcceptedUnsealed: unsigned lines found after the last signed line
+	// when the journal was opened. Written signed by the first signed
+	// append (the next unlock).
+	AcceptedUnsealed = "unsigned since the last signed entry"
+)
+
+// AcceptedLines names the lines a recovery accepts: seq From to To, the
+// hash of line To, and why they needed accepting.
+type AcceptedLines struct {
+	FromSeq uint64 `json:"from_seq"`
+	ToSeq   uint64 `json:"to_seq"`
+	Head    string `json:"head"`
+	Why     string `json:"why"`
+}
+
+// KeyBackupBody records a key export or import: the BLS key's
+// fingerprint and the backup file.
+type KeyBackupBody struct {
+	Fingerprint string `json:"fingerprint"`
+	File        string `json:"file,omitempty"`
+}
+
+// ReanchoredBody records an explicit re-anchoring: what the keystore held
+// before (Previous, nil when there was no readable anchor), what checking
+// against it found (Problem, a Reason word or ""), and the operator's Why.
+type ReanchoredBody struct {
+	Previous *Anchor `json:"previous,omitempty"`
+	Problem  string  `json:"problem,omitempty"`
+	Why      string  `json:"why"`
 }
 
 // CheckpointBody seals everything before it.
@@ -286,7 +329,7 @@ type CheckpointBody struct {
 // digest is the 32-byte message signed for one line:
 // SHA-256(DomainTag ‖ journal_id (16 bytes) ‖ seq (u64 BE) ‖ prev (32) ‖
 // SHA-256(body bytes) ‖ len(kind) ‖ kind ‖ len(ts) ‖ ts).
-func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kind, ts string) [32]byte {
+func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kind, ts []byte) [32]byte {
 	h := sha256.New()
 	var b [8]byte
 	h.Write([]byte(DomainTag))
@@ -298,7 +341,7 @@ func digest(jid [16]byte, seq uint64, prev [32]byte, bodyHash [32]byte, kind Kin
 	h.Write([]byte{byte(len(kind))}) //nolint:gosec // G115: kind is one of the package Kind constants, all short
 	h.Write([]byte(kind))
 	h.Write([]byte{byte(len(ts))}) //nolint:gosec // G115: ts is an RFC 3339 time this package formats, under 40 bytes
-	h.Write([]byte(ts))
+	h.Write(ts)
 	var out [32]byte
 	h.Sum(out[:0])
 	return out

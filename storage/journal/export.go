@@ -2,12 +2,14 @@ package journal
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"strconv"
 	"strings"
@@ -95,6 +97,55 @@ func Export(path string, w io.Writer, format string) error {
 		_, _ = bw.WriteString("\n]\n")
 	}
 	return bw.Flush()
+}
+
+// ReadEntries yields every complete line of the journal at path as an
+// Entry (Line set, Body a copy), oldest first. It stops after the first
+// error (a line that cannot be parsed, a read error); it does not check
+// the chain or signatures: run Verify for integrity.
+func ReadEntries(path string) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			yield(Entry{}, fmt.Errorf("%w at %s", ErrNoJournal, path))
+			return
+		}
+		if err != nil {
+			yield(Entry{}, fmt.Errorf("open journal: %w", err))
+			return
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), MaxLineBytes+1)
+		sc.Split(completeLines)
+		n := 0
+		for sc.Scan() {
+			n++
+			e, err := ParseLine(sc.Bytes())
+			if err != nil {
+				yield(Entry{}, fmt.Errorf("journal line %d: %v", n, err))
+				return
+			}
+			e.Line = n
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(Entry{}, fmt.Errorf("read journal: %w", err))
+		}
+	}
+}
+
+// completeLines splits at newlines and drops a torn last line.
+func completeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF {
+		return len(data), nil, nil
+	}
+	return 0, nil, nil
 }
 
 // commonBody holds the body fields that get their own CSV columns.

@@ -2,8 +2,10 @@ package journal
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,4 +58,26 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzValidJSON holds validJSON to json.Valid's answer.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,-2.5e+3,true,false,null,"x\u00e9\n"]}`, `{"a":01}`, `[1,]`, `{"a" : { } , "b":[ ]}`,
+		`"\ud800"`, "\"\x01\"", `-`, `1.`, `1e`, `{"a"}`, ` 1 `, `[[[[]]]]`, `{"a":1}}`, `nul`, "\"\xff\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, json.Valid = %v", b, got, want)
+		}
+	})
+}
+
+func TestValidJSONDepth(t *testing.T) {
+	for _, n := range []int{maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("depth %d: validJSON %v, json.Valid %v", n, got, want)
+		}
+	}
 }

@@ -83,12 +83,19 @@ type Journal struct {
 	size    int64    // bytes of complete lines
 	lines   int
 	broken  error // set when a failed write left the file in doubt
+
+	stored  *Anchor        // the anchor found by Open; its MAC is checked by the first signed append
+	sealed  Anchor         // the anchor's sealed part (SealedSeq, SealedHead, MAC), kept across unsigned appends
+	key     *[32]byte      // the anchor MAC key, derived by the first signed append
+	keyErr  error          // the stored anchor failed its MAC check: signed appends are refused
+	pending *AcceptedLines // the unsigned tail found by Open, accepted by the first signed append
 }
 
 // Recovery tells what Open repaired.
 type Recovery struct {
-	Cut   TornTail // the bytes cut from the end
-	Entry Entry    // the recovery entry appended
+	Cut      TornTail       // the bytes cut from the end (zero when none)
+	Entry    Entry          // the (first) recovery entry appended
+	Accepted *AcceptedLines // unsigned lines beyond the anchor, accepted (nil when none)
 }
 
 // ErrInUse is returned (wrapped) when another process holds the journal.
@@ -203,49 +210,147 @@ func open(path string, opts Options, fl *flock.Flock) (*Journal, *Recovery, erro
 		}
 		anchor = a
 	}
-	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, onEntry: opts.entryHook(), sealOnly: true})
+	rep, err := Verify(path, VerifyOptions{Anchor: anchor, ExpectedPublicKey: opts.ExpectedPublicKey, onEntry: opts.entryHook(),
+		sealOnly: true, RequireAnchor: opts.Anchors != nil})
 	if err != nil {
 		return nil, nil, err
 	}
 	if rep.Problem != nil {
 		return nil, nil, rep.Problem
 	}
+	j, err := fromReport(path, rep, opts, fl)
+	if err != nil {
+		return nil, nil, err
+	}
+	j.stored = anchor
+	if anchor != nil {
+		j.sealed = Anchor{SealedSeq: anchor.SealedSeq, SealedHead: anchor.SealedHead, MAC: anchor.MAC}
+	}
+	rec, err := j.repair(rep, anchor)
+	if err != nil {
+		_ = j.f.Close()
+		return nil, nil, err
+	}
+	return j, rec, nil
+}
+
+// fromReport opens the verified journal file for appending.
+func fromReport(path string, rep *Report, opts Options, fl *flock.Flock) (*Journal, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open journal: %w", err)
+		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	if err := f.Chmod(0o600); err != nil {
 		_ = f.Close()
-		return nil, nil, fmt.Errorf("open journal: %w", err)
+		return nil, fmt.Errorf("open journal: %w", err)
 	}
 	j := &Journal{path: path, f: f, lock: fl, anchors: opts.Anchors, now: opts.Now,
 		jid: rep.jid, pk: rep.pk, seq: rep.LastSeq, head: rep.head, size: rep.Bytes, lines: int(rep.Entries)} //nolint:gosec // G115: Entries counts lines Verify read, each at least one byte of a file in memory
 	if j.now == nil {
 		j.now = time.Now
 	}
+	if rep.Unsealed > 0 {
+		j.pending = &AcceptedLines{FromSeq: rep.unsealedSeq, ToSeq: rep.LastSeq, Head: hex.EncodeToString(rep.head[:]), Why: AcceptedUnsealed}
+	}
+	return j, nil
+}
+
+// repair cuts a torn tail (journaled), journals unsigned lines beyond the
+// anchor as an unsigned recovery, and moves the anchor up to the file.
+func (j *Journal) repair(rep *Report, anchor *Anchor) (*Recovery, error) {
 	var rec *Recovery
 	if t := rep.TornTail; t != nil {
-		if err := f.Truncate(t.Offset); err != nil {
-			_ = f.Close()
-			return nil, nil, fmt.Errorf("cut torn journal tail: %w", err)
+		if err := j.f.Truncate(t.Offset); err != nil {
+			return nil, fmt.Errorf("cut torn journal tail: %w", err)
 		}
-		if err := f.Sync(); err != nil {
-			_ = f.Close()
-			return nil, nil, fmt.Errorf("cut torn journal tail: %w", err)
+		if err := j.f.Sync(); err != nil {
+			return nil, fmt.Errorf("cut torn journal tail: %w", err)
 		}
 		e, err := j.append(KindRecovery, RecoveryBody{Offset: t.Offset, Length: t.Length, SHA256: t.SHA256}, nil, false)
 		if err != nil {
-			_ = f.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		rec = &Recovery{Cut: *t, Entry: e}
-	} else if anchor == nil || anchor.Seq < j.seq {
-		if err := j.saveAnchor(); err != nil {
-			_ = f.Close()
-			return nil, nil, err
+	}
+	if anchor != nil && rep.Unsealed > 0 && anchor.Seq < rep.LastSeq {
+		from := max(anchor.Seq+1, rep.unsealedSeq)
+		acc := &AcceptedLines{FromSeq: from, ToSeq: rep.LastSeq, Head: hex.EncodeToString(rep.head[:]), Why: AcceptedBeyondAnchor}
+		e, err := j.append(KindRecovery, RecoveryBody{Accepts: acc}, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			rec = &Recovery{Entry: e}
+		}
+		rec.Accepted = acc
+		return rec, nil
+	}
+	if rec == nil && (anchor == nil || anchor.Seq < j.seq) {
+		if err := j.saveAnchor(false); err != nil {
+			return nil, err
 		}
 	}
-	return j, rec, nil
+	return rec, nil
+}
+
+// Reanchor replaces the stored anchor of the journal at path: the only
+// way to re-anchor a journal whose anchor is missing, forged or behind.
+// The journal must verify in full (chain and every signature) without
+// the old anchor; a signed re-anchored entry then names the previous
+// anchor, what checking against it found, and why. s must be the
+// journal's key (unlocked); opts.Anchors is required.
+func Reanchor(path string, s Signer, opts Options, why string) (Entry, error) {
+	if opts.Anchors == nil || s == nil {
+		return Entry{}, errors.New("re-anchoring needs the anchor store and the unlocked key")
+	}
+	if strings.TrimSpace(why) == "" {
+		return Entry{}, errors.New("re-anchoring needs a reason")
+	}
+	fl, err := lockJournal(path)
+	if err != nil {
+		return Entry{}, err
+	}
+	j, body, err := reanchorOpen(path, s, opts, why, fl)
+	if err != nil {
+		_ = fl.Unlock()
+		return Entry{}, err
+	}
+	e, err := j.AppendSigned(KindReanchored, body, s)
+	if cerr := j.Close(); err == nil {
+		err = cerr
+	}
+	return e, err
+}
+
+func reanchorOpen(path string, s Signer, opts Options, why string, fl *flock.Flock) (*Journal, ReanchoredBody, error) {
+	body := ReanchoredBody{Why: why}
+	prev, err := opts.Anchors.Load()
+	if err != nil {
+		prev, body.Problem = nil, "unreadable anchor"
+	}
+	body.Previous = prev
+	old, err := Verify(path, VerifyOptions{Anchor: prev, ExpectedPublicKey: opts.ExpectedPublicKey, RequireAnchor: true, Signer: s, sealOnly: true})
+	if err != nil {
+		return nil, body, err
+	}
+	if p := old.Problem; p != nil && body.Problem == "" {
+		body.Problem = string(p.Reason)
+	}
+	rep, err := Verify(path, VerifyOptions{ExpectedPublicKey: opts.ExpectedPublicKey})
+	if err != nil {
+		return nil, body, err
+	}
+	if rep.Problem != nil {
+		return nil, body, fmt.Errorf("not re-anchored: %w", rep.Problem)
+	}
+	if rep.TornTail != nil {
+		return nil, body, errors.New("not re-anchored: the journal ends in an interrupted write; open it once (e.g. `qapprove pending`) to repair it")
+	}
+	if s.PublicKey() != rep.pk {
+		return nil, body, errors.New("not re-anchored: the key is not the journal's key")
+	}
+	j, err := fromReport(path, rep, opts, fl)
+	return j, body, err
 }
 
 // Append writes an unsigned event (failed unlock, lock, outcome while
@@ -305,6 +410,14 @@ func (j *Journal) appendWith(kind Kind, mk func() any, s Signer, sign bool) (Ent
 	if j.broken != nil {
 		return Entry{}, fmt.Errorf("journal is unusable after an earlier write error: %w", j.broken)
 	}
+	if sign {
+		if s.PublicKey() != j.pk {
+			return Entry{}, errors.New("the signer's key is not the journal's key")
+		}
+		if err := j.unlockAnchor(s); err != nil {
+			return Entry{}, err
+		}
+	}
 	b, err := json.Marshal(mk())
 	if err != nil {
 		return Entry{}, fmt.Errorf("encode %s body: %w", kind, err)
@@ -312,6 +425,50 @@ func (j *Journal) appendWith(kind Kind, mk func() any, s Signer, sign bool) (Ent
 	if len(b) < 2 || b[0] != '{' {
 		return Entry{}, fmt.Errorf("%s body must be a JSON object", kind)
 	}
+	return j.write(kind, b, s, sign)
+}
+
+// unlockAnchor runs at the first signed append: it derives the anchor key,
+// checks the MAC of the anchor Open found (a failure refuses every signed
+// append), and accepts the unsigned tail Open found with a signed
+// recovery naming it.
+func (j *Journal) unlockAnchor(s Signer) error {
+	if j.keyErr != nil {
+		return j.keyErr
+	}
+	if j.key != nil {
+		return nil
+	}
+	k := [32]byte{}
+	if j.anchors != nil {
+		var err error
+		if k, err = AnchorKey(s, j.jid); err != nil {
+			return err
+		}
+		if a := j.stored; a != nil && !a.checkMAC(k) {
+			te := errAnchorMAC(a)
+			te.Line = j.lines
+			j.keyErr = te
+			return te
+		}
+	}
+	j.key = &k
+	if p := j.pending; p != nil {
+		j.pending = nil
+		b, err := json.Marshal(RecoveryBody{Accepts: p})
+		if err != nil {
+			return err
+		}
+		if _, err := j.write(KindRecovery, b, s, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write appends one line with body b (signed when sign) and saves the
+// anchor; j.mu is held.
+func (j *Journal) write(kind Kind, b []byte, s Signer, sign bool) (Entry, error) {
 	var seq uint64
 	var prev [32]byte
 	if j.lines > 0 {
@@ -320,10 +477,7 @@ func (j *Journal) appendWith(kind Kind, mk func() any, s Signer, sign bool) (Ent
 	ts := formatTS(j.now())
 	var sig *qbls.Signature
 	if sign {
-		if s.PublicKey() != j.pk {
-			return Entry{}, errors.New("the signer's key is not the journal's key")
-		}
-		d := digest(j.jid, seq, prev, sha256.Sum256(b), kind, ts)
+		d := digest(j.jid, seq, prev, sha256.Sum256(b), kind, []byte(ts))
 		sg, err := s.Sign(d[:])
 		if err != nil {
 			return Entry{}, fmt.Errorf("sign %s entry: %w", kind, err)
@@ -354,17 +508,24 @@ func (j *Journal) appendWith(kind Kind, mk func() any, s Signer, sign bool) (Ent
 	if sig != nil {
 		e.Sig = hex.EncodeToString(sig[:])
 	}
-	if err := j.saveAnchor(); err != nil {
+	if err := j.saveAnchor(sign); err != nil {
 		return e, err
 	}
 	return e, nil
 }
 
-func (j *Journal) saveAnchor() error {
+// saveAnchor stores the anchor for the current head; after a signed
+// append (signed) its sealed part moves too, with a new MAC.
+func (j *Journal) saveAnchor(signed bool) error {
 	if j.anchors == nil {
 		return nil
 	}
-	a := Anchor{JournalID: hex.EncodeToString(j.jid[:]), Seq: j.seq, Head: hex.EncodeToString(j.head[:])}
+	head := hex.EncodeToString(j.head[:])
+	if signed && j.key != nil {
+		j.sealed = Anchor{SealedSeq: j.seq, SealedHead: head, MAC: anchorMAC(*j.key, j.jid, j.seq, j.head)}
+	}
+	a := Anchor{JournalID: hex.EncodeToString(j.jid[:]), Seq: j.seq, Head: head,
+		SealedSeq: j.sealed.SealedSeq, SealedHead: j.sealed.SealedHead, MAC: j.sealed.MAC}
 	if err := j.anchors.Save(a); err != nil {
 		return fmt.Errorf("%w: %v", ErrAnchorNotSaved, err)
 	}
@@ -404,6 +565,9 @@ func (j *Journal) Close() error {
 		err = cerr
 	}
 	j.f = nil
+	if j.key != nil {
+		clear(j.key[:])
+	}
 	if uerr := j.lock.Unlock(); err == nil {
 		err = uerr
 	}

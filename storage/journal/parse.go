@@ -108,7 +108,7 @@ func parseLine(b []byte) (p parsed, err error) {
 	default:
 		return p, errors.New("line does not end with } or a sig field")
 	}
-	if len(p.body) < 2 || p.body[0] != '{' || p.body[len(p.body)-1] != '}' || !json.Valid(p.body) {
+	if len(p.body) < 2 || p.body[0] != '{' || p.body[len(p.body)-1] != '}' || !validJSON(p.body) {
 		return p, errors.New("body is not a JSON object")
 	}
 	return p, nil
@@ -116,7 +116,8 @@ func parseLine(b []byte) (p parsed, err error) {
 
 // knownKinds lets parseLine avoid allocating a string per line.
 var knownKinds = []Kind{KindGenesis, KindUnlock, KindUnlockFailed, KindLock, KindDecision,
-	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound, KindBackupDrill, KindRewrapped}
+	KindOutcome, KindKeyRegistered, KindCheckpoint, KindRecovery, KindAbandoned, KindRebound, KindBackupDrill, KindRewrapped,
+	KindReanchored, KindKeyExported, KindKeyImported}
 
 func internKind(b []byte) Kind {
 	for _, k := range knownKinds {
@@ -132,13 +133,13 @@ func decodeHexInto(dst, src []byte) bool {
 	if len(src) != 2*len(dst) {
 		return false
 	}
-	for _, c := range src {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
+	var bad byte
+	for i := range dst {
+		hi, lo := hexVal[src[2*i]], hexVal[src[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
 	}
-	_, err := hex.Decode(dst, src)
-	return err == nil
+	return bad&0xf0 == 0
 }
 
 // ParseLine decodes one journal line (without its newline) into an Entry,

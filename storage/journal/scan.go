@@ -15,13 +15,14 @@ const chunkSize = 1 << 20
 // lineRec is one line as hashed and parsed by a worker. p aliases the chunk
 // buffer, which stays alive until the checker has seen the chunk.
 type lineRec struct {
-	off      int64 // file offset of the line
-	line     []byte
-	hash     [32]byte
-	p        parsed
-	bodyHash [32]byte // SHA-256 of the body, for signed lines
-	err      error    // parse error
-	torn     bool     // bytes after the last newline
+	off       int64 // file offset of the line
+	line      []byte
+	hash      [32]byte
+	p         parsed
+	digest    [32]byte // the signed digest of a signed line, when hasDigest
+	hasDigest bool
+	err       error // parse error
+	torn      bool  // bytes after the last newline
 }
 
 // chunk is a run of complete lines (or the final partial line).
@@ -38,11 +39,12 @@ type chunk struct {
 // scanFile reads path in chunks, hashes and parses the lines on workers and
 // hands them to visit in file order. visit returns false to stop early.
 // Memory stays bounded by the number of buffers in flight. size, when
-// known (> 0), is the file size: a small file gets small buffers.
-func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool) error {
-	chunkLen, carryMax := chunkSize, MaxLineBytes
+// known (> 0), is the file size: a small file gets small buffers. With
+// jid, workers also compute the signed digest of every signed line.
+func scanFile(f io.Reader, size int64, workers int, jid *[16]byte, visit func(r *lineRec) bool) error {
+	chunkLen := chunkSize
 	if size > 0 && size < int64(chunkSize) {
-		chunkLen, carryMax = int(size)+1, int(size)+1
+		chunkLen = int(size) + 1
 	}
 	if workers < 1 {
 		workers = 1
@@ -50,8 +52,13 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 	nbuf := 2*workers + 2
 	free := make(chan *slot, nbuf)
 	for range nbuf {
-		free <- &slot{}
+		free <- slotPool.Get().(*slot) //nolint:errcheck // the pool holds only *slot
 	}
+	defer func() {
+		for range nbuf {
+			slotPool.Put(<-free)
+		}
+	}()
 	jobs := make(chan *chunk, workers)
 	order := make(chan *chunk, nbuf-1)
 	stop := make(chan struct{})
@@ -59,7 +66,7 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				work(c)
+				work(c, jid)
 				close(c.done)
 			}
 		})
@@ -76,7 +83,7 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 			case <-stop:
 				return
 			}
-			buf := sl.get(chunkLen + carryMax + 1)
+			buf := sl.get(len(carry) + chunkLen + 1)
 			n0 := copy(buf, carry)
 			n, err := io.ReadFull(f, buf[n0:n0+chunkLen])
 			data := buf[:n0+n]
@@ -100,7 +107,7 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 				order <- c
 				jobs <- c
 				ts := <-free
-				tb := ts.get(chunkLen + carryMax + 1)
+				tb := ts.get(len(carry) + 1)
 				t := &chunk{slot: ts, data: tb[:copy(tb, carry)], off: off, final: true, recs: ts.recs[:0], done: make(chan struct{})}
 				order <- t
 				jobs <- t
@@ -141,8 +148,8 @@ func scanFile(f io.Reader, size int64, workers int, visit func(r *lineRec) bool)
 
 var errOverlong = errors.New("a line is longer than the 1 MiB limit")
 
-// work hashes and parses every line of c.
-func work(c *chunk) {
+// work hashes and parses every line of c (and digests signed lines, with jid).
+func work(c *chunk, jid *[16]byte) {
 	data := c.data
 	if c.final {
 		// A torn tail is only reported (its hash), never parsed.
@@ -155,18 +162,23 @@ func work(c *chunk) {
 	off := c.off
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
-		line := data[:i]
-		r := lineRec{off: off, line: line}
-		r.hash = sha256.Sum256(line)
-		r.p, r.err = parseLine(line)
-		if r.err == nil && r.p.hasSig {
-			r.bodyHash = sha256.Sum256(r.p.body)
+		c.recs = append(c.recs, lineRec{})
+		r := &c.recs[len(c.recs)-1]
+		r.off, r.line = off, data[:i]
+		r.hash = sha256.Sum256(r.line)
+		r.p, r.err = parseLine(r.line)
+		if jid != nil && r.err == nil && r.p.hasSig {
+			r.digest = digest(*jid, r.p.seq, r.p.prev, sha256.Sum256(r.p.body), r.p.kind, r.p.ts)
+			r.hasDigest = true
 		}
-		c.recs = append(c.recs, r)
 		off += int64(i + 1)
 		data = data[i+1:]
 	}
 }
+
+// slotPool keeps read buffers and line records between scans (the
+// console's viewer verifies again as the journal grows).
+var slotPool = sync.Pool{New: func() any { return &slot{} }}
 
 // slot is a reusable read buffer with its line records.
 type slot struct {
@@ -174,9 +186,11 @@ type slot struct {
 	recs []lineRec
 }
 
+// get returns a buffer of at least n bytes, with room for the carried
+// partial lines of the next chunks.
 func (s *slot) get(n int) []byte {
 	if len(s.buf) < n {
-		s.buf = make([]byte, n)
+		s.buf = make([]byte, n+n/4)
 	}
 	return s.buf
 }

@@ -1,20 +1,77 @@
 package journal
 
 import (
+	"sync"
+
 	"github.com/qapprove/qapprove/crypto/qbls"
 )
 
 // sigBatch is how many signatures one worker checks at a time.
 const sigBatch = 64
 
+// batchQueue hands signature batches from the chain reader to the
+// workers. push never blocks, so the chain reader never waits for
+// signatures: batches that are not checked yet wait here (about 100 bytes
+// per signature).
+type batchQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	q      [][]sigJob
+	head   int
+	closed bool
+}
+
+func newBatchQueue() *batchQueue {
+	q := &batchQueue{}
+	q.cond.L = &q.mu
+	return q
+}
+
+func (q *batchQueue) push(b []sigJob) {
+	q.mu.Lock()
+	q.q = append(q.q, b)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// pop waits for a batch; false once the queue is closed and empty.
+func (q *batchQueue) pop() ([]sigJob, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.q) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.head == len(q.q) {
+		return nil, false
+	}
+	b := q.q[q.head]
+	q.q[q.head] = nil
+	q.head++
+	if q.head == len(q.q) {
+		q.q, q.head = q.q[:0], 0
+	}
+	return b, true
+}
+
+func (q *batchQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
 // startSigWorkers starts the goroutines that check signatures while the
 // chain is still being read.
 func (c *checker) startSigWorkers() {
-	c.sigs = make(chan []sigJob, c.opts.Workers)
+	c.sigs = newBatchQueue()
 	c.batch = make([]sigJob, 0, sigBatch)
 	for range c.opts.Workers {
 		c.sigWG.Go(func() {
-			for b := range c.sigs {
+			for {
+				b, ok := c.sigs.pop()
+				if !ok {
+					return
+				}
 				c.checkBatch(b)
 			}
 		})
@@ -28,10 +85,10 @@ func (c *checker) stopSigWorkers() {
 	}
 	c.stopOnce.Do(func() {
 		if len(c.batch) > 0 {
-			c.sigs <- c.batch
+			c.sigs.push(c.batch)
 			c.batch = nil
 		}
-		close(c.sigs)
+		c.sigs.close()
 		c.sigWG.Wait()
 	})
 }

@@ -120,7 +120,7 @@ func forged(t *testing.T, ls [][]byte, k int, body string, s Signer) []byte {
 	if s == nil {
 		return encodeLine(p.seq+1, ts, KindOutcome, prev, []byte(body), nil)
 	}
-	d := digest(jid, p.seq+1, prev, sha256.Sum256([]byte(body)), KindDecision, ts)
+	d := digest(jid, p.seq+1, prev, sha256.Sum256([]byte(body)), KindDecision, []byte(ts))
 	sig, _ := s.Sign(d[:])
 	return encodeLine(p.seq+1, ts, KindDecision, prev, []byte(body), &sig)
 }

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,6 +32,9 @@ const (
 	BadSignature Reason = "bad signature" // a signature does not verify (or is missing)
 	ForeignKey   Reason = "foreign key"   // the genesis key is not the expected key
 	Corrupt      Reason = "corrupt"       // a line cannot be parsed
+	Unanchored   Reason = "unanchored"    // lines past the genesis but no anchor stored
+	ForgedAnchor Reason = "forged anchor" // the anchor's MAC does not verify, or it has none
+	Unsealed     Reason = "unsealed"      // unsigned entries after the last signed one (verify without --allow-unsealed)
 )
 
 // TamperError names the first bad line of a journal.
@@ -70,17 +75,23 @@ type TornTail struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Path              string        `json:"path"`
-	Intact            bool          `json:"intact"`
-	Entries           uint64        `json:"entries"`   // complete, valid lines checked
-	Decisions         uint64        `json:"decisions"` // decision entries
-	Signatures        uint64        `json:"signatures"`
-	JournalID         string        `json:"journal_id,omitempty"`
-	PublicKey         string        `json:"public_key,omitempty"`
-	LastSeq           uint64        `json:"last_seq"`
-	Head              string        `json:"head,omitempty"` // hash of the last line
-	LastCheckpoint    *Checkpoint   `json:"last_checkpoint,omitempty"`
-	Unsealed          uint64        `json:"unsealed"` // entries after the last signed one
+	Path             string      `json:"path"`
+	Intact           bool        `json:"intact"`
+	Entries          uint64      `json:"entries"`   // complete, valid lines checked
+	Decisions        uint64      `json:"decisions"` // decision entries
+	Signatures       uint64      `json:"signatures"`
+	JournalID        string      `json:"journal_id,omitempty"`
+	PublicKey        string      `json:"public_key,omitempty"`
+	LastSeq          uint64      `json:"last_seq"`
+	Head             string      `json:"head,omitempty"` // hash of the last line
+	LastCheckpoint   *Checkpoint `json:"last_checkpoint,omitempty"`
+	Unsealed         uint64      `json:"unsealed"` // entries after the last signed one
+	FirstUnsealed    int         `json:"first_unsealed_line,omitempty"`
+	AnchorMACChecked bool        `json:"anchor_mac_checked"` // the anchor's MAC was checked (VerifyOptions.Signer)
+	// SkippedSignatures are signatures up to the VerifiedMark, not checked
+	// again; MarkIgnored says why a mark given was not used.
+	SkippedSignatures uint64        `json:"skipped_signatures,omitempty"`
+	MarkIgnored       string        `json:"mark_ignored,omitempty"`
 	Anchor            *Anchor       `json:"anchor,omitempty"`
 	TornTail          *TornTail     `json:"torn_tail,omitempty"`
 	Problem           *TamperError  `json:"problem,omitempty"`
@@ -88,10 +99,13 @@ type Report struct {
 	ChainDuration     time.Duration `json:"chain_duration"`     // wall clock: read, hash, parse, links, anchor
 	SignatureDuration time.Duration `json:"signature_duration"` // wall clock until every signature was checked
 
-	genesis GenesisBody
-	jid     [16]byte
-	pk      qbls.PublicKey
-	head    [32]byte
+	genesis       GenesisBody
+	jid           [16]byte
+	pk            qbls.PublicKey
+	head          [32]byte
+	unsealedSeq   uint64 // seq of the first unsealed line
+	lastSignedSeq uint64
+	full          bool // every signature was checked (or vouched for by a valid mark)
 }
 
 // VerifyOptions configures Verify.
@@ -102,6 +116,16 @@ type VerifyOptions struct {
 	ExpectedPublicKey *qbls.PublicKey
 	// Workers is the number of parsing and signature goroutines (0: GOMAXPROCS).
 	Workers int
+	// RequireAnchor makes a missing Anchor a problem (Unanchored) for a
+	// journal with more than its genesis: Create saves the anchor before
+	// any second line exists, so only deletion leaves none.
+	RequireAnchor bool
+	// Signer, when set (the key is unlocked), checks the Anchor's MAC.
+	Signer Signer
+	// Verified, when set and signed by the journal key, skips the signature
+	// checks up to its seq (the chain is still checked in full); the line
+	// at its seq must still hash to its head.
+	Verified *VerifiedMark
 	// Progress, when set, is called after each chunk of the file has been
 	// checked, with the bytes done and the file size (from the goroutine
 	// running Verify; keep it cheap).
@@ -147,7 +171,11 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 			reader = &progressReader{r: f, total: size, fn: opts.Progress}
 		}
 	}
-	err = scanFile(reader, size, opts.Workers, c.visit)
+	var jid *[16]byte
+	if !opts.sealOnly && !opts.noSigs {
+		jid = peekJID(f)
+	}
+	err = scanFile(reader, size, opts.Workers, jid, c.visit)
 	if err != nil && !errors.Is(err, errOverlong) {
 		c.stopSigWorkers()
 		return nil, fmt.Errorf("read journal: %w", err)
@@ -160,6 +188,7 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	c.stopSigWorkers()
 	c.rep.SignatureDuration = time.Since(start)
 	c.mergeProblems()
+	c.rep.full = !opts.sealOnly && !opts.noSigs
 	return &c.rep, nil
 }
 
@@ -189,12 +218,23 @@ type checker struct {
 	histPos int    // next slot of the ring
 	window  []link // lines read after the first anomaly
 	problem *TamperError
-	lastSig *link // seal mode: last signed line
+	// seal mode: the last signed line and what its digest needs
+	lastSig     link
+	hasLastSig  bool
+	lastSigKind Kind
+	lastSigTS   []byte
+	lastSigBody []byte
 	// anchorMismatch is the line at the anchor's seq when its hash differs;
 	// whether that is a rollback or an edit depends on what follows.
 	anchorMismatch *link
+	// sealedMismatch is the line at the anchor's sealed seq when its hash
+	// differs from the anchor's sealed head.
+	sealedMismatch *link
+	// mark is the valid VerifiedMark in use, markHead its head.
+	mark     *VerifiedMark
+	markHead [32]byte
 
-	sigs     chan []sigJob
+	sigs     *batchQueue
 	batch    []sigJob
 	sigWG    sync.WaitGroup
 	sigMu    sync.Mutex
@@ -253,11 +293,11 @@ func (c *checker) visit(r *lineRec) bool {
 			return false
 		}
 	} else {
-		if p.hasSig {
-			l.digest = digest(c.rep.jid, p.seq, p.prev, r.bodyHash, p.kind, string(p.ts))
-		}
 		last := c.histAt(len(c.hist) - 1)
 		if p.seq != last.seq+1 || p.prev != last.hash {
+			if p.hasSig {
+				l.digest = c.lineDigest(r)
+			}
 			c.window = append(c.window[:0:0], l)
 			return true
 		}
@@ -270,7 +310,7 @@ func (c *checker) visit(r *lineRec) bool {
 			return false
 		}
 		if p.hasSig {
-			c.signed(&l)
+			c.signed(&l, r)
 		} else if RequiresSignature(p.kind) {
 			c.fail(ln, seqOf(p.seq), BadSignature, "%s entry (seq %d) is not signed", p.kind, p.seq)
 			return false
@@ -279,6 +319,13 @@ func (c *checker) visit(r *lineRec) bool {
 	c.accept(r, &l)
 	if a := c.opts.Anchor; a != nil && p.seq == a.Seq && hex.EncodeToString(r.hash[:]) != a.Head {
 		c.anchorMismatch = &link{line: ln, seq: p.seq}
+	}
+	if a := c.opts.Anchor; a != nil && a.SealedHead != "" && p.seq == a.SealedSeq && hex.EncodeToString(r.hash[:]) != a.SealedHead {
+		c.sealedMismatch = &link{line: ln, seq: p.seq}
+	}
+	if m := c.mark; m != nil && p.seq == m.Seq && r.hash != c.markHead {
+		c.fail(ln, seqOf(p.seq), RolledBack, "the line at seq %d is not the one verified on %s: the journal was rewritten since", p.seq, m.Time)
+		return false
 	}
 	if m := c.anchorMismatch; m != nil && ln > m.line {
 		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor stored in the keystore and other lines follow it: the journal was rolled back and rewritten", m.seq)
@@ -319,7 +366,7 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 		c.fail(1, 0, BadSignature, "the genesis is not signed")
 		return false
 	}
-	l.digest = digest(jid, 0, p.prev, r.bodyHash, p.kind, string(p.ts))
+	l.digest = digest(jid, 0, p.prev, sha256.Sum256(p.body), p.kind, p.ts)
 	if !qbls.Verify(pk, l.digest[:], qbls.Signature(p.sig)) {
 		c.fail(1, 0, BadSignature, "the genesis signature does not verify with its public key")
 		return false
@@ -328,26 +375,79 @@ func (c *checker) genesis(r *lineRec, l *link) bool {
 		c.fail(1, 0, RolledBack, "this file is journal %s but the keystore anchors journal %s: the journal was replaced", g.JournalID, a.JournalID)
 		return false
 	}
+	c.useMark(g.JournalID, pk)
 	c.rep.Signatures++
 	return true
 }
 
-// signed schedules or remembers the signature check of l.
-func (c *checker) signed(l *link) {
+// useMark adopts the VerifiedMark given when it is this journal's and
+// signed by its key.
+func (c *checker) useMark(jid string, pk qbls.PublicKey) {
+	m := c.opts.Verified
+	switch {
+	case m == nil:
+	case m.JournalID != jid:
+		c.rep.MarkIgnored = "the verified mark is for another journal"
+	case !decodeHexInto(c.markHead[:], []byte(m.Head)) || !m.valid(pk):
+		c.rep.MarkIgnored = "the verified mark's signature does not verify with the journal's key"
+	default:
+		c.mark = m
+	}
+}
+
+// signed schedules or remembers the signature check of l (line r).
+func (c *checker) signed(l *link, r *lineRec) {
 	c.rep.Signatures++
-	c.rep.Unsealed = 0
+	c.rep.Unsealed, c.rep.FirstUnsealed = 0, 0
+	c.rep.lastSignedSeq = l.seq
 	switch {
 	case c.opts.noSigs:
 	case c.opts.sealOnly:
-		cp := *l
-		c.lastSig = &cp
-	default:
-		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: l.digest, sig: l.sig})
+		// Only the last signature is checked: keep what its digest needs
+		// (r's buffer is reused) and digest it at the end.
+		c.lastSig = *l
+		c.lastSigKind = r.p.kind
+		c.lastSigTS = append(c.lastSigTS[:0], r.p.ts...)
+		c.lastSigBody = append(c.lastSigBody[:0], r.p.body...)
+		c.hasLastSig = true
+	case c.mark != nil && l.seq <= c.mark.Seq:
+		c.rep.SkippedSignatures++
+	case c.sigs != nil:
+		c.batch = append(c.batch, sigJob{line: l.line, seq: l.seq, digest: c.lineDigest(r), sig: l.sig})
 		if len(c.batch) == sigBatch {
-			c.sigs <- c.batch
+			c.sigs.push(c.batch)
 			c.batch = make([]sigJob, 0, sigBatch)
 		}
 	}
+}
+
+// lineDigest is the signed digest of the signed line r.
+func (c *checker) lineDigest(r *lineRec) [32]byte {
+	if r.hasDigest {
+		return r.digest
+	}
+	return digest(c.rep.jid, r.p.seq, r.p.prev, sha256.Sum256(r.p.body), r.p.kind, r.p.ts)
+}
+
+// peekJID reads the journal ID from the genesis at the start of f, so the
+// parse workers can digest signed lines; nil when line 1 is not a
+// readable genesis (the checker then reports why).
+func peekJID(f *os.File) *[16]byte {
+	buf := make([]byte, 4096)
+	n, _ := f.ReadAt(buf, 0) // a short read leaves the line without its newline: nil below
+	i := bytes.IndexByte(buf[:n], '\n')
+	if i < 0 {
+		return nil
+	}
+	p, err := parseLine(buf[:i])
+	if err != nil || p.kind != KindGenesis {
+		return nil
+	}
+	_, jid, _, err := parseGenesis(p.body)
+	if err != nil {
+		return nil
+	}
+	return &jid
 }
 
 // accept records a good line.
@@ -358,6 +458,9 @@ func (c *checker) accept(r *lineRec, l *link) {
 	c.rep.head = r.hash
 	c.rep.Bytes = r.off + int64(len(r.line)) + 1
 	if !p.hasSig {
+		if c.rep.Unsealed == 0 {
+			c.rep.FirstUnsealed, c.rep.unsealedSeq = l.line, p.seq
+		}
 		c.rep.Unsealed++
 	}
 	if c.opts.onEntry != nil {
@@ -413,13 +516,58 @@ func (c *checker) finish() {
 		c.fail(m.line, seqOf(m.seq), Modified, "the last line (seq %d) does not match the anchor stored in the keystore: it was modified", m.seq)
 		return
 	}
+	if m := c.mark; m != nil && c.rep.LastSeq < m.Seq {
+		c.fail(c.line+1, seqOf(c.rep.LastSeq+1), Truncated, "the file ends at seq %d but it was verified up to seq %d on %s: entries were cut from the end", c.rep.LastSeq, m.Seq, m.Time)
+		return
+	}
+	if !c.anchorChecks() {
+		return
+	}
 	c.rep.Head = hex.EncodeToString(c.rep.head[:])
-	if c.opts.sealOnly && c.lastSig != nil {
-		l := c.lastSig
-		if !qbls.Verify(c.rep.pk, l.digest[:], qbls.Signature(l.sig)) {
+	if c.opts.sealOnly && c.hasLastSig {
+		l := &c.lastSig
+		d := digest(c.rep.jid, l.seq, l.prev, sha256.Sum256(c.lastSigBody), c.lastSigKind, c.lastSigTS)
+		if !qbls.Verify(c.rep.pk, d[:], qbls.Signature(l.sig)) {
 			c.fail(l.line, seqOf(l.seq), BadSignature, "the signature of seq %d does not verify with the journal's public key", l.seq)
 		}
 	}
+}
+
+// anchorChecks runs the end-of-file checks of the anchor's sealed part,
+// its MAC, and its absence; false when one failed.
+func (c *checker) anchorChecks() bool {
+	a := c.opts.Anchor
+	if a == nil {
+		if c.opts.RequireAnchor && c.line > 1 {
+			c.fail(c.line, seqOf(c.rep.LastSeq), Unanchored,
+				"the journal has %d entries but no anchor is stored in the keystore: the anchor was deleted (re-anchor only with `qapprove journal re-anchor`)", c.line)
+			return false
+		}
+		return true
+	}
+	if a.SealedHead != "" && c.rep.LastSeq < a.SealedSeq {
+		c.fail(c.line+1, seqOf(c.rep.LastSeq+1), Truncated,
+			"the file ends at seq %d but the anchor's sealed part records a signed line at seq %d: entries were cut from the end", c.rep.LastSeq, a.SealedSeq)
+		return false
+	}
+	if m := c.sealedMismatch; m != nil {
+		c.fail(m.line, seqOf(m.seq), RolledBack, "the line at seq %d does not match the anchor's sealed head: the journal was rolled back and rewritten", m.seq)
+		return false
+	}
+	if s := c.opts.Signer; s != nil {
+		c.rep.AnchorMACChecked = true
+		if err := CheckAnchor(a, s); err != nil {
+			var te *TamperError
+			if errors.As(err, &te) {
+				te.Line = c.line
+				c.problem = te
+			} else {
+				c.fail(c.line, -1, ForgedAnchor, "%v", err)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // classify explains the first broken link, at c.window[0].
