@@ -226,7 +226,7 @@ func TestUsageErrorsSayWhat(t *testing.T) {
 		"qapprove: unexpected argument \"b\" for `qapprove rules check` (see qapprove rules check --help)\n":                        {"rules", "check", "a", "b"},
 		"qapprove: missing --actions: usage: qapprove rules test FILE --actions ACTIONS [flags] (see qapprove rules test --help)\n": {"rules", "test", rules},
 		"qapprove: usage: qapprove keys register|show|export|import|drill|remove|rebind|rewrap (see qapprove keys --help)\n":        {"keys"},
-		"qapprove: usage: qapprove rules check|test (see qapprove rules --help)\n":                                                  {"rules"},
+		"qapprove: usage: qapprove rules check|test|diff|replay (see qapprove rules --help)\n":                                      {"rules"},
 		"qapprove: unknown command \"bogus\" for `qapprove keys` (see qapprove keys --help)\n":                                      {"keys", "bogus"},
 		"qapprove: unknown command \"pendng\" for `qapprove`; did you mean qapprove pending? (see qapprove --help)":                 {"pendng"},
 		"qapprove: unknown command \"bogus\" for `qapprove journal` (see qapprove journal --help)\n":                                {"journal", "bogus"},
