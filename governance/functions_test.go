@@ -246,13 +246,13 @@ func TestDefaultRulesContractCalls(t *testing.T) {
 	word := func(hexs string) string { return strings.Repeat("0", 64-len(hexs)) + hexs }
 	addr := "fb6916095ca1df60bb79ce92ce3ea74c37c5d359" // testTo, lower case
 	other := "1111111111111111111111111111111111111111"
-	max := strings.Repeat("f", 64)
+	maxWord := strings.Repeat("f", 64)
 	cases := []struct {
 		name, hex string
 		want      Level
 		rule      string
 	}{
-		{"unlimited approve", "095ea7b3" + word(other) + max, Reject, "unlimited-allowance"},
+		{"unlimited approve", "095ea7b3" + word(other) + maxWord, Reject, "unlimited-allowance"},
 		{"unlimited increaseAllowance", "39509351" + word(other) + word("8"+strings.Repeat("0", 63)), Reject, "unlimited-allowance"},
 		{"approval for all", "a22cb465" + word(other) + word("1"), Reject, "approval-for-all"},
 		{"unknown selector", "deadbeef" + word("1"), Review, "unknown-contract-call"},

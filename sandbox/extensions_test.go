@@ -158,7 +158,8 @@ func TestCalldataBothModes(t *testing.T) {
 			}
 			if p == ProtocolExtended {
 				a, _ := e.get(AddCustom(t, e.s, CustomAction{}))
-				if _, has := payloadOf(t, a)["externalExtension"].(map[string]any)["data"]; has {
+				ext, _ := payloadOf(t, a)["externalExtension"].(map[string]any)
+				if _, has := ext["data"]; has {
 					t.Fatal("a plain transfer carries data")
 				}
 			}

@@ -24,14 +24,14 @@ const (
 )
 
 func TestDecodeKnownCalls(t *testing.T) {
-	max := strings.Repeat("f", 64)
+	maxWord := strings.Repeat("f", 64)
 	cases := []struct {
 		hex  string
 		want Call
 	}{
 		{SelTransfer + word(bob) + word("de0b6b3a7640000"), Call{Selector: "0xa9059cbb", Function: "transfer", Standard: ERC20, Recipient: "0x" + bob, Amount: "1000000000000000000"}},
 		{SelTransferFrom + word(alice) + word(bob) + word("2a"), Call{Selector: "0x23b872dd", Function: "transferFrom", Standard: ERC20, From: "0x" + alice, Recipient: "0x" + bob, Amount: "42"}},
-		{SelApprove + word(bob) + max, Call{Selector: "0x095ea7b3", Function: "approve", Standard: ERC20, Spender: "0x" + bob,
+		{SelApprove + word(bob) + maxWord, Call{Selector: "0x095ea7b3", Function: "approve", Standard: ERC20, Spender: "0x" + bob,
 			Amount: "115792089237316195423570985008687907853269984665640564039457584007913129639935", Unlimited: true}},
 		{SelApprove + word(bob) + word("7"+strings.Repeat("f", 63)), Call{Selector: "0x095ea7b3", Function: "approve", Standard: ERC20, Spender: "0x" + bob,
 			Amount: "57896044618658097711785492504343953926634992332820282019728792003956564819967"}}, // 2^255-1: not unlimited

@@ -94,11 +94,11 @@ func TestHTTPSource(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/p/ETH":
-			fmt.Fprint(w, `{"data":{"ETH":{"usd":"2012.5","ts":1796637300}}}`)
+			_, _ = fmt.Fprint(w, `{"data":{"ETH":{"usd":"2012.5","ts":1796637300}}}`)
 		case "/p/BTC":
-			fmt.Fprint(w, `{"data":{"BTC":{"usd":97000.25,"ts":"2026-12-07T09:00:00Z"}}}`)
+			_, _ = fmt.Fprint(w, `{"data":{"BTC":{"usd":97000.25,"ts":"2026-12-07T09:00:00Z"}}}`)
 		case "/p/BIG":
-			fmt.Fprint(w, `{"pad":"`+strings.Repeat("x", MaxBody)+`"}`)
+			_, _ = fmt.Fprint(w, `{"pad":"`+strings.Repeat("x", MaxBody)+`"}`)
 		case "/p/SLOW":
 			<-r.Context().Done()
 		default:
