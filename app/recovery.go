@@ -173,6 +173,10 @@ type Drill struct {
 	Profile string
 	KDF     secrets.KDF
 	Now     func() time.Time // nil: time.Now
+	// Unwrap opens the KMS or PKCS#11 wrap of a wrapped backup (nil: a
+	// wrapped backup fails the drill). It returns the passphrase-sealed
+	// bundle inside.
+	Unwrap func(*secrets.Bundle) (*secrets.Bundle, error)
 }
 
 // DrillSource is what a drill restored from.
@@ -219,6 +223,16 @@ func (d Drill) Run(backup []byte, src DrillSource, passphrase []byte) (string, e
 	fp := qbls.Fingerprint(bpk)
 	if bpk != pk.bls || b.ECPublicKey != pk.ec {
 		return fail(fmt.Sprintf("the backup holds another key (%s), not the profile's (%s)", fp, qbls.Fingerprint(pk.bls)), fp)
+	}
+	if b.Wrapped() {
+		if d.Unwrap == nil {
+			return fail("the backup is wrapped ("+b.DescribeWrap()+") and this drill cannot open wraps", fp)
+		}
+		inner, err := d.Unwrap(b)
+		if err != nil {
+			return fail("the backup's wrap did not open: "+err.Error(), fp)
+		}
+		b = inner
 	}
 	s, err := d.KDF.Open(b, passphrase)
 	switch {

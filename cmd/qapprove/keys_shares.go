@@ -334,7 +334,7 @@ func runKeysDrill(env *Env, names []string, o drillOptions) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
-	d := app.Drill{Paths: env.Paths(), Backend: be, Profile: env.Profile, KDF: env.KDF}
+	d := app.Drill{Paths: env.Paths(), Backend: be, Profile: env.Profile, KDF: env.KDF, Unwrap: drillUnwrap(env)}
 	first, err := readFileBounded(names[0], shares.MaxFileSize)
 	if err != nil {
 		return env.Errf(exitUsage, "cannot read %s: %v", names[0], err)

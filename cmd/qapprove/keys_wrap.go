@@ -234,3 +234,24 @@ func describeWrapSettings(w storage.Wrap) string {
 	}
 	return (*wrap.Record)(nil).Describe()
 }
+
+// drillUnwrap opens a wrapped backup for `keys drill` through the
+// profile's wrap settings (the bundle names its own KMS key or token key),
+// asking a token PIN on the terminal.
+func drillUnwrap(env *Env) func(*secrets.Bundle) (*secrets.Bundle, error) {
+	return func(b *secrets.Bundle) (*secrets.Bundle, error) {
+		w, err := profileWrap(env)
+		if err != nil {
+			return nil, err
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		wr, err := app.WrapperFor(ctx, b, w, terminalPIN(env))
+		if err != nil {
+			return nil, err
+		}
+		defer closeWrapper(wr)
+		inner, _, err := secrets.UnwrapBundle(ctx, b, wr)
+		return inner, err
+	}
+}

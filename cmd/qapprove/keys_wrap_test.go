@@ -85,8 +85,20 @@ func TestKeysWrapCLI(t *testing.T) {
 		t.Fatal("the import did not wrap the key")
 	}
 
+	// A drill of the KMS-wrapped backup opens its wrap, in memory.
+	wrapped := filepath.Join(t.TempDir(), "wrapped.json")
+	if code, _, errs := qa(t, home2, "q", "keys", "export", wrapped); code != exitOK {
+		t.Fatalf("export of the wrapped key: %s", errs)
+	}
+	if code, out, errs := qa(t, home2, "q", "keys", "drill", wrapped, "--passphrase-file", s.passFile); code != exitOK || !strings.Contains(out, "passed") {
+		t.Fatalf("drill of a KMS-wrapped backup: exit %d\n%s%s", code, out, errs)
+	}
+
 	// Revoked: the disabled key refuses, and says who can restore access.
 	kms.Disable(t, arn)
+	if code, _, errs := qa(t, home2, "q", "keys", "drill", wrapped, "--passphrase-file", s.passFile); code != exitFail || !strings.Contains(errs, "disabled") {
+		t.Fatalf("drill with the KMS key disabled: exit %d %q", code, errs)
+	}
 	code, _, errs = qa(t, home2, "q", "keys", "rewrap", "--to", "none", "--passphrase-file", s.passFile)
 	if code != exitFail || !strings.Contains(errs, "disabled") || !strings.Contains(errs, "re-enable") {
 		t.Fatalf("rewrap with the key disabled: exit %d %q", code, errs)
