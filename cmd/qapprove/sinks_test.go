@@ -64,7 +64,7 @@ func TestJournalShipAndRollbackCaughtAgainstStore(t *testing.T) {
 		t.Fatalf("journal ship: exit %d\n%s\n%s", code, out, errs)
 	}
 	paths := storage.ResolvePaths(home)
-	jpath, apath := paths.JournalFile("p"), filepath.Join(home, "p.journal-anchor.json")
+	jpath, apath := paths.JournalFile("p"), filepath.Join(home, "p.journal-anchor.slots")
 	saved := t.TempDir()
 	copyFile(t, jpath, filepath.Join(saved, "journal"))
 	copyFile(t, apath, filepath.Join(saved, "anchor"))
