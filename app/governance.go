@@ -199,7 +199,11 @@ func (e *Engine) judge(a *client.Action, now time.Time) judged {
 	j.in.History = e.hist.vel
 	if e.gov.src != nil && j.in.Action.Type == governance.TypeTransaction && j.in.Tx.Amount != "" && j.in.Tx.Asset != "" {
 		v := e.gov.book.Value(j.in.Tx.Asset, j.in.Tx.Amount, now, e.gov.maxAge)
-		if v.Problem != "" {
+		if j.in.Tx.Network.Testnet {
+			// The price table is keyed by symbol: a testnet coin shares its
+			// mainnet symbol and has no market price.
+			v = price.Valuation{Problem: "testnet asset: no market price"}
+		} else if v.Problem != "" {
 			if at, err := e.gov.book.LastFetch(); at.IsZero() {
 				v.Problem += " (prices not read yet)"
 			} else if err != nil {

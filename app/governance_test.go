@@ -97,9 +97,13 @@ func TestGovernanceContextJournaledAndReplayed(t *testing.T) {
 		t.Fatalf("prices: %v %v", ok, err)
 	}
 	connect(t, e)
-	var eth, usdc, btc *Item
+	var eth, usdc, btc, testnet *Item
 	for _, it := range e.Pending() {
 		if it.Action.Type != client.TypeTransaction || it.Action.Payload == nil || it.Action.Payload.Transaction == nil {
+			continue
+		}
+		if it.Action.Payload.Transaction.Network.Testnet {
+			testnet = &it
 			continue
 		}
 		switch it.Action.Payload.Transaction.Asset.Symbol {
@@ -111,8 +115,13 @@ func TestGovernanceContextJournaledAndReplayed(t *testing.T) {
 			btc = &it
 		}
 	}
-	if eth == nil || usdc == nil || btc == nil {
-		t.Fatal("the sandbox scenario lacks an ETH, USDC or other transfer")
+	if eth == nil || usdc == nil || btc == nil || testnet == nil {
+		t.Fatal("the sandbox scenario lacks an ETH, USDC, other or testnet transfer")
+	}
+	// A testnet coin shares its mainnet symbol; it is never valued at the
+	// mainnet price.
+	if v := testnet.Verdict; v.Level == VerdictApprove || v.Value == nil || v.Value.Problem != "testnet asset: no market price" || v.Value.Amount != "" {
+		t.Fatalf("testnet verdict %+v value %+v", v, v.Value)
 	}
 	if v := eth.Verdict; v.Level != VerdictApprove || v.Value == nil || v.Value.Problem != "" || v.Value.Currency != "USD" ||
 		!strings.HasPrefix(v.Value.Source, "table ") || v.Value.Amount == "" {

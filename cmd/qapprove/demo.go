@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -115,8 +116,12 @@ func startDemoSandbox(arrivals time.Duration) (*sandbox.Server, string, error) {
 // registers a fresh key through the real registration flow.
 func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []byte) error {
 	wid, kid, secret := srv.Credentials()
-	prof := storage.Profile{APIBaseURL: baseURL, WorkspaceID: wid, APIKeyID: kid, Keystore: env.Keystore}
+	prof := storage.Profile{APIBaseURL: baseURL, WorkspaceID: wid, APIKeyID: kid, Keystore: env.Keystore,
+		Prices: &storage.PriceSettings{Table: demoPricesFile, MaxAge: "24h"}}
 	paths := env.Paths()
+	if err := writeDemoPrices(paths, time.Now()); err != nil {
+		return err
+	}
 	cfg := &storage.Config{Profiles: map[string]storage.Profile{env.Profile: prof}}
 	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
 		return err
@@ -149,4 +154,31 @@ func setupDemoHome(env *Env, srv *sandbox.Server, baseURL string, passphrase []b
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// demoPricesFile is the demo desk's price table, in the config folder.
+const demoPricesFile = "prices.toml"
+
+// writeDemoPrices writes the demo's price table: fresh prices for the main
+// assets, a stale one for BTC, and none for the testnet assets, so the
+// console shows each case.
+func writeDemoPrices(paths storage.Paths, now time.Time) error {
+	table := fmt.Sprintf(`# qapprove demo: the desk's price table (docs/RULES.md "Fiat value")
+currency = "USD"
+as_of = %s
+
+[prices]
+ETH = "2012.50"
+USDC = "1.00"
+"USDC.polygon" = "1.00"
+POL = "0.42"
+
+[prices.BTC]
+price = "97000"
+as_of = %s # stale: older than max_age (24h)
+`, now.UTC().Format(time.RFC3339), now.Add(-50*time.Hour).UTC().Format(time.RFC3339))
+	if err := os.MkdirAll(paths.Config, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(paths.Config, demoPricesFile), []byte(table), 0o600)
 }
