@@ -25,6 +25,7 @@ var (
 	ErrReasonRequired  = errors.New("a reason is required")
 	ErrSigningDisabled = errors.New("signing is disabled")
 	ErrStrongConfirm   = errors.New("the strong confirmation is required")
+	ErrReservedMessage = errors.New("a message this key signs only for its journal")
 )
 
 // refusal is a decision refused before anything was signed.
@@ -93,6 +94,9 @@ func (e *Engine) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		return refuse(ErrNotShown, "the message to sign for %s does not match the details shown (%s differs): nothing was signed", a.ID, field)
 	}
 	a.Binding = binding
+	if e.jr.Reserved(msg) {
+		return refuse(ErrReservedMessage, "the message to sign for %s is one this key signs only for its own audit journal: refused, nothing was signed; tell your security team", a.ID)
+	}
 	j := e.judge(a, now)
 	gv := j.gv
 	decision := "reject"

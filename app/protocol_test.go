@@ -283,3 +283,33 @@ func TestRegistrationAwaitingAdminIsJournaled(t *testing.T) {
 		t.Fatalf("key-registered entries = %v, want awaiting then registered", statuses)
 	}
 }
+
+// A service that asks to sign the digest this key signs for its journal's
+// anchor key (which would hand out the anchor's MAC key) is refused before
+// anything is signed, for an approve and a reject alike.
+func TestReservedJournalMessageIsRefused(t *testing.T) {
+	srv, paths, _ := setupProtocol(t, sandbox.ProtocolExtended, sandbox.Options{})
+	e := open(t, paths)
+	defer e.Close()
+	jid, err := hex.DecodeString(e.jr.State().JournalID)
+	if err != nil || len(jid) != 16 {
+		t.Fatalf("journal ID %q", e.jr.State().JournalID)
+	}
+	d := sha256.Sum256(append([]byte("qapprove/journal-anchor-key/v1\n"), jid...))
+	id := sandboxtest.AddAction(t, srv, sandbox.CustomAction{RawMessage: hex.EncodeToString(d[:])})
+	connect(t, e)
+	for _, approve := range []bool{true, false} {
+		if _, err := decideShown(t, e, id, approve); !errors.Is(err, ErrReservedMessage) {
+			t.Fatalf("deciding (approve=%v) the anchor-key digest = %v, want ErrReservedMessage", approve, err)
+		}
+	}
+	if info, _ := srv.Action(id); len(info.Decisions) != 0 {
+		t.Fatalf("a decision reached the server: %+v", info.Decisions)
+	}
+	// Another 32-byte digest is signed as an unbound message.
+	other := sandboxtest.AddAction(t, srv, sandbox.CustomAction{RawMessage: strings.Repeat("ab", 32)})
+	connect(t, e)
+	if out, err := decideShown(t, e, other, false); err != nil || out.Result != ResultAccepted {
+		t.Fatalf("reject of another digest = %+v, %v", out, err)
+	}
+}

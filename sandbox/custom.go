@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"time"
@@ -55,6 +56,9 @@ type CustomAction struct {
 	// Data is EVM calldata ("0x" + hex) carried in the extended payload
 	// as externalExtension.data; sent as is, so it may be malformed.
 	Data string `json:"data"`
+	// RawMessage, when set, is the message to sign exactly (hex): a test
+	// hook for messages a hostile service might choose.
+	RawMessage string `json:"rawMessage"`
 }
 
 func or(v, def string) string {
@@ -142,7 +146,11 @@ func (w *workspace) customAction(c CustomAction, now time.Time) (*action, error)
 	}
 	a.payload = w.payloadOf(d)
 	a.desc = or(c.Description, fmt.Sprintf("Send %s %s on %s", formatAmount(d.Amount, d.Decimals), d.Symbol, d.NetworkName))
-	if a.message, err = w.messageOf(a, c.Message, d); err != nil {
+	if c.RawMessage != "" {
+		if a.message, err = hex.DecodeString(c.RawMessage); err != nil || len(a.message) == 0 || len(a.message) > 4096 {
+			return nil, fmt.Errorf("rawMessage: 1–4096 bytes of hex")
+		}
+	} else if a.message, err = w.messageOf(a, c.Message, d); err != nil {
 		return nil, err
 	}
 	w.insert(a)

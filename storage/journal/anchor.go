@@ -63,12 +63,25 @@ const (
 // the journal ID. Only the holder of the journal key can compute it, and
 // any Signer (keystore, KMS, HSM) can.
 func AnchorKey(s Signer, jid [16]byte) ([32]byte, error) {
-	d := sha256.Sum256(append([]byte(anchorKeyTag), jid[:]...))
+	d := anchorKeyDigest(jid)
 	sig, err := s.Sign(d[:])
 	if err != nil {
 		return [32]byte{}, fmt.Errorf("derive the journal anchor key: %w", err)
 	}
 	return sha256.Sum256(append([]byte(anchorMACTag), sig[:]...)), nil
+}
+
+// anchorKeyDigest is the message AnchorKey signs for journal jid.
+func anchorKeyDigest(jid [16]byte) [32]byte {
+	return sha256.Sum256(append([]byte(anchorKeyTag), jid[:]...))
+}
+
+// Reserved reports whether msg is a message the journal's key signs for
+// the journal itself (the anchor key's digest): signing it for anyone
+// else would hand out the anchor's MAC key, so approvals refuse it.
+func (j *Journal) Reserved(msg []byte) bool {
+	d := anchorKeyDigest(j.jid)
+	return hmac.Equal(msg, d[:])
 }
 
 // anchorMAC is HMAC-SHA256(key, tag ‖ journal_id ‖ sealed_seq (u64 BE) ‖ sealed_head).
