@@ -46,6 +46,7 @@ func journalViewerOptions(env *Env) journalview.Options {
 	}
 	anchors := app.Anchors(be, env.Profile)
 	opts.LoadAnchor = func() (*journal.Anchor, error) { return anchors.Load() }
+	opts.RequireAnchor = true
 	return opts
 }
 

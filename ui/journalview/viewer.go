@@ -28,6 +28,9 @@ type Options struct {
 	// LoadAnchor, when set, gives the current anchor at each verification
 	// (the console's journal grows and its anchor moves); it wins over Anchor.
 	LoadAnchor func() (*journal.Anchor, error)
+	// RequireAnchor makes a missing anchor a finding (unanchored): set it
+	// when the keystore that holds the anchor could be read.
+	RequireAnchor bool
 	// Follow picks up appended entries on every ui.TickMsg (the console
 	// tab), and opens the journal once it appears.
 	Follow bool
@@ -316,7 +319,7 @@ func (v *Viewer) startVerify() tea.Cmd {
 	gen, path := v.gen, v.opts.Path
 	done, total := v.ver.done, v.ver.total
 	opts := journal.VerifyOptions{Anchor: v.opts.Anchor, ExpectedPublicKey: v.opts.ExpectedPublicKey,
-		Progress: func(d, t int64) { done.Store(d); total.Store(t) }}
+		RequireAnchor: v.opts.RequireAnchor, Progress: func(d, t int64) { done.Store(d); total.Store(t) }}
 	load := v.opts.LoadAnchor
 	return func() tea.Msg {
 		if load != nil {

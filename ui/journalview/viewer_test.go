@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/qapprove/qapprove/storage/journal"
 	"github.com/qapprove/qapprove/ui"
 	"github.com/qapprove/qapprove/ui/internal/uitest"
 )
@@ -104,6 +105,24 @@ func TestViewerReportsFirstBadLine(t *testing.T) {
 	drive(scr, uitest.Key("b"))
 	if got := v.lineAt(v.cursor) + 1; got != rep.Problem.Line {
 		t.Fatalf("b went to line %d, want %d", got, rep.Problem.Line)
+	}
+}
+
+// A journal whose anchor is gone is not shown as intact when the keystore
+// that should hold it was read.
+func TestViewerReportsMissingAnchor(t *testing.T) {
+	path, _ := writeJournal(t, 4)
+	v := New(testContext(), Options{Path: path, RequireAnchor: true,
+		LoadAnchor: func() (*journal.Anchor, error) { return nil, nil }})
+	defer v.Close()
+	v.SetSize(80, 24)
+	drive(v, v.Init()())
+	rep, err := v.Report()
+	if err != nil || rep == nil || rep.Problem == nil || rep.Problem.Reason != journal.Unanchored {
+		t.Fatalf("missing anchor not reported: %v %+v", err, rep)
+	}
+	if view := ansi.Strip(v.View()); !strings.Contains(view, "TAMPERED") {
+		t.Fatalf("header does not say tampered:\n%s", view)
 	}
 }
 
