@@ -13,12 +13,14 @@ import (
 
 	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/storage/journal"
+	"github.com/qapprove/qapprove/storage/sink"
 )
 
 // auditReportOptions are the flags of `qapprove audit report`.
 type auditReportOptions struct {
 	since  string
 	format string
+	store  string // --store: DSN, or "config" ([sinks.postgres])
 	now    func() time.Time // tests
 }
 
@@ -33,14 +35,17 @@ and imports, registrations, approvals, rejections, overrides, refusals,
 abandoned decisions, re-anchorings and recoveries, then the entries worth
 reading one by one. --since takes days (90d), a Go duration (36h) or a date
 (2026-01-31). The journal is verified first: when it is not intact the
-report is still printed, with a warning and exit 1.`,
-		Example:           "  qapprove audit report\n  qapprove audit report --since 30d --format csv > review.csv",
+report is still printed, with a warning and exit 1. With --store it reviews
+every approver's journal in the team store instead (each verified first,
+as "audit verify" does), one row per day and profile.`,
+		Example:           "  qapprove audit report\n  qapprove audit report --since 30d --format csv > review.csv\n  qapprove audit report --store config --since 90d",
 		Args:              noArgs,
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE:              c.do(func([]string) int { return runAuditReport(c.env, o) }),
 	}
 	cmd.Flags().StringVar(&o.since, "since", "90d", "review entries from `WHEN` on: 90d, 36h or 2026-01-31")
 	cmd.Flags().StringVar(&o.format, "format", "text", "`FORMAT`: text, json or csv")
+	cmd.Flags().StringVar(&o.store, "store", "", "review the team store at `DSN` (\"config\": [sinks.postgres]) instead of the local journal")
 	c.completeFlag(cmd, "format", "text", "json", "csv")
 	return cmd
 }
@@ -78,6 +83,9 @@ func runAuditReport(env *Env, o auditReportOptions) int {
 	if err != nil {
 		return env.Errf(exitUsage, "%v", err)
 	}
+	if o.store != "" {
+		return runStoreReport(env, o, since)
+	}
 	path, _, rep, code := verifyActiveJournal(env, "read", nil, nil)
 	if rep == nil {
 		return code
@@ -89,21 +97,73 @@ func runAuditReport(env *Env, o auditReportOptions) int {
 	if err != nil {
 		return env.Errf(exitFail, "audit report: %v", err)
 	}
-	switch o.format {
-	case "json":
-		code = writeJSON(env, review)
-	case "csv":
-		code = writeReviewCSV(env, review)
-	default:
-		code = writeReviewText(env, review)
-	}
-	if code != exitOK {
+	if code = writeReview(env, o.format, review); code != exitOK {
 		return code
 	}
 	if p := rep.Problem; p != nil {
 		return env.Errf(exitFail, "warning: the journal is not intact (%s at line %d: %s): this review may be incomplete", p.Reason, p.Line, p.Detail)
 	}
 	return exitOK
+}
+
+// runStoreReport is `audit report --store`: every journal in the team
+// store, verified first, reviewed together.
+func runStoreReport(env *Env, o auditReportOptions, since time.Time) int {
+	ctx, cancel := signalContext(30 * time.Minute)
+	defer cancel()
+	dsn := o.store
+	if dsn == "config" {
+		dsn = ""
+	}
+	st, err := openStore(ctx, env, dsn)
+	if err != nil {
+		return env.Errf(exitUsage, "%v", err)
+	}
+	defer st.Close()
+	audit, err := sink.Audit(ctx, st, "")
+	if err != nil {
+		return env.Errf(exitUsage, "audit: %v", err)
+	}
+	b := app.NewAccessReportBuilder(since)
+	for _, j := range audit.Journals {
+		profile := j.Profile
+		if profile == "" {
+			profile = j.JournalID
+		}
+		err := st.Lines(ctx, j.JournalID, 0, func(_ uint64, _ string, line []byte) error {
+			e, err := journal.ParseLine(line)
+			if err != nil {
+				return nil // counted as a problem by the audit above
+			}
+			return b.Add(profile, e)
+		})
+		if err != nil {
+			return env.Errf(exitUsage, "read journal %s from the store: %v", j.JournalID, err)
+		}
+	}
+	if code := writeReview(env, o.format, b.Report()); code != exitOK {
+		return code
+	}
+	code := exitOK
+	for _, j := range audit.Journals {
+		if p := j.Problem; p != nil {
+			code = env.Errf(exitFail, "warning: journal %s (%s) in the store is not intact (%s at line %d: %s): this review may be incomplete",
+				j.JournalID, j.Profile, p.Reason, p.Line, p.Detail)
+		}
+	}
+	return code
+}
+
+// writeReview prints review in format (text, json or csv).
+func writeReview(env *Env, format string, review app.AccessReview) int {
+	switch format {
+	case "json":
+		return writeJSON(env, review)
+	case "csv":
+		return writeReviewCSV(env, review)
+	default:
+		return writeReviewText(env, review)
+	}
 }
 
 // reviewColumns are the count columns of the text and CSV reports.

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/qapprove/qapprove/app"
 	"github.com/qapprove/qapprove/sandbox"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
@@ -157,6 +159,40 @@ func TestAuditVerifyFlagsSplitView(t *testing.T) {
 		}
 		if !strings.Contains(errs, rep.JournalID) || !strings.Contains(out, rep.JournalID+" (profile "+p+"): intact") {
 			t.Fatalf("the audit does not name %s's journal %s:\n%s\n%s", p, rep.JournalID, out, errs)
+		}
+	}
+
+	// The access review from the store holds both approvers, and each
+	// one's rows are those of the review of its local journal.
+	if code, _, errs := qa(t, home, "alice", "journal", "ship"); code != exitOK {
+		t.Fatalf("ship alice: %s", errs)
+	}
+	if code, _, errs := qa(t, home, "bob", "journal", "ship"); code != exitOK {
+		t.Fatalf("ship bob: %s", errs)
+	}
+	review := func(args ...string) []app.AccessRow {
+		t.Helper()
+		code, out, errs := qa(t, home, "alice", append([]string{"audit", "report", "--since", "1d", "--format", "json"}, args...)...)
+		var r app.AccessReview
+		if code != exitOK || json.Unmarshal([]byte(out), &r) != nil {
+			t.Fatalf("audit report %v: exit %d\n%s\n%s", args, code, out, errs)
+		}
+		return r.Rows
+	}
+	stored := review("--store", pg.DSN)
+	byProfile := map[string][]app.AccessRow{}
+	for _, r := range stored {
+		byProfile[r.Profile] = append(byProfile[r.Profile], r)
+	}
+	if len(byProfile["alice"]) == 0 || len(byProfile["bob"]) == 0 {
+		t.Fatalf("the store's review lacks an approver: %+v", stored)
+	}
+	if local := review(); fmt.Sprint(local) != fmt.Sprint(byProfile["alice"]) {
+		t.Fatalf("alice's rows differ: local %+v, store %+v", local, byProfile["alice"])
+	}
+	for _, r := range byProfile["bob"] {
+		if r.Rejections != 1 || r.Registrations != 1 {
+			t.Fatalf("bob's row %+v, want one registration and one rejection", r)
 		}
 	}
 }
