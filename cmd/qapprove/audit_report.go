@@ -20,7 +20,7 @@ import (
 type auditReportOptions struct {
 	since  string
 	format string
-	store  string // --store: DSN, or "config" ([sinks.postgres])
+	store  string           // --store: DSN, or "config" ([sinks.postgres])
 	now    func() time.Time // tests
 }
 
