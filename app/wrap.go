@@ -49,7 +49,7 @@ func pinSource(w storage.Wrap, ask PINFunc) func() ([]byte, error) {
 		return ask
 	}
 	return func() ([]byte, error) {
-		return nil, errors.New("no token PIN: set pkcs11_pin_file in config.toml (the console cannot ask for it while it draws)")
+		return nil, errors.New("no token PIN: set pkcs11_pin_file in config.toml, or start the console from a terminal so it can ask")
 	}
 }
 

@@ -113,7 +113,11 @@ func engineError(env *Env, err error) int {
 }
 
 func runConsole(env *Env) int {
-	e, err := app.Open(consoleOptions(env))
+	pin, wipe := consolePIN(env)
+	defer wipe()
+	opts := consoleOptions(env)
+	opts.WrapPIN = pin
+	e, err := app.Open(opts)
 	if err != nil && (errors.Is(err, app.ErrNoProfile) || errors.Is(err, secrets.ErrNotFound)) && onboard != nil {
 		// No key yet: run the registration wizard, then open the console.
 		if code := onboard(env); code != exitOK {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -254,4 +255,32 @@ func drillUnwrap(env *Env) func(*secrets.Bundle) (*secrets.Bundle, error) {
 		inner, _, err := secrets.UnwrapBundle(ctx, b, wr)
 		return inner, err
 	}
+}
+
+// consolePIN asks the PKCS#11 token's PIN on the terminal before the
+// console starts drawing (it cannot ask while it draws), when the
+// profile's key is under a token and no pkcs11_pin_file is set. Each
+// unlock of the session then uses a copy; wipe clears it at exit. Nil
+// when no PIN is needed or none could be asked: the unlock says why.
+func consolePIN(env *Env) (pin app.PINFunc, wipe func()) {
+	wipe = func() {}
+	w, err := profileWrap(env)
+	if err != nil || w.PKCS11PIN != "" {
+		return nil, wipe
+	}
+	be, _, err := secrets.OpenBackend(env.Keystore, env.Paths())
+	if err != nil {
+		return nil, wipe
+	}
+	b, err := secrets.LoadBundle(be, env.Profile)
+	if err != nil || b.WrapKind() != wrap.KindPKCS11 {
+		return nil, wipe
+	}
+	fmt.Fprintf(env.Stderr, "qapprove: the key of profile %s is wrapped by %s\n", env.Profile, b.DescribeWrap())
+	held, err := terminalPIN(env)()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "qapprove: %v\n", err)
+		return nil, wipe
+	}
+	return func() ([]byte, error) { return bytes.Clone(held), nil }, func() { clear(held) }
 }
