@@ -28,6 +28,20 @@ else
 	[ -x /usr/lib/postgresql/15/bin/initdb ] || need="$need postgresql"
 	command -v openssl >/dev/null 2>&1 || need="$need openssl"
 fi
+
+# local-kms (a real implementation of the AWS KMS API) at the version the
+# KMS tests pin (storage/wrap/wraptest.LocalKMSModule), into the cache
+# folder they look in; they install it themselves if this could not.
+if [ "${1:-}" != release ]; then
+	kmsbin="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/qapprove-test/bin"
+	if [ ! -x "$kmsbin/local-kms" ] && command -v go >/dev/null 2>&1; then
+		echo "installing local-kms into $kmsbin"
+		mkdir -p "$kmsbin"
+		GOBIN="$kmsbin" GOFLAGS=-mod=mod go install github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6 ||
+			echo "local-kms could not be installed: the KMS tests will try again and say why"
+	fi
+fi
+
 [ -z "$need" ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

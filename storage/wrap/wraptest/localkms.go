@@ -40,6 +40,16 @@ func Credentials() aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider("AKIDLOCALKMSTEST", "local-kms-test-secret", "")
 }
 
+// missing skips t with a one-line reason, or fails it in CI (CI set),
+// where scripts/test-deps.sh must have brought every component.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("in CI: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // localKMSBinary returns the cached local-kms, installing it with
 // `go install` into <user cache>/qapprove-test/bin when missing.
 func localKMSBinary(t testing.TB) string {
@@ -51,12 +61,12 @@ func localKMSBinary(t testing.TB) string {
 	bin := filepath.Join(cache, "qapprove-test", "bin")
 	exe := filepath.Join(bin, "local-kms")
 	if err := os.MkdirAll(bin, 0o700); err != nil {
-		t.Skipf("cannot create %s for local-kms: skipping the KMS test", bin)
+		missing(t, "cannot create %s for local-kms: skipping the KMS test", bin)
 	}
 	// Test packages run in parallel: one installs, the others wait.
 	lock := flock.New(filepath.Join(bin, ".local-kms.lock"))
 	if err := lock.Lock(); err != nil {
-		t.Skipf("cannot lock %s: skipping the KMS test", bin)
+		missing(t, "cannot lock %s: skipping the KMS test", bin)
 	}
 	defer func() { _ = lock.Unlock() }()
 	if _, err := os.Stat(exe); err == nil {
@@ -64,13 +74,13 @@ func localKMSBinary(t testing.TB) string {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("local-kms is not installed and no go tool to install it: skipping the KMS test")
+		missing(t, "local-kms is not installed and no go tool to install it: skipping the KMS test")
 	}
 	cmd := exec.Command(goBin, "install", LocalKMSModule) //nolint:gosec // G204: the go tool from PATH installing the pinned module
 	cmd.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
 	cmd.Dir = bin
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("local-kms could not be installed (go install %s: %v, %.100q): skipping the KMS test", LocalKMSModule, err, out)
+		missing(t, "local-kms could not be installed (go install %s: %v, %.100q): skipping the KMS test", LocalKMSModule, err, out)
 	}
 	return exe
 }
@@ -91,7 +101,7 @@ func StartKMS(t testing.TB) *KMSServer {
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		t.Skipf("local-kms could not start (%v): skipping the KMS test", err)
+		missing(t, "local-kms could not start (%v): skipping the KMS test", err)
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); _ = logf.Close(); close(exited) }()

@@ -42,7 +42,7 @@ func StartSoftHSM(t testing.TB) *HSM {
 	}
 	util, err := exec.LookPath("softhsm2-util")
 	if module == "" || err != nil {
-		t.Skip("SoftHSM2 is not installed (Debian package softhsm2): skipping the PKCS#11 test")
+		missing(t, "SoftHSM2 is not installed (Debian package softhsm2): skipping the PKCS#11 test")
 	}
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
