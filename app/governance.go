@@ -200,9 +200,7 @@ func (e *Engine) judge(a *client.Action, now time.Time) judged {
 	if e.gov.src != nil && j.in.Action.Type == governance.TypeTransaction && j.in.Tx.Amount != "" && j.in.Tx.Asset != "" {
 		v := e.gov.book.Value(j.in.Tx.Asset, j.in.Tx.Amount, now, e.gov.maxAge)
 		if j.in.Tx.Network.Testnet {
-			// The price table is keyed by symbol: a testnet coin shares its
-			// mainnet symbol and has no market price.
-			v = price.Valuation{Problem: "testnet asset: no market price"}
+			v = testnetValue(j.in.Tx, v, now)
 		} else if v.Problem != "" {
 			if at, err := e.gov.book.LastFetch(); at.IsZero() {
 				v.Problem += " (prices not read yet)"
@@ -215,6 +213,28 @@ func (e *Engine) judge(a *client.Action, now time.Time) judged {
 	}
 	j.gv = e.rules.Evaluate(j.in)
 	return j
+}
+
+// TestnetSource is the source of the value of a coin on a known testnet.
+const TestnetSource = "testnet"
+
+// testnetValue values a transfer the payload places on a testnet. The
+// price table is keyed by symbol and a testnet coin shares its mainnet
+// symbol: on a chain known to be a testnet it is worth nothing (value 0);
+// a testnet claim for any other chain gets no price, so the rules review.
+func testnetValue(tx governance.Tx, v price.Valuation, now time.Time) price.Valuation {
+	if k, ok := governance.LookupNetwork(tx.Network.ChainID); ok && k.Testnet {
+		return price.Valuation{Decimal: "0.00", Currency: v.Currency,
+			Quote: price.Quote{Asset: strings.ToUpper(tx.Asset), Price: "0", Currency: v.Currency, Source: TestnetSource, AsOf: now}}
+	}
+	return price.Valuation{Problem: "the payload calls chain " + clipText(tx.Network.ChainID) + " a testnet, which is not a known testnet: no price"}
+}
+
+func clipText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func clipErr(err error) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/governance"
+	"github.com/qapprove/qapprove/governance/price"
 	"github.com/qapprove/qapprove/storage"
 	"github.com/qapprove/qapprove/storage/journal"
 )
@@ -119,8 +120,8 @@ func TestGovernanceContextJournaledAndReplayed(t *testing.T) {
 		t.Fatal("the sandbox scenario lacks an ETH, USDC, other or testnet transfer")
 	}
 	// A testnet coin shares its mainnet symbol; it is never valued at the
-	// mainnet price.
-	if v := testnet.Verdict; v.Level == VerdictApprove || v.Value == nil || v.Value.Problem != "testnet asset: no market price" || v.Value.Amount != "" {
+	// mainnet price: on a known testnet it is worth nothing.
+	if v := testnet.Verdict; v.Value == nil || v.Value.Problem != "" || v.Value.Amount != "0.00" || v.Value.Source != TestnetSource {
 		t.Fatalf("testnet verdict %+v value %+v", v, v.Value)
 	}
 	if v := eth.Verdict; v.Level != VerdictApprove || v.Value == nil || v.Value.Problem != "" || v.Value.Currency != "USD" ||
@@ -250,6 +251,22 @@ func TestPricesRefreshInTheBackground(t *testing.T) {
 			}
 		case <-deadline:
 			t.Fatal("no list with the prices read in the background")
+		}
+	}
+}
+
+// A testnet claim is believed only for a chain known to be a testnet.
+func TestTestnetValue(t *testing.T) {
+	now := time.Now()
+	fresh := price.Valuation{Value: 1000, Decimal: "1000.00", Currency: "USD"}
+	sepolia := governance.Tx{Asset: "ETH", Network: governance.NewNetwork("Sepolia", "11155111", true)}
+	if v := testnetValue(sepolia, fresh, now); v.Problem != "" || v.Decimal != "0.00" || v.Quote.Source != TestnetSource {
+		t.Fatalf("known testnet: %+v", v)
+	}
+	for _, chain := range []string{"1", "999999"} {
+		claimed := governance.Tx{Asset: "ETH", Network: governance.NewNetwork("Totally a testnet", chain, true)}
+		if v := testnetValue(claimed, fresh, now); v.Problem == "" || v.Decimal != "" {
+			t.Fatalf("chain %s claimed as a testnet got a value: %+v", chain, v)
 		}
 	}
 }

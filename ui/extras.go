@@ -33,6 +33,9 @@ func valueText(v *app.Value, now time.Time) string {
 	if v == nil {
 		return ""
 	}
+	if v.Source == app.TestnetSource && v.Problem == "" {
+		return "none: a testnet coin has no market value"
+	}
 	src := clean(v.Source)
 	if src == "" {
 		src = "unknown source"
@@ -66,6 +69,8 @@ func valueCell(v *app.Value, now time.Time, w int) string {
 	switch {
 	case v == nil:
 		return fitLeft("—", w)
+	case v.Source == app.TestnetSource && v.Problem == "":
+		return fitLeft("testnet", w)
 	case v.Amount == "":
 		return fitLeft("no price", w)
 	case v.Stale:
