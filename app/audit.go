@@ -112,6 +112,10 @@ type sessionCredentials struct{ s *secrets.Session }
 
 func (c sessionCredentials) WithSecret(fn func([]byte) error) error { return c.s.WithAPISecret(fn) }
 
+// SessionSigner signs journal digests with an unlocked session's BLS key
+// (whose public key is pk), without exposing it.
+func SessionSigner(s *secrets.Session, pk qbls.PublicKey) journal.Signer { return sessionSigner{s, pk} }
+
 // sessionSigner signs journal digests with the session's BLS key.
 type sessionSigner struct {
 	s  *secrets.Session

@@ -181,7 +181,7 @@ func runJournalVerify(env *Env, o verifyOptions) int {
 			return code
 		}
 		defer sess.Lock()
-		signer = sessionSigner{sess, pk}
+		signer = app.SessionSigner(sess, pk)
 	}
 	var mark *journal.VerifiedMark
 	if o.sinceVerified {
@@ -308,7 +308,7 @@ func runJournalReanchor(env *Env, reason, passFile string) int {
 		return env.Errf(exitUsage, "%v", err)
 	}
 	path := env.Paths().JournalFile(env.Profile)
-	e, err := journal.Reanchor(path, sessionSigner{sess, pk}, journal.Options{Anchors: app.Anchors(be, env.Profile), ExpectedPublicKey: &pk}, reason)
+	e, err := journal.Reanchor(path, app.SessionSigner(sess, pk), journal.Options{Anchors: app.Anchors(be, env.Profile), ExpectedPublicKey: &pk}, reason)
 	var te *journal.TamperError
 	switch {
 	case errors.As(err, &te):
@@ -350,19 +350,6 @@ func unlockProfileKey(env *Env, passFile string) (*secrets.Session, qbls.PublicK
 	return sess, pk, exitOK
 }
 
-// sessionSigner signs journal digests with an unlocked session's BLS key.
-type sessionSigner struct {
-	s  *secrets.Session
-	pk qbls.PublicKey
-}
-
-func (s sessionSigner) PublicKey() qbls.PublicKey { return s.pk }
-
-func (s sessionSigner) Sign(msg []byte) (qbls.Signature, error) {
-	var sig qbls.Signature
-	err := s.s.WithBLS(func(sk *qbls.SecretKey) error { sig = sk.Sign(msg); return nil })
-	return sig, err
-}
 
 func runJournalExport(env *Env, format string) int {
 	if format != "json" && format != "csv" {
