@@ -350,7 +350,6 @@ func unlockProfileKey(env *Env, passFile string) (*secrets.Session, qbls.PublicK
 	return sess, pk, exitOK
 }
 
-
 func runJournalExport(env *Env, format string) int {
 	if format != "json" && format != "csv" {
 		return env.Errf(exitUsage, "--format must be json or csv, not %q", format)
