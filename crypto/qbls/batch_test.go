@@ -111,3 +111,14 @@ func TestBatchVerifyWorkers(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkBatchVerify64OneWorker(b *testing.B) {
+	sk, pk, msgs, sigs := batchFixture(b, 64)
+	defer sk.Zero()
+	o := BatchOptions{Workers: 1}
+	for b.Loop() {
+		if !o.Verify(pk, msgs, sigs) {
+			b.Fatal("batch failed")
+		}
+	}
+}
