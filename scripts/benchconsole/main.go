@@ -1,0 +1,297 @@
+// Command benchconsole measures the built console in tmux against the
+// sandbox (scripts/bench-console.sh, `make bench-console`): keypress → new
+// frame latency, fresh load time and y → "Approved" latency, at the given
+// numbers of pending actions, with `less` on a file of as many lines
+// measured the same way as the floor. A frame counts as new when
+// `tmux capture-pane` shows different text; the polling costs about a
+// millisecond, the same for both programs.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const pass = "a long passphrase for the console benchmark"
+
+var (
+	bin     = flag.String("bin", "bin/qapprove", "the built binary")
+	sizes   = flag.String("pending", "1000,10000,100000", "pending actions to measure at (comma separated)")
+	presses = flag.Int("presses", 60, "keypresses measured per size")
+	decides = flag.Int("decisions", 8, "approvals measured per size")
+	socket  = fmt.Sprintf("qbench-%d", os.Getpid())
+)
+
+func main() {
+	flag.Parse()
+	abs, err := filepath.Abs(*bin)
+	check(err)
+	*bin = abs
+	defer exec.Command("tmux", "-L", socket, "kill-server").Run()
+	fmt.Println("| pending | keypress p50 / p90 (less) | fresh load | y → Approved p50 / p90 |")
+	fmt.Println("|---|---|---|---|")
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		check(err)
+		measure(n)
+	}
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-console:", err)
+		os.Exit(1)
+	}
+}
+
+func tmux(args ...string) string {
+	out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
+	if err != nil {
+		check(fmt.Errorf("tmux %s: %v: %s", args[0], err, out))
+	}
+	return string(out)
+}
+
+func screen(target string) string { return tmux("capture-pane", "-p", "-t", target) }
+
+// waitScreen polls until ok(screen) and returns the time it was seen.
+func waitScreen(target string, timeout time.Duration, what string, ok func(string) bool) (string, time.Time) {
+	end := time.Now().Add(timeout)
+	for {
+		s := screen(target)
+		if ok(s) {
+			return s, time.Now()
+		}
+		if time.Now().After(end) {
+			check(fmt.Errorf("timed out waiting for %s; screen:\n%s", what, s))
+		}
+	}
+}
+
+func contains(want string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, want) }
+}
+
+// keyLatency sends key and returns the time until the screen differs; for
+// the console, until the selection ▸ has moved or the list scrolled under
+// it (the expiry countdown redraws the screen every second by itself).
+func keyLatency(target, key string) time.Duration {
+	before := screen(target)
+	changed := func(s string) bool { return s != before }
+	if target == "con" {
+		at := markerLine(before)
+		changed = func(s string) bool { return markerLine(s) != at }
+	}
+	t0 := time.Now()
+	tmux("send-keys", "-t", target, key)
+	_, t1 := waitScreen(target, 10*time.Second, "a new frame after "+key, changed)
+	return t1.Sub(t0)
+}
+
+// markerLine is where the selection is: the index of the screen line
+// holding it and that row's text before the ticking expiry column.
+func markerLine(screen string) string {
+	for i, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, "▸") {
+			r := []rune(l)
+			return fmt.Sprint(i, string(r[:min(len(r), 80)]))
+		}
+	}
+	return ""
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// presses of j then k alternately (the selection or the view moves each time).
+func pressRun(target string) []time.Duration {
+	var ds []time.Duration
+	for i := range *presses {
+		key := "j"
+		if i%2 == 1 {
+			key = "k"
+		}
+		ds = append(ds, keyLatency(target, key))
+	}
+	return ds
+}
+
+var pendingRe = regexp.MustCompile(`Pending ([0-9]+)`)
+
+func measure(pending int) {
+	w, err := os.MkdirTemp("", "qbench")
+	check(err)
+	defer os.RemoveAll(w)
+
+	// The floor: less on a file of as many lines.
+	var buf bytes.Buffer
+	for i := range pending {
+		fmt.Fprintf(&buf, "line %d of the file, about as wide as a row of the console list\n", i)
+	}
+	check(os.WriteFile(filepath.Join(w, "lines"), buf.Bytes(), 0o600))
+	tmux("new-session", "-d", "-s", "less", "-x", "120", "-y", "40", "less "+filepath.Join(w, "lines"))
+	waitScreen("less", 10*time.Second, "less", contains("line 0 of"))
+	less := pressRun("less")
+	tmux("kill-session", "-t", "less")
+
+	// The sandbox: about 85% of generated actions are pending for the key.
+	actions := pending * 100 / 85
+	sb := exec.Command(*bin, "sandbox", "--addr", "127.0.0.1:0", "--actions", strconv.Itoa(actions))
+	out, err := sb.StdoutPipe()
+	check(err)
+	check(sb.Start())
+	defer sb.Process.Kill()
+	fields := map[string]string{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ": ")
+		fields[k] = v
+		if k == "protocol" {
+			break
+		}
+	}
+	go func() { _, _ = bufio.NewReader(out).WriteTo(devNull{}) }()
+	check(os.WriteFile(filepath.Join(w, "secret"), []byte(fields["api_secret"]), 0o600))
+	check(os.WriteFile(filepath.Join(w, "pass"), []byte(pass), 0o600))
+	home := filepath.Join(w, "home")
+	reg := exec.Command(*bin, "--home", home, "--keystore", "file", "keys", "register", "--non-interactive",
+		"--passphrase-file", filepath.Join(w, "pass"), "--api-url", fields["base_url"], "--workspace", fields["workspace_id"],
+		"--api-key-id", fields["api_key_id"], "--api-secret-file", filepath.Join(w, "secret"))
+	if o, err := reg.CombinedOutput(); err != nil {
+		check(fmt.Errorf("register: %v: %s", err, o))
+	}
+
+	tmux("new-session", "-d", "-s", "con", "-x", "120", "-y", "40", *bin+" --home "+home+" --keystore file")
+	waitScreen("con", 20*time.Second, "the console", contains("LOCKED"))
+	tmux("send-keys", "-t", "con", "u")
+	waitScreen("con", 10*time.Second, "the unlock dialog", contains("Passphrase:"))
+	tmux("send-keys", "-t", "con", "-l", pass)
+	tmux("send-keys", "-t", "con", "Enter")
+	t0 := time.Now()
+	_, tUnlocked := waitScreen("con", 30*time.Second, "unlocked", contains("unlocked"))
+	// Loaded: the count stops changing for 5 s; the time is its last change.
+	last, lastAt, stableSince := -1, time.Now(), time.Now()
+	for time.Since(stableSince) < 5*time.Second || last <= 0 {
+		if time.Since(t0) > 10*time.Minute {
+			check(fmt.Errorf("the list did not settle"))
+		}
+		n := 0
+		if m := pendingRe.FindStringSubmatch(screen("con")); m != nil {
+			n, _ = strconv.Atoi(m[1])
+		}
+		if n != last {
+			last, lastAt, stableSince = n, time.Now(), time.Now()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	load := lastAt.Sub(t0)
+
+	keys := pressRun("con")
+
+	var dec []time.Duration
+	idRe := regexp.MustCompile(`Action +([^ │|]+)`)
+	for len(dec) < *decides {
+		keyLatency("con", "j")
+		// Approving against a REJECT verdict is refused: move past those.
+		for i := 0; selectedRow(screen("con"), "REJECT"); i++ {
+			if i > 50 {
+				check(fmt.Errorf("no row without a REJECT verdict"))
+			}
+			keyLatency("con", "j")
+		}
+		tmux("send-keys", "-t", "con", "a")
+		s, ok := reachConfirm()
+		if !ok {
+			continue // the list moved under the key (a refresh): try again
+		}
+		m := idRe.FindStringSubmatch(s)
+		if m == nil {
+			check(fmt.Errorf("no action id in the dialog:\n%s", s))
+		}
+		// The dialog drops keys typed within 425 ms of it opening (a
+		// guard against typing ahead); wait as a person would.
+		time.Sleep(600 * time.Millisecond)
+		t := time.Now()
+		tmux("send-keys", "-t", "con", "y")
+		_, t1 := waitScreen("con", 30*time.Second, "Approved "+m[1], contains("Approved "+m[1]))
+		dec = append(dec, t1.Sub(t))
+	}
+	tmux("send-keys", "-t", "con", "q")
+
+	fmt.Printf("| %d (%d listed) | %s / %s (less %s / %s) | %.2f s after the unlock (%.2f s from Enter) | %s / %s |\n",
+		pending, last, ms(pct(keys, .5)), ms(pct(keys, .9)), ms(pct(less, .5)), ms(pct(less, .9)),
+		lastAt.Sub(tUnlocked).Seconds(), load.Seconds(), ms(pct(dec, .5)), ms(pct(dec, .9)))
+}
+
+// selectedRow reports whether the selected list row contains want.
+func selectedRow(screen, want string) bool {
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.HasPrefix(l, "▸") {
+			return strings.Contains(l, want)
+		}
+	}
+	return false
+}
+
+var toRe = regexp.MustCompile(`┃ To +(\S+)`)
+
+// reachConfirm answers the steps an approval against the verdict asks
+// for (a reason, the last 4 characters of the destination) until the
+// final "Press y to approve" dialog shows, and returns that screen.
+func reachConfirm() (string, bool) {
+	for range 4 {
+		s, ok := pollScreen("con", 5*time.Second, func(s string) bool {
+			return strings.Contains(s, "Press y to approve") || strings.Contains(s, "> █")
+		})
+		switch {
+		case !ok:
+			return "", false
+		case strings.Contains(s, "Press y to approve"):
+			return s, true
+		case strings.Contains(s, "Type the last 4 characters"):
+			m := toRe.FindStringSubmatch(s)
+			if m == nil || len(m[1]) < 4 {
+				check(fmt.Errorf("no destination in the dialog:\n%s", s))
+			}
+			tmux("send-keys", "-t", "con", "-l", m[1][len(m[1])-4:])
+		default:
+			tmux("send-keys", "-t", "con", "-l", "benchmark")
+		}
+		tmux("send-keys", "-t", "con", "Enter")
+		pollScreen("con", 5*time.Second, func(n string) bool { return n != s })
+	}
+	return "", false
+}
+
+// pollScreen is waitScreen that reports a timeout instead of failing.
+func pollScreen(target string, timeout time.Duration, ok func(string) bool) (string, bool) {
+	end := time.Now().Add(timeout)
+	for {
+		s := screen(target)
+		if ok(s) {
+			return s, true
+		}
+		if time.Now().After(end) {
+			return s, false
+		}
+	}
+}
+
+type devNull struct{}
+
+func (devNull) Write(p []byte) (int, error) { return len(p), nil }
