@@ -11,4 +11,4 @@ command -v tmux >/dev/null || { echo "bench-console: tmux is needed" >&2; exit 2
 BIN=${BIN:-$(pwd)/bin/qapprove}
 [ -x "$BIN" ] || { echo "bench-console: build $BIN first (make build)" >&2; exit 2; }
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), load $(cut -d' ' -f1-3 /proc/loadavg)"
-exec go run ./scripts/benchconsole -bin "$BIN" -pending "${1:-1000,10000,100000}"
+exec go run ./scripts/benchconsole -bin "$BIN" -pending "${1:-1000,10000,100000}" ${CPUPROFILE:+-cpuprofile "$CPUPROFILE"}

@@ -29,6 +29,7 @@ var (
 	sizes   = flag.String("pending", "1000,10000,100000", "pending actions to measure at (comma separated)")
 	presses = flag.Int("presses", 60, "keypresses measured per size")
 	decides = flag.Int("decisions", 8, "approvals measured per size")
+	profile = flag.String("cpuprofile", "", "write the console's CPU profile to PREFIX.<pending>.prof")
 	socket  = fmt.Sprintf("qbench-%d", os.Getpid())
 )
 
@@ -176,7 +177,13 @@ func measure(pending int) {
 		check(fmt.Errorf("register: %v: %s", err, o))
 	}
 
-	tmux("new-session", "-d", "-s", "con", "-x", "120", "-y", "40", *bin+" --home "+home+" --keystore file")
+	env := ""
+	if *profile != "" {
+		env = fmt.Sprintf("QAPPROVE_CPUPROFILE=%s.%d.prof ", *profile, pending)
+	}
+	tmux("new-session", "-d", "-s", "con", "-x", "120", "-y", "40", env+"exec "+*bin+" --home "+home+" --keystore file")
+	conPID, err := strconv.Atoi(strings.TrimSpace(tmux("list-panes", "-t", "con", "-F", "#{pane_pid}")))
+	check(err)
 	waitScreen("con", 20*time.Second, "the console", contains("LOCKED"))
 	tmux("send-keys", "-t", "con", "u")
 	waitScreen("con", 10*time.Second, "the unlock dialog", contains("Passphrase:"))
@@ -184,6 +191,7 @@ func measure(pending int) {
 	tmux("send-keys", "-t", "con", "Enter")
 	t0 := time.Now()
 	_, tUnlocked := waitScreen("con", 30*time.Second, "unlocked", contains("unlocked"))
+	cpuCon, cpuSB := cpuSeconds(conPID), cpuSeconds(sb.Process.Pid)
 	// Loaded: the count stops changing for 5 s; the time is its last change.
 	last, lastAt, stableSince := -1, time.Now(), time.Now()
 	for time.Since(stableSince) < 5*time.Second || last <= 0 {
@@ -200,6 +208,7 @@ func measure(pending int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	load := lastAt.Sub(t0)
+	cpuCon, cpuSB = cpuSeconds(conPID)-cpuCon, cpuSeconds(sb.Process.Pid)-cpuSB
 
 	keys := pressRun("con")
 
@@ -233,9 +242,9 @@ func measure(pending int) {
 	}
 	tmux("send-keys", "-t", "con", "q")
 
-	fmt.Printf("| %d (%d listed) | %s / %s (less %s / %s) | %.2f s after the unlock (%.2f s from Enter) | %s / %s |\n",
+	fmt.Printf("| %d (%d listed) | %s / %s (less %s / %s) | %.2f s after the unlock (%.2f s from Enter; CPU: console %.1f s, sandbox %.1f s) | %s / %s |\n",
 		pending, last, ms(pct(keys, .5)), ms(pct(keys, .9)), ms(pct(less, .5)), ms(pct(less, .9)),
-		lastAt.Sub(tUnlocked).Seconds(), load.Seconds(), ms(pct(dec, .5)), ms(pct(dec, .9)))
+		lastAt.Sub(tUnlocked).Seconds(), load.Seconds(), cpuCon, cpuSB, ms(pct(dec, .5)), ms(pct(dec, .9)))
 }
 
 // selectedRow reports whether the selected list row contains want.
@@ -290,6 +299,18 @@ func pollScreen(target string, timeout time.Duration, ok func(string) bool) (str
 			return s, false
 		}
 	}
+}
+
+// cpuSeconds is the user+system CPU time of process pid so far
+// (/proc/PID/stat, clock ticks of 1/100 s).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	check(err)
+	// The command name may hold spaces: fields count from after its ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
 
 type devNull struct{}
