@@ -84,29 +84,58 @@ func contains(want string) func(string) bool {
 }
 
 // keyLatency sends key and returns the time until the screen differs; for
-// the console, until the selection ▸ has moved or the list scrolled under
-// it (the expiry countdown redraws the screen every second by itself).
-func keyLatency(target, key string) time.Duration {
+// the console, until the row that the key selects is shown selected (the
+// list redraws by itself: countdowns every second, rows that expire).
+// ok is false when that did not happen within 3 s (the list moved under
+// the key): the sample is dropped.
+func keyLatency(target, key string) (d time.Duration, ok bool) {
 	before := screen(target)
 	changed := func(s string) bool { return s != before }
 	if target == "con" {
-		at := markerLine(before)
-		changed = func(s string) bool { return markerLine(s) != at }
+		want := rowAfter(before, key)
+		if want == "" {
+			return 0, false
+		}
+		changed = func(s string) bool { return selectedText(s) == want }
 	}
 	t0 := time.Now()
 	tmux("send-keys", "-t", target, key)
-	_, t1 := waitScreen(target, 10*time.Second, "a new frame after "+key, changed)
-	return t1.Sub(t0)
+	_, ok = pollScreen(target, 3*time.Second, changed)
+	return time.Since(t0), ok
 }
 
-// markerLine is where the selection is: the index of the screen line
-// holding it and that row's text before the ticking expiry column.
-func markerLine(screen string) string {
-	for i, l := range strings.Split(screen, "\n") {
+// rowText is a list row without its marker and its ticking expiry column.
+func rowText(l string) string {
+	r := []rune(l)
+	return strings.TrimSpace(string(r[min(len(r), 2):min(len(r), 100)]))
+}
+
+// selectedText is the text of the selected row.
+func selectedText(screen string) string {
+	for _, l := range strings.Split(screen, "\n") {
 		if strings.HasPrefix(l, "▸") {
-			r := []rune(l)
-			return fmt.Sprint(i, string(r[:min(len(r), 80)]))
+			return rowText(l)
 		}
+	}
+	return ""
+}
+
+// rowAfter is the text of the row that j (the next) or k (the previous)
+// selects, when it is on the screen.
+func rowAfter(screen, key string) string {
+	ls := strings.Split(screen, "\n")
+	for i, l := range ls {
+		if !strings.HasPrefix(l, "▸") {
+			continue
+		}
+		j := i + 1
+		if key == "k" {
+			j = i - 1
+		}
+		if j < 0 || j >= len(ls) || !strings.HasPrefix(ls[j], "  ") {
+			return ""
+		}
+		return rowText(ls[j])
 	}
 	return ""
 }
@@ -119,17 +148,25 @@ func pct(ds []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
-// presses of j then k alternately (the selection or the view moves each time).
-func pressRun(target string) []time.Duration {
-	var ds []time.Duration
-	for i := range *presses {
+// pressRun measures presses of j then k alternately (the selection or
+// the view moves each time); samples whose effect a list change hid are
+// dropped and counted.
+func pressRun(target string) (ds []time.Duration, dropped int) {
+	for i := 0; len(ds) < *presses && dropped < *presses; i++ {
 		key := "j"
 		if i%2 == 1 {
 			key = "k"
 		}
-		ds = append(ds, keyLatency(target, key))
+		if d, ok := keyLatency(target, key); ok {
+			ds = append(ds, d)
+		} else {
+			dropped++
+		}
 	}
-	return ds
+	if len(ds) == 0 {
+		check(fmt.Errorf("no keypress could be measured on %s", target))
+	}
+	return ds, dropped
 }
 
 var pendingRe = regexp.MustCompile(`Pending ([0-9]+)`)
@@ -147,7 +184,7 @@ func measure(pending int) {
 	check(os.WriteFile(filepath.Join(w, "lines"), buf.Bytes(), 0o600))
 	tmux("new-session", "-d", "-s", "less", "-x", "120", "-y", "40", "less "+filepath.Join(w, "lines"))
 	waitScreen("less", 10*time.Second, "less", contains("line 0 of"))
-	less := pressRun("less")
+	less, _ := pressRun("less")
 	tmux("kill-session", "-t", "less")
 
 	// The sandbox: about 85% of generated actions are pending for the key.
@@ -210,18 +247,20 @@ func measure(pending int) {
 	load := lastAt.Sub(t0)
 	cpuCon, cpuSB = cpuSeconds(conPID)-cpuCon, cpuSeconds(sb.Process.Pid)-cpuSB
 
-	keys := pressRun("con")
+	keys, dropped := pressRun("con")
 
 	var dec []time.Duration
 	idRe := regexp.MustCompile(`Action +([^ │|]+)`)
 	for len(dec) < *decides {
-		keyLatency("con", "j")
+		tmux("send-keys", "-t", "con", "j")
+		time.Sleep(200 * time.Millisecond)
 		// Approving against a REJECT verdict is refused: move past those.
 		for i := 0; selectedRow(screen("con"), "REJECT"); i++ {
 			if i > 50 {
 				check(fmt.Errorf("no row without a REJECT verdict"))
 			}
-			keyLatency("con", "j")
+			tmux("send-keys", "-t", "con", "j")
+			time.Sleep(200 * time.Millisecond)
 		}
 		tmux("send-keys", "-t", "con", "a")
 		s, ok := reachConfirm()
@@ -242,8 +281,8 @@ func measure(pending int) {
 	}
 	tmux("send-keys", "-t", "con", "q")
 
-	fmt.Printf("| %d (%d listed) | %s / %s (less %s / %s) | %.2f s after the unlock (%.2f s from Enter; CPU: console %.1f s, sandbox %.1f s) | %s / %s |\n",
-		pending, last, ms(pct(keys, .5)), ms(pct(keys, .9)), ms(pct(less, .5)), ms(pct(less, .9)),
+	fmt.Printf("| %d (%d listed) | %s / %s (less %s / %s; %d dropped) | %.2f s after the unlock (%.2f s from Enter; CPU: console %.1f s, sandbox %.1f s) | %s / %s |\n",
+		pending, last, ms(pct(keys, .5)), ms(pct(keys, .9)), ms(pct(less, .5)), ms(pct(less, .9)), dropped,
 		lastAt.Sub(tUnlocked).Seconds(), load.Seconds(), cpuCon, cpuSB, ms(pct(dec, .5)), ms(pct(dec, .9)))
 }
 
