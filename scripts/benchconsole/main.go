@@ -29,6 +29,7 @@ var (
 	sizes   = flag.String("pending", "1000,10000,100000", "pending actions to measure at (comma separated)")
 	presses = flag.Int("presses", 60, "keypresses measured per size")
 	decides = flag.Int("decisions", 8, "approvals measured per size")
+	conEnv  = flag.String("env", "", "extra environment of the console, e.g. GOGC=400")
 	profile = flag.String("cpuprofile", "", "write the console's CPU profile to PREFIX.<pending>.prof")
 	socket  = fmt.Sprintf("qbench-%d", os.Getpid())
 )
@@ -230,8 +231,11 @@ func measure(pending int) {
 	}
 
 	env := ""
+	if *conEnv != "" {
+		env = *conEnv + " "
+	}
 	if *profile != "" {
-		env = fmt.Sprintf("QAPPROVE_CPUPROFILE=%s.%d.prof ", *profile, pending)
+		env += fmt.Sprintf("QAPPROVE_CPUPROFILE=%s.%d.prof ", *profile, pending)
 	}
 	tmux("new-session", "-d", "-s", "con", "-x", "120", "-y", "40", env+"exec "+*bin+" --home "+home+" --keystore file")
 	conPID, err := strconv.Atoi(strings.TrimSpace(tmux("list-panes", "-t", "con", "-F", "#{pane_pid}")))
