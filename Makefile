@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all build demo test test-deps test-unit test-keychain release release-deps release-check bench bench-memory fuzz lint clean
+.PHONY: all build demo test test-deps test-unit test-keychain release release-deps release-check bench bench-anchors bench-memory bench-console fuzz lint clean
 
 all: build
 
@@ -45,10 +45,21 @@ release-deps:
 release-check:
 	sh scripts/release-check.sh
 
-## bench: all benchmarks (numbers go to docs/BENCHMARKS.md), then the
-## console's resident memory with 100,000 pending actions (bench-memory)
-bench: bench-memory
+## bench: all benchmarks (numbers go to docs/BENCHMARKS.md), the blst
+## anchors side by side (bench-anchors), then the console's resident memory
+## with 100,000 pending actions (bench-memory)
+bench: bench-memory bench-anchors
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+## bench-anchors: qbls against blst min-sig in one run, from the nested
+## module bench/ (its own go.mod, so blst never enters the product's)
+bench-anchors:
+	cd bench && $(GO) test -run '^$$' -bench . -benchtime 200x -timeout 30m .
+
+## bench-console: keypress → frame, fresh load and y → Approved latency of
+## the built console in tmux at 1k, 10k and 100k pending (needs tmux)
+bench-console: build
+	scripts/bench-console.sh
 
 ## bench-memory: RSS of the built console holding ~100,000 pending actions
 ## from the sandbox, after a fresh load and after a restart (needs tmux)

@@ -76,6 +76,7 @@ func (s *Server) ExpireAction(id string) error {
 	a, ok := s.ws.actions[id]
 	if ok && a.status == StatusPending {
 		a.expires = s.now()
+		s.ws.expiryChanged(a.expires)
 		s.ws.expire(a.expires)
 	}
 	s.ws.mu.Unlock()

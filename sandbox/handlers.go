@@ -207,24 +207,22 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, key string) 
 	}
 	s.expireNow()
 	s.ws.mu.Lock()
-	// One pass up to the end of the page (and one action past it, to know
-	// whether another page follows), not over the whole list.
+	// The token is a position in the creation order, which only grows:
+	// each page walks from where the last one stopped to one matching
+	// action past its end (to know whether another page follows), so a
+	// long list costs one pass in all, not one from the start per page.
 	out := []json.RawMessage{}
-	i, more := 0, false
-	s.ws.matching(key, status, func(a *action) bool {
-		switch {
-		case i >= off+size:
-			more = true
-			return false
-		case i >= off:
-			out = append(out, s.ws.restJSON(a, key))
-		}
-		i++
-		return true
-	})
 	next := ""
-	if more {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(off + size)))
+	for i := min(off, len(s.ws.order)); i < len(s.ws.order); i++ {
+		a := s.ws.order[i]
+		if !s.ws.matches(a, key, status) {
+			continue
+		}
+		if len(out) == size {
+			next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(i)))
+			break
+		}
+		out = append(out, s.ws.restJSON(a, key))
 	}
 	s.ws.mu.Unlock()
 	s.writeJSON(w, r, map[string]any{"actions": out, "nextPageToken": next})

@@ -188,6 +188,7 @@ func (s *Server) build(sc *Scenario) error {
 	for _, a := range w.actions {
 		d := a.expires.Sub(a.created)
 		a.expires = now.Add(d)
+		w.expiryChanged(a.expires)
 	}
 	s.ws = w
 	for range s.opts.ExtraActions {

@@ -18,6 +18,9 @@ type Program struct {
 	b   Backend
 }
 
+// maxFPS is Bubble Tea's highest frame rate.
+const maxFPS = 120
+
 // NewProgram builds the console on b; it ends when the operator quits or
 // ctx ends. NO_COLOR (any non-empty value) or opts.NoColor turns every
 // colour off.
@@ -25,7 +28,10 @@ func NewProgram(ctx context.Context, b Backend, opts Options) *Program {
 	if opts.Context == nil {
 		opts.Context = ctx
 	}
-	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}
+	// Bubble Tea writes a rendered frame at its next ticker tick: at the
+	// default 60 per second a keypress waits 8 ms on average (up to 17)
+	// before it shows; 120, the most it allows, halves that.
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(maxFPS)}
 	if opts.NoColor || styles.NoColorEnv() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}

@@ -162,7 +162,9 @@ func runConsoleOn(env *Env, e *app.Engine) int {
 	opts := ui.Options{Context: ctx, ExtraScreens: consoleExtraScreens(env)}
 	p := ui.NewProgram(ctx, e, opts)
 	stop := forwardSignals(p)
+	stopCPU := startCPUProfile()
 	err := p.Run()
+	stopCPU()
 	stop()
 	writeHeapProfile()
 	if cerr := e.Close(); cerr != nil && err == nil {
@@ -572,6 +574,25 @@ func signalContext(d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	return ctx, func() { stop(); cancel() }
+}
+
+// startCPUProfile profiles the console's CPU to $QAPPROVE_CPUPROFILE when
+// set, until the returned stop: a diagnostic for the console benchmark
+// (scripts/bench-console.sh).
+func startCPUProfile() (stop func()) {
+	path := os.Getenv("QAPPROVE_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return func() {}
+	}
+	if pprof.StartCPUProfile(f) != nil {
+		_ = f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }
 }
 
 // writeHeapProfile writes a heap profile to $QAPPROVE_HEAPPROFILE when set:

@@ -19,22 +19,46 @@ func HashToG1(msg []byte) [SignatureSize]byte {
 }
 
 // hashToG1 computes H(msg): x = SHAKE256(msg)[:48] mod p; try-and-increment
-// until x³+4 is a square; take the even root; multiply by the full cofactor.
+// until x³+4 is a square; take the even root; multiply by the full cofactor
+// (and go on incrementing in the never-seen case that this gives O).
 func hashToG1(Q *bls.G1, msg []byte) {
-	d := sha3.SumSHAKE256(msg, fpSize)
+	hashToG1Eff(Q, msg)
+	bls.G1Mul(Q, Q, &cofactorRestFr)
+}
+
+// hashToG1Eff sets Q = (1−z)·P, where H(msg) = h·P: H(msg) is then
+// ((1−z)/3)·Q, with Q in the order-r subgroup, so a caller can fold the
+// factor (1−z)/3 into its own scalar (Sign does).
+func hashToG1Eff(Q *bls.G1, msg []byte) {
 	var x bls.Fp
+	hashX(&x, msg)
+	var P bls.G1
+	for {
+		liftNext(&P, &x)
+		// Q is in G1, where (1−z)/3 is invertible: h·P = O exactly when Q = O.
+		mulCofactorEff(Q, &P)
+		if !Q.IsZero() {
+			return
+		}
+		bls.FpAdd(&x, &x, &fpOne)
+	}
+}
+
+// hashX sets x = SHAKE256(msg)[:48] mod p, the first candidate of H(msg).
+func hashX(x *bls.Fp, msg []byte) {
+	d := sha3.SumSHAKE256(msg, fpSize)
 	if err := x.SetBigEndianMod(d); err != nil {
 		panic("qbls: cannot reduce hash: " + err.Error())
 	}
-	var P bls.G1
-	for {
-		if liftX(&P, &x, false) {
-			mulCofactor(Q, &P)
-			if !Q.IsZero() {
-				return
-			}
-		}
-		bls.FpAdd(&x, &x, &fpOne)
+}
+
+// liftNext increments x until x³+4 is a square and sets P to the point
+// with that x and the even y: H(msg) before the cofactor, when x came from
+// hashX. mcl's square root is one exponentiation per candidate, the root
+// and its check (one squaring) from the same power.
+func liftNext(P *bls.G1, x *bls.Fp) {
+	for !liftX(P, x, false) {
+		bls.FpAdd(x, x, &fpOne)
 	}
 }
 
@@ -63,6 +87,13 @@ func setupCofactor() {
 // GLV endomorphism, which is only correct inside the order-r subgroup, so the
 // first factor (taking P there) is an explicit double-and-add.
 func mulCofactor(Q, P *bls.G1) {
+	mulCofactorEff(Q, P)
+	bls.G1Mul(Q, Q, &cofactorRestFr)
+}
+
+// mulCofactorEff sets Q = (1−z)·P by double-and-add; Q is in G1 for every
+// P on the curve.
+func mulCofactorEff(Q, P *bls.G1) {
 	acc := *P // top bit of cofactorEff
 	for i := 62; i >= 0; i-- {
 		bls.G1Dbl(&acc, &acc)
@@ -70,5 +101,5 @@ func mulCofactor(Q, P *bls.G1) {
 			bls.G1Add(&acc, &acc, P)
 		}
 	}
-	bls.G1Mul(Q, &acc, &cofactorRestFr)
+	*Q = acc
 }

@@ -1,6 +1,7 @@
 package qbls
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/herumi/bls-eth-go-binary/bls"
@@ -95,15 +96,69 @@ func BenchmarkInternalFinalExp(b *testing.B) {
 	}
 }
 
-func BenchmarkInternalG1MulVec100(b *testing.B) {
-	ensureInit()
-	ps := make([]bls.G1, 100)
-	for i := range ps {
-		hashToG1(&ps[i], []byte{byte(i)})
+// frCoefficients converts 64-bit coefficients to mcl scalars.
+func frCoefficients(k []uint64) []bls.Fr {
+	fr := make([]bls.Fr, len(k))
+	for i, v := range k {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], v)
+		if err := fr[i].SetLittleEndian(b[:]); err != nil {
+			panic(err)
+		}
 	}
-	coef, _ := batchCoefficients(100)
+	return fr
+}
+
+func msmFixture(n int) ([]bls.G1, []uint64) {
+	ensureInit()
+	ps := make([]bls.G1, n)
+	for i := range ps {
+		var x bls.Fp
+		hashX(&x, []byte{byte(i), byte(i >> 8)})
+		liftNext(&ps[i], &x)
+	}
+	coef, _ := batchCoefficients(n)
+	return ps, coef
+}
+
+// mcl's GLV multi-scalar product (needs points in G1) ...
+func BenchmarkInternalG1MulVec100(b *testing.B) {
+	ps, coef := msmFixture(100)
+	for i := range ps {
+		mulCofactor(&ps[i], &ps[i])
+	}
+	fr := frCoefficients(coef)
 	var out bls.G1
 	for b.Loop() {
-		bls.G1MulVec(&out, ps, coef)
+		bls.G1MulVec(&out, ps, fr)
 	}
+}
+
+// ... against ours (any points of E(Fp)).
+func BenchmarkInternalMSM64x100(b *testing.B) {
+	ps, coef := msmFixture(100)
+	var out bls.G1
+	for b.Loop() {
+		msm64(&out, ps, coef)
+	}
+}
+
+func BenchmarkInternalMSM64x32(b *testing.B) {
+	ps, coef := msmFixture(32)
+	var out bls.G1
+	for b.Loop() {
+		msm64(&out, ps, coef)
+	}
+}
+
+// Our bucket MSM against mcl's GLV G1MulVec, 64 points.
+func BenchmarkInternalMSMVsMulVec64(b *testing.B) {
+	ps, coef := msmFixture(64)
+	for i := range ps {
+		mulCofactor(&ps[i], &ps[i])
+		bls.G1Normalize(&ps[i], &ps[i])
+	}
+	fr := frCoefficients(coef)
+	var out bls.G1
+	benchPair(b, 1, [2]string{"mulvec", "msm64"}, func() { bls.G1MulVec(&out, ps, fr) }, func() { msm64(&out, ps, coef) })
 }

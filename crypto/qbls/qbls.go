@@ -143,9 +143,14 @@ func (sk *SecretKey) Sign(msg []byte) Signature {
 	var s bls.Fr
 	sk.scalar(&s)
 	defer s.Clear()
-	var H, S bls.G1
-	hashToG1(&H, msg)
-	bls.G1MulCT(&S, &H, &s)
+	// σ = sk·h·P = (sk·(1−z)/3 mod r)·((1−z)·P): the second factor of the
+	// cofactor rides on the one constant-time multiplication.
+	var k bls.Fr
+	bls.FrMul(&k, &s, &cofactorRestFr)
+	defer k.Clear()
+	var Q, S bls.G1
+	hashToG1Eff(&Q, msg)
+	bls.G1MulCT(&S, &Q, &k)
 	var sig Signature
 	encodeG1((*[SignatureSize]byte)(&sig), &S)
 	return sig
