@@ -32,7 +32,7 @@ func setup(t *testing.T) (*sandbox.Server, storage.Paths) {
 	return srv, paths
 }
 
-func open(t *testing.T, paths storage.Paths) *Engine {
+func open(t testing.TB, paths storage.Paths) *Engine {
 	t.Helper()
 	e, err := Open(Options{Paths: paths, Profile: "p", Keystore: secrets.KindFile, KDF: secretstest.KDF()})
 	if err != nil {
@@ -43,7 +43,7 @@ func open(t *testing.T, paths storage.Paths) *Engine {
 }
 
 // connect unlocks e, signs in and loads the pending actions.
-func connect(t *testing.T, e *Engine) {
+func connect(t testing.TB, e *Engine) {
 	t.Helper()
 	ctx := context.Background()
 	if err := e.Unlock(testPass); err != nil {

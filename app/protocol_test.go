@@ -20,7 +20,7 @@ import (
 
 // setupProtocol registers a key for profile "p" against a sandbox that
 // speaks p; in minimal mode the key update then waits for an admin.
-func setupProtocol(t *testing.T, p sandbox.Protocol, opts sandbox.Options) (*sandbox.Server, storage.Paths, *Registration) {
+func setupProtocol(t testing.TB, p sandbox.Protocol, opts sandbox.Options) (*sandbox.Server, storage.Paths, *Registration) {
 	t.Helper()
 	srv, base := sandboxtest.StartProtocol(t, p, opts)
 	paths := storage.ResolvePaths(t.TempDir())
