@@ -252,7 +252,20 @@ type pendingJSON struct {
 	Message     string             `json:"message"` // "bound", "unbound" or "mismatch"
 	Verdict     governance.Verdict `json:"verdict"`
 	PayloadErr  string             `json:"payload_error,omitempty"`
+	Value       *valueJSON         `json:"value,omitempty"` // with a price source configured
 	Input       governance.Input   `json:"input"`
+}
+
+// valueJSON is the fiat value of a transfer in `pending --json`.
+type valueJSON struct {
+	Amount   string    `json:"amount"` // "" when no price was found
+	Currency string    `json:"currency,omitempty"`
+	Asset    string    `json:"asset,omitempty"`
+	Price    string    `json:"price,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	AsOf     time.Time `json:"as_of,omitzero"`
+	Stale    bool      `json:"stale"`
+	Problem  string    `json:"problem,omitempty"` // why there is no usable value
 }
 
 func runPending(env *Env, o pendingOptions) int {
@@ -320,6 +333,10 @@ func asOf(t, now time.Time) string {
 func toPendingJSON(as app.Assessment) pendingJSON {
 	a := as.Action
 	p := pendingJSON{ID: a.ID, Type: a.Type, Verdict: as.Verdict, PayloadErr: a.PayloadErr(), Message: bindingWord(a.Binding), Input: as.Input}
+	if v := as.Value; v != nil {
+		p.Value = &valueJSON{Amount: v.Amount, Currency: v.Currency, Asset: v.Asset, Price: v.Price, Source: v.Source,
+			AsOf: v.AsOf.UTC(), Stale: v.Stale, Problem: v.Problem}
+	}
 	if a.ExpiryKnown() {
 		t := a.Expires.UTC()
 		p.Expires = &t

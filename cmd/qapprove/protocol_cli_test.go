@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/qapprove/qapprove/client"
 	"github.com/qapprove/qapprove/sandbox"
@@ -214,5 +215,44 @@ func TestCLIBackoffAcrossRuns(t *testing.T) {
 	}
 	if !strings.Contains(string(j), `"kind":"unlock-failed"`) || !strings.Contains(string(j), `"attempt":1`) {
 		t.Fatalf("the failed unlock is not journaled with its attempt number")
+	}
+}
+
+// pending --json gives each transfer's fiat value when a price source is
+// configured: a priced asset with its source, an unpriced one with why.
+func TestPendingJSONValue(t *testing.T) {
+	_, home, passFile := cliSandbox(t, sandbox.ProtocolExtended)
+	paths := storage.ResolvePaths(home)
+	table := "currency = \"USD\"\nas_of = " + time.Now().UTC().Format(time.RFC3339) + "\n[prices]\nETH = \"2000\"\n"
+	if err := os.WriteFile(filepath.Join(paths.Config, "prices.toml"), []byte(table), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := storage.LoadConfig(paths.ConfigFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Profiles["p"]
+	p.Prices = &storage.PriceSettings{Table: "prices.toml", MaxAge: "1h"}
+	cfg.Profiles["p"] = p
+	if err := storage.SaveConfig(paths.ConfigFile(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := qa(t, home, "p", "pending", "--json", "--passphrase-file", passFile)
+	var items []pendingJSON
+	if code != exitOK || json.Unmarshal([]byte(out), &items) != nil {
+		t.Fatalf("pending --json: exit %d\n%s\n%s", code, out, errs)
+	}
+	var priced, unpriced bool
+	for _, it := range items {
+		switch {
+		case it.Value == nil:
+		case it.Asset == "ETH" && it.Value.Amount != "" && it.Value.Currency == "USD" && strings.HasPrefix(it.Value.Source, "table "):
+			priced = true
+		case it.Asset == "USDC" && it.Value.Amount == "" && strings.HasPrefix(it.Value.Problem, "no price for"):
+			unpriced = true
+		}
+	}
+	if !priced || !unpriced {
+		t.Fatalf("pending --json lacks a priced ETH or an unpriced USDC value:\n%s", out)
 	}
 }
