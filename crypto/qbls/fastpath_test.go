@@ -128,9 +128,10 @@ func TestSignMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 { // r−1 and 1: the extremes of the scalar range
+		switch i { // r−1 and 1: the extremes of the scalar range
+		case 0:
 			new(big.Int).Sub(r, big.NewInt(1)).FillBytes(sk[:])
-		} else if i == 1 {
+		case 1:
 			big.NewInt(1).FillBytes(sk[:])
 		}
 		msg := fmt.Appendf(nil, "sign %d", i)
