@@ -91,6 +91,8 @@ func (w *Wizard) View() string {
 		} else {
 			add("", st.Warn.Render("No backup written: run `qapprove keys export FILE` before you rely on this key."))
 		}
+		add("")
+		add(wrap("To split the backup among custodians (any K of N restore it): `qapprove keys export --shares N --threshold K --to age1… DIR`. Prove a backup with `qapprove keys drill`.")...)
 	}
 	add("")
 	if w.busy != "" {
