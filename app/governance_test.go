@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -53,25 +52,27 @@ func configure(t *testing.T, paths storage.Paths, files map[string]string, chang
 // decisionBodies reads the decision entries of profile p's journal.
 func decisionBodies(t *testing.T, paths storage.Paths) []journal.DecisionBody {
 	t.Helper()
-	f, err := os.Open(paths.JournalFile("p"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []journal.DecisionBody
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, journal.MaxLineBytes)
-	for sc.Scan() {
-		e, err := journal.ParseLine(sc.Bytes())
+	for _, e := range entriesOf(t, paths, journal.KindDecision) {
+		var d journal.DecisionBody
+		if err := json.Unmarshal(e.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// entriesOf reads profile p's journal and returns its entries of kind.
+func entriesOf(t *testing.T, paths storage.Paths, kind journal.Kind) []journal.Entry {
+	t.Helper()
+	var out []journal.Entry
+	for e, err := range journal.ReadEntries(paths.JournalFile("p")) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Kind == journal.KindDecision {
-			var d journal.DecisionBody
-			if err := json.Unmarshal(e.Body, &d); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, d)
+		if e.Kind == kind {
+			out = append(out, e)
 		}
 	}
 	return out

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
@@ -60,24 +59,7 @@ func drillProfile(t *testing.T) (storage.Paths, secrets.Backend, []byte) {
 // drillEntries reads the backup-drill entries of the journal.
 func drillEntries(t *testing.T, paths storage.Paths) []journal.Entry {
 	t.Helper()
-	f, err := os.Open(paths.JournalFile("p"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []journal.Entry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, journal.MaxLineBytes)
-	for sc.Scan() {
-		e, err := journal.ParseLine(sc.Bytes())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Kind == journal.KindBackupDrill {
-			out = append(out, e)
-		}
-	}
-	return out
+	return entriesOf(t, paths, journal.KindBackupDrill)
 }
 
 func drillBody(t *testing.T, e journal.Entry) journal.BackupDrillBody {
