@@ -190,7 +190,7 @@ func (e *Engine) Recovery() *journal.Recovery { return e.recovery }
 func (e *Engine) Info() Info {
 	return Info{
 		Profile: e.opts.Profile, Workspace: e.settings.WorkspaceID, APIBase: e.settings.APIBaseURL,
-		Keystore: e.backend.Kind(), KeystoreWarning: e.warning, Version: e.opts.Version,
+		Keystore: e.backend.Kind(), Wrap: wrapShort(e.sess.Bundle()), KeystoreWarning: e.warning, Version: e.opts.Version,
 		Bell: e.settings.Bell, ExpiryWarning: e.settings.ExpiryWarningBefore(),
 	}
 }

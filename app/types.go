@@ -57,6 +57,7 @@ type Info struct {
 	Workspace       string
 	APIBase         string
 	Keystore        string // "keychain" or "file"; always shown in the header
+	Wrap            string // "" (passphrase only), "KMS" or "HSM": what else an unlock needs
 	KeystoreWarning string // shown in the header when non-empty
 	Version         string
 	Bell            bool          // ring the terminal bell on new arrivals and soon-expiring actions

@@ -191,3 +191,14 @@ func (e *Engine) Rewrap(ctx context.Context, to wrap.Wrapper) (from, into string
 	e.wrapper, e.bundle = to, nb
 	return from, into, nil
 }
+
+// wrapShort names b's wrap for the header: "", "KMS" or "HSM".
+func wrapShort(b *secrets.Bundle) string {
+	switch b.WrapKind() {
+	case wrap.KindKMS:
+		return "KMS"
+	case wrap.KindPKCS11:
+		return "HSM"
+	}
+	return ""
+}

@@ -172,6 +172,9 @@ func TestKMSWrapDecisions(t *testing.T) {
 	if u := lastEntry(t, paths, journal.KindUnlock); !bytes.Contains(u, []byte(`"key_label":"qapprove"`)) {
 		t.Fatalf("unlock entry %s does not name the token key", u)
 	}
+	if w := e.Info().Wrap; w != "HSM" {
+		t.Fatalf("Info().Wrap = %q under a token, want HSM", w)
+	}
 	// PKCS#11 → none.
 	if _, _, err := e.Rewrap(ctx, nil); err != nil {
 		t.Fatalf("rewrap to none: %v", err)
@@ -184,8 +187,8 @@ func TestKMSWrapDecisions(t *testing.T) {
 	if err := e.Unlock(testPass); err != nil {
 		t.Fatalf("unlock without a wrap: %v", err)
 	}
-	if e.WrapDescription() != (*wrap.Record)(nil).Describe() {
-		t.Fatalf("still wrapped: %s", e.WrapDescription())
+	if e.WrapDescription() != (*wrap.Record)(nil).Describe() || e.Info().Wrap != "" {
+		t.Fatalf("still wrapped: %s (%q)", e.WrapDescription(), e.Info().Wrap)
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)

@@ -911,6 +911,9 @@ func (m *Model) header(w int) string {
 	parts[hpConn].forms = m.connForms(now)
 	parts[hpSinks].forms = sinkForms(m.sinks)
 	if ks := m.info.Keystore; ks != "" {
+		if w := m.info.Wrap; w != "" {
+			ks += " + " + w
+		}
 		parts[hpKeystore].forms = []string{"keystore: " + clean(ks), clean(ks)}
 	}
 	parts[hpLock].forms = []string{m.lockText(now, w)}

@@ -4,8 +4,22 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/qapprove/qapprove/app"
+	"github.com/qapprove/qapprove/app/apptest"
 )
+
+// The header says when the key is also wrapped by a KMS or an HSM.
+func TestHeaderShowsWrap(t *testing.T) {
+	c := newClock()
+	b := apptest.NewFakeBackend(apptest.FakeOptions{Info: app.Info{Profile: "default", Workspace: "ws-test", Keystore: "file", Wrap: "KMS"}, Now: c.Now})
+	f := fixtureOn(t, c, b, Options{Now: c.Now, NoColor: true})
+	f.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if h := strings.SplitN(f.screen(), "\n", 2)[0]; !strings.Contains(h, "keystore: file + KMS") {
+		t.Fatalf("header does not name the wrap: %q", h)
+	}
+}
 
 // The header shows the journal's sinks only when some are configured:
 // ok, behind n, down (with a note saying why), and when require_sink
