@@ -56,12 +56,7 @@ func TestListPagesStableAcrossDecisions(t *testing.T) {
 	s, base := startT(t, Options{ExtraActions: 120})
 	wid, kid, _ := s.Credentials()
 	tok := s.tok.issue(kid, wid, time.Now(), time.Minute)
-	s.ws.mu.Lock()
-	var want []string
-	for _, a := range s.ws.sorted(kid, StatusPending) {
-		want = append(want, a.id)
-	}
-	s.ws.mu.Unlock()
+	want := pendingIDs(s, kid)
 	page := func(next string) (ids []string, token string) {
 		u := base + "/workspaces/" + wid + "/actions?status=1&pageSize=25"
 		if next != "" {

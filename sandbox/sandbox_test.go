@@ -362,18 +362,25 @@ func TestAdminEndpoint(t *testing.T) {
 	}
 }
 
+// pendingIDs lists the IDs of the actions pending for key kid, in
+// creation order.
+func pendingIDs(s *Server, kid string) []string {
+	s.ws.mu.Lock()
+	defer s.ws.mu.Unlock()
+	var ids []string
+	for _, a := range s.ws.sorted(kid, StatusPending) {
+		ids = append(ids, a.id)
+	}
+	return ids
+}
+
 // Paging the action list returns every visible pending action exactly
 // once, in creation order, with a page token only while more follow.
 func TestListPages(t *testing.T) {
 	s, base := startT(t, Options{ExtraActions: 120})
 	wid, kid, _ := s.Credentials()
 	tok := s.tok.issue(kid, wid, time.Now(), time.Minute)
-	s.ws.mu.Lock()
-	var want []string
-	for _, a := range s.ws.sorted(kid, StatusPending) {
-		want = append(want, a.id)
-	}
-	s.ws.mu.Unlock()
+	want := pendingIDs(s, kid)
 	var got []string
 	next, pages := "", 0
 	for {

@@ -195,10 +195,8 @@ func TestSealRefuses(t *testing.T) {
 	}
 }
 
-// TestBundleMaxSize checks that a bundle with every field at its maximum
-// still fits the 2,560-byte keychain limit.
-func TestBundleMaxSize(t *testing.T) {
-	s := newSecrets(t, MaxAPISecretLen)
+// maxBundlePublic has every public field at its longest.
+func maxBundlePublic() BundlePublic {
 	pub := BundlePublic{
 		Profile:     strings.Repeat("p", 64),
 		APIBaseURL:  "https://" + strings.Repeat("u", maxURLLen-len("https://")),
@@ -208,6 +206,14 @@ func TestBundleMaxSize(t *testing.T) {
 	}
 	reg := pub.Created
 	pub.Registered = &reg
+	return pub
+}
+
+// TestBundleMaxSize checks that a bundle with every field at its maximum
+// still fits the 2,560-byte keychain limit.
+func TestBundleMaxSize(t *testing.T) {
+	s := newSecrets(t, MaxAPISecretLen)
+	pub := maxBundlePublic()
 	b, err := testKDF().Seal(pub, s, []byte(testPass))
 	if err != nil {
 		t.Fatal(err)

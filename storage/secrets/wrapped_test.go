@@ -261,15 +261,7 @@ func (bigBlobWrapper) Unwrap(context.Context, wrap.Record, wrap.Context) ([]byte
 // ARN and a long context still fit the 2,560-byte keychain limit.
 func TestWrappedBundleMaxSize(t *testing.T) {
 	s := newSecrets(t, MaxAPISecretLen)
-	pub := BundlePublic{
-		Profile:     strings.Repeat("p", 64),
-		APIBaseURL:  "https://" + strings.Repeat("u", maxURLLen-len("https://")),
-		WorkspaceID: strings.Repeat("w", maxIDLen),
-		APIKeyID:    strings.Repeat("k", maxIDLen),
-		Created:     time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("x", 3600)),
-	}
-	reg := pub.Created
-	pub.Registered = &reg
+	pub := maxBundlePublic()
 	pub.AwaitingAdmin = strings.Repeat("a", 36)
 	b0, err := testKDF().Seal(pub, s, []byte(testPass))
 	if err != nil {
