@@ -244,7 +244,9 @@ func TestE2EConsoleMinimalProtocol(t *testing.T) {
 		info, _ := srv.Action(id)
 		return info.Decisions[kid] == client.StatusApproved
 	})
-	s.waitFor(10*time.Second, "Approved")
+	// The decision's own note (the detail's "Approved by" line is always
+	// there): the decision is complete, so q quits without asking.
+	s.waitFor(10*time.Second, "Approved "+id+".")
 	s.keys("q")
 	s.waitFor(15*time.Second, "EXIT=0")
 	out, err := exec.Command(bin, "--home", home, "--keystore", "file", "--profile", "e2e", "journal", "verify").CombinedOutput()
